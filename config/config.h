@@ -1,0 +1,105 @@
+// The configuration model (CONTRACT §3) and its loading from TOML, with the yearly rules and
+// the rosters of ongoing students. Every rule value that changes with the budget lives here,
+// per year; none is a constant in code.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parsers/form.h"
+#include "parsers/mime.h"
+#include "parsers/pdf.h"
+#include "parsers/types.h"
+
+namespace tilskudd::config {
+
+// A config problem, with a message that names the key (and file/line where known), e.g.
+// "tilskudd.toml: [year.2020] deadlines[1]: '2020-13-01' is not a date (YYYY-MM-DD)".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Mailbox {
+  std::string url;  // imaps://host/INBOX; imap:// only with allow_insecure
+  std::string username;
+  std::string password_file;
+  std::string oauth2_token_file;  // optional: XOAUTH2 bearer token file instead of a password
+  bool allow_insecure = false;
+  int poll_interval_seconds = 60;
+  std::string keyword = "$Tilskudd";  // set on messages whose case is committed
+  std::string move_to;                // optional folder to move them to
+};
+
+struct Smtp {
+  std::string url;
+  std::string username;  // empty: no AUTH
+  std::string password_file;
+  std::string from;
+  bool allow_insecure = false;
+};
+
+struct Store {
+  std::string path = "/var/lib/tilskudd/tilskudd.db";
+};
+
+struct Case {
+  std::string number = "20/30298";
+};
+
+struct RosterEntry {
+  std::string employee;
+  Programme programme = Programme::OTHER;
+  std::string programme_text;
+  std::string org_number;  // digits only; "" when the roster leaves it empty
+};
+
+struct Year {
+  int year = 0;
+  std::vector<Date> deadlines;  // sorted ascending, at least one
+  std::optional<Kroner> cap_per_student_when_state_rejected;
+  std::optional<Kroner> cap_per_student_when_state_granted;  // none unless the year sets one
+  std::vector<Programme> programmes;                        // eligible programme codes
+  std::string roster_path;                                   // resolved against the config's dir
+  std::optional<std::vector<RosterEntry>> roster;            // nullopt: no roster configured
+};
+
+struct Limits {
+  mime::Limits mime;
+  PdfLimits pdf;
+  std::size_t max_attachment_bytes = 32u << 20;
+  std::size_t max_docx_uncompressed_bytes = 32u << 20;
+};
+
+struct Config {
+  Mailbox mailbox;
+  Smtp smtp;
+  Store store;
+  Case case_;
+  std::map<int, Year> years;  // at least one
+  Limits limits;
+  std::filesystem::path source;  // the file it was read from
+};
+
+// Reads and validates the file; a relative roster path is taken relative to the file's folder.
+// Throws ConfigError naming the key for unknown keys, wrong types, bad dates, no [year.*] table,
+// an unreadable roster or a malformed roster row.
+Config load(const std::filesystem::path& file);
+
+// Same from text (for tests); `base_dir` resolves relative roster paths.
+Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
+             std::string_view source_name = "config");
+
+// Parses roster CSV text (UTF-8, header "employee,programme,org_number", quotes allowed).
+std::vector<RosterEntry> parse_roster(std::string_view csv, std::string_view source_name);
+
+// The checks only the daemon needs (mailbox, smtp, store present; TLS unless allow_insecure).
+// Throws ConfigError.
+void validate_for_daemon(const Config& config);
+
+}  // namespace tilskudd::config

@@ -1,0 +1,1 @@
+#include "daemon/pdf_sandbox.h"

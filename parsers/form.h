@@ -1,0 +1,58 @@
+// The application form (CONTRACT §1) from text: the mail body, a .txt, or the text of a
+// PDF/DOCX/HTML attachment.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parsers/types.h"
+
+namespace tilskudd {
+
+enum class Programme { ABLU, BLU_DELTID, OTHER };
+std::string_view programme_code(Programme p);  // "ABLU", "BLU_DELTID", "OTHER"
+// "ABLU", "Arbeidsplassbasert barnehagelærerutdanning", "BLU deltid",
+// "Barnehagelærerutdanning – deltid", a code itself ... -> the code; anything else OTHER.
+Programme parse_programme(std::string_view text);
+
+// The applicant's claim about the state's answer for one line (the form's last column).
+enum class StateStatus { granted, rejected, unknown };
+std::string_view state_status_code(StateStatus s);  // "granted", "rejected", "unknown"
+
+struct FormLine {
+  std::string employee;
+  std::string programme_text;  // as written
+  Programme programme = Programme::OTHER;
+  std::string study_place;
+  std::optional<Kroner> cost;  // nullopt when missing or unreadable
+  std::string cost_text;       // as written
+  // Amount -> granted (0 -> rejected); "avslag"/"avslått" -> rejected; empty, "ikke mottatt",
+  // "søkt", "venter" -> unknown.
+  StateStatus state_status = StateStatus::unknown;
+  std::optional<Kroner> state_grant;  // set when granted
+  std::string state_text;             // as written
+};
+
+struct Form {
+  bool found = false;  // the text is recognisably the form (labels and/or the employee table)
+  std::string owner;          // Barnehageeier
+  std::string org_number;     // digits only, as written (validation is the rules' job)
+  std::string kindergarten;   // Barnehage
+  std::string contact;        // Kontaktperson
+  std::string contact_email;  // E-post
+  std::string account_number; // digits only
+  std::string reference;      // Deres referanse
+  std::string case_number;    // Saksnummer field, as written
+  std::vector<FormLine> lines;
+  // What could not be read, e.g. {"unreadable_line", "row 3: no employee name"}.
+  std::vector<Flag> problems;
+};
+
+// Parses labelled fields (any case, with or without colon, "Org.nr.", "Navn på ansatt"...) and
+// the employee table (columns split by '|', ';', tabs or runs of 2+ spaces as pdftotext -layout
+// writes them; header row optional when the column order is the form's).
+Form parse_form(std::string_view text);
+
+}  // namespace tilskudd

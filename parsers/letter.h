@@ -1,0 +1,47 @@
+// Letters from Statsforvalteren (until 2021 Fylkesmannen): grant (tildelingsbrev) or
+// rejection (avslagsbrev), from the text of a PDF or of a forwarded message.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parsers/types.h"
+
+namespace tilskudd {
+
+enum class LetterKind { grant, rejection, unknown };
+std::string_view letter_kind_code(LetterKind k);  // "grant", "rejection", "unknown"
+
+// What the letter says about one employee it names.
+struct LetterEntry {
+  std::string employee;  // as given to parse_letter (the form's spelling)
+  LetterKind kind = LetterKind::unknown;
+  std::optional<Kroner> amount;
+};
+
+struct Letter {
+  std::string filename;  // attachment filename, or "" for a forwarded message / body text
+  std::string source;    // "pdf", "docx", "text", "forwarded", "body", "image"
+  LetterKind kind = LetterKind::unknown;
+  std::vector<Kroner> amounts;  // money amounts found, in order
+  std::string sender;           // "Statsforvalteren i Oslo og Viken", "Fylkesmannen i ...", ""
+  std::optional<Date> date;     // the letter's date
+  std::string reference;        // "Vår ref.: 2020/12345" -> "2020/12345"
+  std::vector<LetterEntry> entries;  // per employee named in the letter
+  bool readable = true;              // false: no text (scan, encrypted, broken)
+  std::vector<Flag> flags;
+};
+
+// Classifies a letter's text: rejection wording (avslag, avslått, ikke innvilget, kan ikke
+// innvilge) beats grant wording (tildel*, innvilg*, tilsagn) only where it is the decision; a
+// receipt ("bekreftelse på mottatt søknad") is unknown. `employees` are the form's names; a
+// letter naming several employees gets one entry each with its own kind and amount.
+Letter parse_letter(std::string_view text, const std::vector<std::string>& employees);
+
+// True when the text reads as correspondence from the state about this grant (sender named,
+// or grant/rejection wording about tilretteleggingsmidler), not the application form.
+bool looks_like_letter(std::string_view text);
+
+}  // namespace tilskudd

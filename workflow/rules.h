@@ -1,0 +1,80 @@
+// The municipality's rules (DOMAIN.md "The routine"), per year from the config. Pure: values
+// in, a decision out. Each rule is one function below, named for it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "parsers/form.h"
+#include "parsers/letter.h"
+#include "parsers/types.h"
+#include "workflow/evidence.h"
+
+namespace tilskudd::rules {
+
+enum class Outcome { approved, rejected, flagged, pending };
+std::string_view outcome_code(Outcome o);  // "approved", "rejected", "flagged", "pending"
+
+enum class CaseStatus { decided, needs_documentation, flagged, ignored };
+std::string_view case_status_code(CaseStatus s);
+
+struct LineDecision {
+  std::string employee;
+  Outcome outcome = Outcome::flagged;
+  Kroner amount = 0;
+  std::string reason;       // bokmål, for the decision letter
+  std::string reason_code;  // stable English code: state_granted_remainder, not_eligible, ...
+  std::vector<Flag> flags;  // why a person must look (when flagged)
+};
+
+// Rule 6: the payout round an application falls into.
+struct Round {
+  Date deadline;  // the round's deadline ("2020-09-01")
+  int year = 0;   // the rules' year
+  int number = 0;  // 1-based within the year
+};
+
+struct Decision {
+  CaseStatus status = CaseStatus::flagged;
+  std::optional<Round> round;
+  Kroner total = 0;
+  std::vector<LineDecision> lines;
+  std::vector<Flag> flags;  // case-level flags and every line's flags, each once
+  // What the applicant must send (bokmål), when status is needs_documentation.
+  std::vector<std::string> missing_documentation;
+};
+
+// Amounts already granted this year under the rejected-state cap, by student (text::name_key).
+// The store supplies it; `inspect` passes none.
+using PriorGrants = std::map<std::string, Kroner>;
+
+// Rule 6: received on or before a deadline -> that round; after a year's last deadline -> the
+// next year's first round. nullopt when no configured year has a round for the date.
+std::optional<Round> round_for(const std::map<int, config::Year>& years, Date received);
+
+// Rule 1: the programme is one the year supports.
+bool programme_eligible(const config::Year& year, Programme programme);
+
+// Rule 2: the employee is an ongoing student on the year's roster. Returns the flags that stop
+// an automatic decision (not_on_roster, no_roster, roster_org_mismatch,
+// roster_programme_mismatch); empty when the roster confirms the line.
+std::vector<Flag> roster_check(const config::Year& year, const FormLine& line,
+                               const std::string& org_number);
+
+// Rule 4: the state granted: cost minus the state grant, never below 0, capped when the year
+// sets a cap.
+Kroner amount_when_state_granted(const config::Year& year, Kroner cost, Kroner state_grant);
+
+// Rule 5: the state rejected: the cost up to what is left of the yearly cap per student after
+// `already_granted` (across applications and rounds of that year).
+Kroner amount_when_state_rejected(const config::Year& year, Kroner cost, Kroner already_granted);
+
+// All rules together (rule 3, documentation, through match_evidence).
+Decision decide(const Form& form, const std::vector<Letter>& letters,
+                const std::map<int, config::Year>& years, Date received,
+                const PriorGrants& prior = {});
+
+}  // namespace tilskudd::rules
