@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "parsers/mime.h"
@@ -21,6 +22,7 @@ struct HeaderValue {
 };
 
 // Parses "type/subtype; a=b; c*=utf-8''x%20y; d*0*=..; d*1=..; name=\"q;uoted\"".
+// The "boundary" parameter is returned exactly as written (unquoted, never decoded).
 HeaderValue parse_header_value(std::string_view raw);
 
 // Parses an address list ("Kari Nordmann <kari@x.no>, \"Olsen, Per\" <per@y.no>, z@w.no").
@@ -28,5 +30,11 @@ std::vector<Address> parse_addresses(std::string_view raw);
 
 // Unfolds a header value (CRLF + WSP -> WSP).
 std::string unfold(std::string_view raw);
+
+// Builds the Headers model from raw fields (name, unfolded value as written), in order.
+Headers make_headers(const std::vector<std::pair<std::string, std::string>>& raw_fields);
+
+// Message ids in a Message-ID / In-Reply-To / References value, without angle brackets.
+std::vector<std::string> parse_message_ids(std::string_view raw);
 
 }  // namespace tilskudd::mime

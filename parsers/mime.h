@@ -14,7 +14,7 @@ namespace tilskudd::mime {
 struct Limits {
   std::size_t max_message_bytes = 64u << 20;  // larger input is truncated and reported
   std::size_t max_parts = 1000;               // leaf parts kept; the rest reported
-  int max_depth = 20;                          // multipart / message nesting
+  int max_depth = 20;                         // multipart / message nesting
   std::size_t max_header_bytes = 256u << 10;  // per message header block
 };
 
@@ -28,8 +28,8 @@ struct Headers {
   std::vector<std::pair<std::string, std::string>> fields;
 
   std::string subject;
-  std::string message_id;   // without angle brackets
-  std::string in_reply_to;  // without angle brackets (first id)
+  std::string message_id;               // without angle brackets
+  std::string in_reply_to;              // without angle brackets (first id)
   std::vector<std::string> references;  // without angle brackets
   std::string date;                     // raw Date: value
   std::vector<Address> from;
@@ -49,12 +49,13 @@ struct Part {
   std::string disposition;   // lower-case "attachment" / "inline" / ""
   std::string filename;      // UTF-8 from filename*= / filename= / name= (RFC 2231 / 2047)
   std::string content_id;
-  std::string body;          // transfer-decoded; for text/* converted to UTF-8 (CRLF -> LF)
-  int depth = 0;             // 0 for the top-level entity
-  int forwarded = -1;        // index into Message::forwarded when inside message/rfc822, else -1
+  std::string body;    // transfer-decoded; for text/* converted to UTF-8 (CRLF -> LF)
+  int depth = 0;       // 0 for the top-level entity
+  int forwarded = -1;  // index into Message::forwarded when inside message/rfc822, else -1
 
   bool is_text() const { return content_type.rfind("text/", 0) == 0; }
-  bool is_attachment() const;  // disposition attachment, or a filename on a non-text part
+  // Disposition attachment, or a filename on any part, or a non-text, non-multipart part.
+  bool is_attachment() const;
 };
 
 struct Forwarded {
@@ -64,7 +65,7 @@ struct Forwarded {
 
 struct Message {
   Headers headers;
-  std::vector<Part> parts;  // every leaf, depth-first, document order (forwarded ones too)
+  std::vector<Part> parts;           // every leaf, depth-first, document order (forwarded ones too)
   std::vector<Forwarded> forwarded;  // message/rfc822 parts, outermost first
   // The readable body of the top-level message: in multipart/alternative text/plain is preferred,
   // an HTML-only body is converted to text (tables into rows with " | " between cells).
@@ -76,5 +77,14 @@ struct Message {
 };
 
 Message parse(std::string_view raw, const Limits& limits = {});
+
+// Forgiving base64: characters outside the alphabet are skipped, decoding stops at '='.
+// `skipped` (optional) receives the number of non-whitespace characters that were skipped plus
+// one for an incomplete final group.
+std::string decode_base64(std::string_view in, std::size_t* skipped = nullptr);
+
+// Quoted-printable (RFC 2045 6.7): soft line breaks, =XX in either case; invalid escapes are kept
+// literally; trailing white space before a line break is dropped.
+std::string decode_quoted_printable(std::string_view in);
 
 }  // namespace tilskudd::mime

@@ -1,1 +1,471 @@
+// The municipality's rules (DOMAIN.md "The routine"; DECISIONS.md "Per line", "Case status",
+// "Rounds"). Pure: the form, the letters, the year's config and the received date in; a decision
+// out. Reasons for the applicant are bokmål; flag reasons are English.
 #include "workflow/rules.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "parsers/ids.h"
+#include "parsers/text.h"
+
+namespace tilskudd::rules {
+
+namespace {
+
+std::string kr(Kroner v) {
+  std::string digits = std::to_string(v < 0 ? -v : v);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
+    out += digits[i];
+  }
+  return "kr " + std::string(v < 0 ? "-" : "") + out;
+}
+
+std::string programme_name_nb(Programme p) {
+  switch (p) {
+    case Programme::ABLU:
+      return "ABLU";
+    case Programme::BLU_DELTID:
+      return "barnehagelærerutdanning deltid";
+    default:
+      return "annen utdanning";
+  }
+}
+
+// "ABLU og barnehagelærerutdanning deltid", "ABLU", "A, B og C".
+std::string join_nb(const std::vector<std::string>& items) {
+  std::string s;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) s += (i + 1 == items.size()) ? " og " : ", ";
+    s += items[i];
+  }
+  return s;
+}
+
+void add_flag(std::vector<Flag>& flags, const Flag& f) {
+  if (std::find(flags.begin(), flags.end(), f) == flags.end()) flags.push_back(f);
+}
+
+// Bokmål reason for a line a person must look at, by the first flag's code.
+std::string flagged_reason_nb(const std::string& code, int year) {
+  const std::string y = std::to_string(year);
+  const std::string tail = " En saksbehandler vurderer søknaden for denne ansatte.";
+  if (code == "no_roster") {
+    return "Kommunen har ikke en liste over ansatte i pågående utdanning for " + y + "." + tail;
+  }
+  if (code == "not_on_roster") {
+    return "Den ansatte står ikke på kommunens liste over ansatte i pågående utdanning for " + y +
+           "; ordningen gjelder bare ansatte som allerede er i utdanning." + tail;
+  }
+  if (code == "roster_org_mismatch") {
+    return "Den ansatte står på listen over ansatte i pågående utdanning, men for en annen "
+           "barnehageeier (organisasjonsnummer)." +
+           tail;
+  }
+  if (code == "roster_programme_mismatch") {
+    return "Den ansatte står på listen over ansatte i pågående utdanning, men for en annen "
+           "utdanning enn den som er oppgitt i søknaden." +
+           tail;
+  }
+  if (code == "duplicate_line") {
+    return "Den ansatte står på flere linjer i søknaden." + tail;
+  }
+  if (code == "missing_cost") {
+    return "Søknaden oppgir ikke kostnaden for utdanningen." + tail;
+  }
+  if (code == "amount_mismatch") {
+    return "Beløpet i søknaden stemmer ikke med beløpet i brevet fra Statsforvalteren." + tail;
+  }
+  if (code == "amount_unconfirmed") {
+    return "Tildelingsbrevet fra Statsforvalteren viser ikke hvor mye som er innvilget for denne "
+           "ansatte." +
+           tail;
+  }
+  if (code == "state_status_mismatch") {
+    return "Det søknaden sier om svaret fra Statsforvalteren, stemmer ikke med brevet som er "
+           "vedlagt." +
+           tail;
+  }
+  if (code == "unreadable_letter") {
+    return "Et vedlagt brev kunne ikke leses maskinelt og kan inneholde svaret fra "
+           "Statsforvalteren." +
+           tail;
+  }
+  if (code == "no_rules_for_year") {
+    return "Kommunen har ikke fastsatt regler for året søknaden gjelder." + tail;
+  }
+  return "Søknaden må vurderes manuelt." + tail;
+}
+
+LineDecision flagged(LineDecision d, std::vector<Flag> flags, int year) {
+  d.outcome = Outcome::flagged;
+  d.amount = 0;
+  d.reason_code = flags.empty() ? "flagged" : flags.front().code;
+  d.reason = flagged_reason_nb(d.reason_code, year);
+  d.flags = std::move(flags);
+  return d;
+}
+
+bool blocking(const std::string& code) {
+  return code != "malformed_mime" && code != "unreadable_letter";
+}
+
+}  // namespace
+
+std::string_view outcome_code(Outcome o) {
+  switch (o) {
+    case Outcome::approved:
+      return "approved";
+    case Outcome::rejected:
+      return "rejected";
+    case Outcome::flagged:
+      return "flagged";
+    case Outcome::pending:
+      return "pending";
+  }
+  return "flagged";
+}
+
+std::string_view case_status_code(CaseStatus s) {
+  switch (s) {
+    case CaseStatus::decided:
+      return "decided";
+    case CaseStatus::needs_documentation:
+      return "needs_documentation";
+    case CaseStatus::flagged:
+      return "flagged";
+    case CaseStatus::ignored:
+      return "ignored";
+  }
+  return "flagged";
+}
+
+// Rule 6 (DECISIONS.md "Rounds").
+std::optional<Round> round_for(const std::map<int, config::Year>& years, Date received) {
+  auto first_round = [](int key, const config::Year& y) -> std::optional<Round> {
+    if (y.deadlines.empty()) return std::nullopt;
+    return Round{y.deadlines.front(), key, 1};
+  };
+  if (years.empty()) return std::nullopt;
+  // Before the first configured year's first deadline: that first round.
+  const auto& [first_key, first_year] = *years.begin();
+  if (!first_year.deadlines.empty() && received <= first_year.deadlines.front()) {
+    return first_round(first_key, first_year);
+  }
+  // Within the received year: the first deadline on or after the date.
+  auto it = years.find(received.year);
+  if (it == years.end()) return std::nullopt;  // that year's rounds are not configured
+  std::vector<Date> deadlines = it->second.deadlines;
+  std::sort(deadlines.begin(), deadlines.end());
+  for (std::size_t i = 0; i < deadlines.size(); ++i) {
+    if (received <= deadlines[i]) return Round{deadlines[i], it->first, static_cast<int>(i) + 1};
+  }
+  // After the year's last deadline: the next year's first round, when configured.
+  auto next = years.find(received.year + 1);
+  if (next == years.end()) return std::nullopt;
+  return first_round(next->first, next->second);
+}
+
+// Rule 1.
+bool programme_eligible(const config::Year& year, Programme programme) {
+  if (programme == Programme::OTHER) return false;
+  return std::find(year.programmes.begin(), year.programmes.end(), programme) !=
+         year.programmes.end();
+}
+
+// Rule 2.
+std::vector<Flag> roster_check(const config::Year& year, const FormLine& line,
+                               const std::string& org_number) {
+  const std::string y = std::to_string(year.year);
+  if (!year.roster) {
+    return {{"no_roster", "no roster of ongoing students is configured for " + y + ", so " +
+                              line.employee +
+                              " cannot be confirmed as an ongoing "
+                              "student"}};
+  }
+  const std::string key = text::name_key(line.employee);
+  const std::string org = digits_only(org_number);
+  std::vector<const config::RosterEntry*> matches;
+  for (const auto& e : *year.roster) {
+    if (text::name_key(e.employee) == key) matches.push_back(&e);
+  }
+  if (matches.empty()) {
+    return {{"not_on_roster",
+             line.employee + " is not on the " + y + " roster of employees in ongoing education"}};
+  }
+  auto org_ok = [&](const config::RosterEntry* e) {
+    return e->org_number.empty() || e->org_number == org;
+  };
+  auto prog_ok = [&](const config::RosterEntry* e) { return e->programme == line.programme; };
+  for (const auto* e : matches) {
+    if (org_ok(e) && prog_ok(e)) return {};
+  }
+  std::vector<Flag> flags;
+  const bool any_prog = std::any_of(matches.begin(), matches.end(), prog_ok);
+  const bool any_org = std::any_of(matches.begin(), matches.end(), org_ok);
+  if (any_prog || !any_org) {
+    const auto* e =
+        *std::find_if(matches.begin(), matches.end(), [&](const auto* m) { return !org_ok(m); });
+    flags.push_back({"roster_org_mismatch", line.employee + " is on the " + y +
+                                                " roster for organisation number " + e->org_number +
+                                                ", not " + (org.empty() ? "(none given)" : org)});
+  }
+  if (!any_prog) {
+    flags.push_back({"roster_programme_mismatch",
+                     line.employee + " is on the " + y + " roster for " +
+                         std::string(programme_code(matches.front()->programme)) +
+                         ", but the form says " + std::string(programme_code(line.programme)) +
+                         " ('" + line.programme_text + "')"});
+  }
+  return flags;
+}
+
+// Rule 4.
+Kroner amount_when_state_granted(const config::Year& year, Kroner cost, Kroner state_grant) {
+  Kroner rest = std::max<Kroner>(0, cost - state_grant);
+  if (year.cap_per_student_when_state_granted) {
+    rest = std::min(rest, std::max<Kroner>(0, *year.cap_per_student_when_state_granted));
+  }
+  return rest;
+}
+
+// Rule 5.
+Kroner amount_when_state_rejected(const config::Year& year, Kroner cost, Kroner already_granted) {
+  Kroner cap = year.cap_per_student_when_state_rejected.value_or(0);
+  Kroner left = std::max<Kroner>(0, cap - std::max<Kroner>(0, already_granted));
+  return std::max<Kroner>(0, std::min(cost, left));
+}
+
+Decision decide(const Form& form, const std::vector<Letter>& letters,
+                const std::map<int, config::Year>& years, Date received, const PriorGrants& prior) {
+  Decision d;
+  d.round = round_for(years, received);
+  std::vector<Flag> case_flags;
+
+  // Case-level checks (DECISIONS.md "Flags").
+  if (!form.found) {
+    case_flags.push_back({"form_not_found",
+                          "no application form was found in the body or in "
+                          "any attachment"});
+  } else {
+    if (form.lines.empty()) {
+      case_flags.push_back(
+          {"no_employee_lines", "the form was found, but no employee line could be read"});
+    }
+    if (!valid_org_number(form.org_number)) {
+      case_flags.push_back(
+          {"invalid_org_number", form.org_number.empty()
+                                     ? std::string("the form gives no organisation number")
+                                     : "organisation number '" + form.org_number +
+                                           "' is not 9 digits with a valid mod-11 check digit"});
+    }
+    if (!valid_account_number(form.account_number)) {
+      case_flags.push_back({"invalid_account_number",
+                            form.account_number.empty()
+                                ? std::string("the form gives no account number")
+                                : "account number '" + form.account_number +
+                                      "' is not 11 digits with a valid mod-11 check digit"});
+    }
+  }
+  for (const auto& p : form.problems) add_flag(case_flags, p);
+  if (!d.round) {
+    case_flags.push_back({"no_rules_for_year",
+                          "no configured year has a payout round for the "
+                          "received date " +
+                              received.iso()});
+  }
+
+  const config::Year* year = d.round ? &years.at(d.round->year) : nullptr;
+  const int year_no = d.round ? d.round->year : received.year;
+  std::vector<LineEvidence> evidence = match_evidence(form, letters);
+  std::map<std::string, int> name_count;
+  for (const auto& l : form.lines) ++name_count[text::name_key(l.employee)];
+
+  for (std::size_t i = 0; i < form.lines.size(); ++i) {
+    const FormLine& line = form.lines[i];
+    LineDecision ld;
+    ld.employee = line.employee;
+
+    if (!year) {
+      d.lines.push_back(flagged(std::move(ld), {case_flags.back()}, year_no));
+      continue;
+    }
+
+    // 1. Programme (rule 1): no documentation needed to say no.
+    if (!programme_eligible(*year, line.programme)) {
+      std::vector<std::string> names;
+      for (Programme p : year->programmes) names.push_back(programme_name_nb(p));
+      std::string what = text::collapse_spaces(line.programme_text);
+      if (what.empty()) what = "ikke oppgitt";
+      ld.outcome = Outcome::rejected;
+      ld.reason_code = "programme_not_eligible";
+      ld.reason = "Utdanningen (" + what +
+                  ") gir ikke rett til tilretteleggingstilskudd fra kommunen; " +
+                  (names.empty() ? std::string("kommunen støtter ingen utdanninger i ") +
+                                       std::to_string(year_no) + "."
+                                 : "bare " + join_nb(names) + " støttes.");
+      d.lines.push_back(std::move(ld));
+      continue;
+    }
+
+    // 2. Roster of ongoing students (rule 2).
+    if (auto flags = roster_check(*year, line, form.org_number); !flags.empty()) {
+      d.lines.push_back(flagged(std::move(ld), std::move(flags), year_no));
+      continue;
+    }
+
+    // 3. The same employee twice in one form.
+    if (name_count[text::name_key(line.employee)] > 1) {
+      d.lines.push_back(
+          flagged(std::move(ld),
+                  {{"duplicate_line", line.employee + " appears on more than one line of the "
+                                                      "form"}},
+                  year_no));
+      continue;
+    }
+
+    // 4. Cost. A cost of 0 is treated as missing: there is nothing to cover, and it is most
+    // likely a typing slip a person should look at.
+    if (!line.cost || *line.cost <= 0) {
+      d.lines.push_back(
+          flagged(std::move(ld),
+                  {{"missing_cost", "the cost for " + line.employee +
+                                        " is missing or unreadable ('" + line.cost_text + "')"}},
+                  year_no));
+      continue;
+    }
+    const Kroner cost = *line.cost;
+
+    // 5. Evidence (rule 3).
+    const LineEvidence& ev = evidence[i];
+    if (!ev.flags.empty()) {
+      d.lines.push_back(flagged(std::move(ld), ev.flags, year_no));
+      continue;
+    }
+    if (ev.status == StateStatus::unknown) {
+      if (ev.unreadable_letter) {
+        std::string names;
+        for (const auto& l : letters) {
+          if (!l.readable) names += (names.empty() ? "'" : ", '") + l.filename + "'";
+        }
+        d.lines.push_back(
+            flagged(std::move(ld),
+                    {{"unreadable_letter", "the state's answer for " + line.employee +
+                                               " is in no readable letter; unreadable letter(s) " +
+                                               names + " may hold it"}},
+                    year_no));
+      } else {
+        ld.outcome = Outcome::pending;
+        ld.reason_code = "documentation_missing";
+        ld.reason =
+            "Vi mangler tildelingsbrev eller avslagsbrev fra Statsforvalteren for denne ansatte.";
+        d.lines.push_back(std::move(ld));
+      }
+      continue;
+    }
+
+    // 6. State granted (rule 4).
+    if (ev.status == StateStatus::granted) {
+      const Kroner grant = ev.grant.value_or(0);  // evidence flags amount_unconfirmed otherwise
+      const Kroner amount = amount_when_state_granted(*year, cost, grant);
+      const Kroner rest = std::max<Kroner>(0, cost - grant);
+      if (amount > 0) {
+        ld.outcome = Outcome::approved;
+        ld.amount = amount;
+        ld.reason_code = "state_granted_remainder";
+        ld.reason = amount == rest
+                        ? "Staten har innvilget " + kr(grant) +
+                              "; kommunen dekker resten av kostnaden, " + kr(amount) + "."
+                        : "Staten har innvilget " + kr(grant) + "; resten av kostnaden er " +
+                              kr(rest) + ", og kommunen dekker inntil " +
+                              kr(*year->cap_per_student_when_state_granted) + " per student, " +
+                              kr(amount) + ".";
+      } else {
+        ld.outcome = Outcome::rejected;
+        ld.reason_code = "state_covers_cost";
+        ld.reason = rest == 0
+                        ? "Staten har innvilget " + kr(grant) + ", som dekker hele kostnaden på " +
+                              kr(cost) + "; kommunen gir derfor ikke tilskudd."
+                        : "Staten har innvilget " + kr(grant) +
+                              "; kommunen dekker ikke resten av kostnaden i " +
+                              std::to_string(year_no) + ".";
+      }
+      d.lines.push_back(std::move(ld));
+      continue;
+    }
+
+    // 7. State rejected (rule 5): the yearly cap per student, across applications and rounds.
+    if (!year->cap_per_student_when_state_rejected) {
+      // The config loader requires the cap; a Year without it has no rule 5 to apply.
+      d.lines.push_back(
+          flagged(std::move(ld),
+                  {{"no_rules_for_year", "the year " + std::to_string(year_no) +
+                                             " sets no cap_per_student_when_state_rejected"}},
+                  year_no));
+      continue;
+    }
+    const Kroner cap = *year->cap_per_student_when_state_rejected;
+    Kroner already = 0;
+    if (auto it = prior.find(text::name_key(line.employee)); it != prior.end()) {
+      already = it->second;
+    }
+    const Kroner amount = amount_when_state_rejected(*year, cost, already);
+    if (amount > 0) {
+      ld.outcome = Outcome::approved;
+      ld.amount = amount;
+      ld.reason_code = "state_rejected_cap";
+      ld.reason = "Statsforvalteren har gitt avslag; kommunen dekker inntil " + kr(cap) +
+                  " per student per år.";
+      if (already > 0) {
+        ld.reason += " Den ansatte har allerede fått " + kr(already) + " i " +
+                     std::to_string(year_no) + ", så tilskuddet blir " + kr(amount) + ".";
+      } else if (amount < cost) {
+        ld.reason += " Tilskuddet blir " + kr(amount) + ".";
+      }
+    } else {
+      ld.outcome = Outcome::rejected;
+      ld.reason_code = "cap_exhausted";
+      ld.reason =
+          "Statsforvalteren har gitt avslag, og den ansatte har allerede fått kommunens "
+          "tak på " +
+          kr(cap) + " for " + std::to_string(year_no) + ".";
+    }
+    d.lines.push_back(std::move(ld));
+  }
+
+  // Flags: case flags, then every line's flags, each (code, reason) once.
+  for (const auto& f : case_flags) add_flag(d.flags, f);
+  for (const auto& l : d.lines) {
+    for (const auto& f : l.flags) add_flag(d.flags, f);
+  }
+  for (const auto& l : d.lines) {
+    if (l.outcome == Outcome::approved) d.total += l.amount;
+  }
+
+  // Case status (DECISIONS.md "Case status").
+  const bool any_blocking =
+      std::any_of(d.flags.begin(), d.flags.end(), [](const Flag& f) { return blocking(f.code); });
+  const bool any_flagged_line = std::any_of(
+      d.lines.begin(), d.lines.end(), [](const auto& l) { return l.outcome == Outcome::flagged; });
+  const bool any_pending = std::any_of(d.lines.begin(), d.lines.end(),
+                                       [](const auto& l) { return l.outcome == Outcome::pending; });
+  if (any_blocking || any_flagged_line || d.lines.empty()) {
+    d.status = CaseStatus::flagged;
+  } else if (any_pending) {
+    d.status = CaseStatus::needs_documentation;
+    for (const auto& l : d.lines) {
+      if (l.outcome == Outcome::pending) {
+        d.missing_documentation.push_back(
+            "Tildelingsbrev eller avslagsbrev fra Statsforvalteren for " + l.employee);
+      }
+    }
+  } else {
+    d.status = CaseStatus::decided;
+  }
+  return d;
+}
+
+}  // namespace tilskudd::rules

@@ -1,0 +1,73 @@
+#include "daemon/inspect.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "config/config.h"
+#include "daemon/pdf_sandbox.h"
+#include "workflow/assess.h"
+
+namespace tilskudd {
+
+namespace {
+
+Date today_local() {
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+}
+
+}  // namespace
+
+int run_inspect(const InspectArgs& args) {
+  config::Config cfg;
+  try {
+    cfg = config::load(args.config_path);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "tilskudd: config error: " << e.what() << "\n";
+    return 2;
+  }
+
+  AssessOptions opt;
+  opt.today = today_local();
+  if (args.received) {
+    auto d = Date::from_iso(*args.received);
+    if (!d) {
+      std::cerr << "tilskudd: --received: '" << *args.received
+                << "' is not a date (YYYY-MM-DD)\n";
+      return 2;
+    }
+    opt.received = d;
+  }
+  PdfLimits limits = cfg.limits.pdf;
+  opt.pdf = [limits](std::string_view bytes) { return extract_pdf_text_sandboxed(bytes, limits); };
+
+  std::ifstream in(args.message_path, std::ios::binary);
+  if (!in) {
+    std::cerr << "tilskudd: cannot read message file '" << args.message_path << "'\n";
+    return 1;
+  }
+  std::string raw;
+  {
+    // Read at most the configured message size plus one byte, so a huge file cannot exhaust
+    // memory; the MIME layer reports the truncation.
+    const std::size_t cap = cfg.limits.mime.max_message_bytes + 1;
+    raw.resize(cap);
+    in.read(raw.data(), static_cast<std::streamsize>(cap));
+    raw.resize(static_cast<std::size_t>(in.gcount()));
+    if (in.bad()) {
+      std::cerr << "tilskudd: error reading message file '" << args.message_path << "'\n";
+      return 1;
+    }
+  }
+
+  Assessment a = assess(raw, cfg, opt);
+  std::cout << to_json(a).dump(args.pretty ? 2 : -1) << "\n";
+  return 0;
+}
+
+}  // namespace tilskudd

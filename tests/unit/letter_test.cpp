@@ -1,0 +1,575 @@
+#include "parsers/letter.h"
+
+#include "daemon/pdf_sandbox.h"
+#include "parsers/docx.h"
+#include "tests/support/docx_writer.h"
+#include "tests/support/pdf_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace tilskudd {
+
+void PrintTo(LetterKind k, std::ostream* os) {
+  *os << letter_kind_code(k);
+}
+
+namespace {
+
+const std::vector<std::string> kOla = {"Ola Hansen"};
+const std::vector<std::string> kOlaPer = {"Ola Hansen", "Per Olsen"};
+
+const char* kSingleGrant = R"(Statsforvalteren i Oslo og Viken
+
+Solsikken Barnehage AS
+Postboks 12
+1372 Asker
+
+Vår dato: 07.09.2020
+Vår ref.: 2020/34567
+Deres ref.: SOL-2020-7
+
+Tildelingsbrev - tilretteleggingsmidler for barnehageansatte 2020
+
+Vi viser til søknad mottatt 15.08.2020 om tilretteleggingsmidler for ansatte i barnehage som
+tar arbeidsplassbasert barnehagelærerutdanning (ABLU).
+
+Statsforvalteren i Oslo og Viken tildeler Solsikken Barnehage AS kr 40 000 i
+tilretteleggingsmidler for Ola Hansen for studieåret 2020-2021.
+
+Midlene skal brukes til tilrettelegging for den ansatte, for eksempel vikarutgifter.
+Tilskuddet utbetales til barnehagens kontonummer.
+
+Med hilsen
+
+Kari Lund
+seniorrådgiver
+
+Dokumentet er elektronisk godkjent
+)";
+
+TEST(LetterSingleGrant, IsGrantWithAmountSenderDateAndReference) {
+  Letter l = parse_letter(kSingleGrant, kOla);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+  EXPECT_EQ(l.sender, "Statsforvalteren i Oslo og Viken");
+  ASSERT_TRUE(l.date.has_value());
+  EXPECT_EQ(l.date->iso(), "2020-09-07");
+  EXPECT_EQ(l.reference, "2020/34567");
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].employee, "Ola Hansen");
+  EXPECT_EQ(l.entries[0].kind, LetterKind::grant);
+  EXPECT_EQ(l.entries[0].amount, 40000);
+  EXPECT_TRUE(looks_like_letter(kSingleGrant));
+}
+
+const char* kGrantWithApplied = R"(STATSFORVALTEREN I OSLO OG VIKEN
+
+Vår dato: 02.10.2020                          Vår ref.: 2020/40112
+
+Solsikken Barnehage AS
+
+Svar på søknad om tilretteleggingsmidler
+
+Dere søkte om kr 95 000 i tilretteleggingsmidler for Ola Hansen, som tar ABLU ved OsloMet.
+Samlede kostnader er oppgitt til kr 120 000. Søknaden er behandlet, og Statsforvalteren
+har innvilget tilretteleggingsmidler på kr 40 000.
+
+Vi har i år fått flere søknader enn det er midler til, og har derfor ikke kunnet innvilge
+hele det omsøkte beløpet.
+
+Med hilsen
+Anne Berg (e.f.)
+avdelingsdirektør                             Per Dahl
+                                              rådgiver
+Dokumentet er elektronisk godkjent og har derfor ikke håndskrevne signaturer.
+)";
+
+TEST(LetterGrantWithAppliedAmount, GivesOnlyTheGrantedAmount) {
+  Letter l = parse_letter(kGrantWithApplied, kOla);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+  EXPECT_EQ(l.sender, "Statsforvalteren i Oslo og Viken");
+  EXPECT_EQ(l.reference, "2020/40112");
+  ASSERT_TRUE(l.date);
+  EXPECT_EQ(l.date->iso(), "2020-10-02");
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].kind, LetterKind::grant);
+  EXPECT_EQ(l.entries[0].amount, 40000);
+}
+
+TEST(LetterGrantWithAppliedAmount, AppliedThenGrantedInOneSentence) {
+  Letter l = parse_letter(
+      "Statsforvalteren i Oslo og Viken\n\nDere søkte om kr 95 000, og tildeles kr 40 000 i "
+      "tilretteleggingsmidler.\n",
+      {});
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+  l = parse_letter("Av omsøkt beløp på kr 95 000 innvilges kr 40 000.", {});
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+  l = parse_letter("Vi har innvilget søknaden om kr 40 000 i tilretteleggingsmidler.", {});
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+  l = parse_letter("Tilskudd: kr 45 000\nSøkt beløp: kr 60 000\n", {});
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{45000});
+}
+
+const char* kRejection = R"(Statsforvalteren i Oslo og Viken
+
+Solsikken Barnehage AS
+Postboks 12
+1372 ASKER
+
+Deres ref.:                 Vår ref.:                 Vår dato:
+SOL-2020-7                  2020/35001                14.09.2020
+
+Avslag på søknad om tilretteleggingsmidler
+
+Vi viser til deres søknad om tilretteleggingsmidler for Per Olsen.
+
+Statsforvalteren har i år begrenset med midler, og tildeler midler etter en prioritering
+der ABLU-studenter prioriteres. Søknaden er avslått.
+
+Vedtaket kan påklages innen tre uker, jf. forvaltningsloven §§ 28 og 29.
+
+Med hilsen
+
+Kari Lund
+seniorrådgiver
+
+Dokumentet er elektronisk godkjent
+)";
+
+TEST(LetterRejection, IsRejectionWithNoAmounts) {
+  Letter l = parse_letter(kRejection, {"Per Olsen"});
+  EXPECT_EQ(l.kind, LetterKind::rejection);
+  EXPECT_TRUE(l.amounts.empty());
+  EXPECT_EQ(l.reference, "2020/35001");
+  ASSERT_TRUE(l.date);
+  EXPECT_EQ(l.date->iso(), "2020-09-14");
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].kind, LetterKind::rejection);
+  EXPECT_FALSE(l.entries[0].amount);
+  EXPECT_TRUE(looks_like_letter(kRejection));
+}
+
+TEST(LetterRejection, RejectionWordings) {
+  for (const char* text :
+       {"Søknaden innvilges ikke.", "Søknaden er ikke innvilget.",
+        "Statsforvalteren kan ikke innvilge søknaden.", "Vi må dessverre gi avslag på søknaden.",
+        "Deres søknad avslås.", "Søknaden er avslått."}) {
+    Letter l = parse_letter(std::string("Statsforvalteren i Oslo og Viken\n\n") + text, {});
+    EXPECT_EQ(l.kind, LetterKind::rejection) << text;
+    EXPECT_TRUE(l.amounts.empty()) << text;
+  }
+}
+
+const char* kRejectionWithApplied = R"(Fylkesmannen i Oslo og Viken
+
+Vår dato: 21.08.2020
+Vår referanse: 2020/29876
+
+Svar på søknad om tilretteleggingsmidler - Per Olsen
+
+Dere har søkt om kr 60 000 i tilretteleggingsmidler for Per Olsen, som tar
+barnehagelærerutdanning på deltid. Budsjettet for tiltaket er kr 75 000.
+
+Etter en samlet vurdering må vi dessverre gi avslag på søknaden. Deres søknad avslås
+fordi midlene i år er brukt opp.
+
+Med hilsen
+Fylkesmannen i Oslo og Viken
+)";
+
+TEST(LetterRejectionWithAppliedAmount, HasNoAmounts) {
+  Letter l = parse_letter(kRejectionWithApplied, {"Per Olsen"});
+  EXPECT_EQ(l.kind, LetterKind::rejection);
+  EXPECT_TRUE(l.amounts.empty());
+  EXPECT_EQ(l.sender, "Fylkesmannen i Oslo og Viken");
+  EXPECT_EQ(l.reference, "2020/29876");
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].kind, LetterKind::rejection);
+}
+
+const char* kReceipt = R"(Statsforvalteren i Oslo og Viken
+
+Vår dato: 20.08.2020
+Vår ref.: 2020/30001
+
+Bekreftelse på mottatt søknad
+
+Vi har mottatt søknaden deres om tilretteleggingsmidler for Ola Hansen, der dere søker om
+kr 95 000. Søknaden vil bli behandlet i løpet av september. Dere vil motta et
+tildelingsbrev eller et avslag når søknaden er ferdig behandlet.
+
+Med hilsen
+Statsforvalteren i Oslo og Viken
+)";
+
+TEST(LetterReceipt, IsUnknownWithNoAmounts) {
+  Letter l = parse_letter(kReceipt, kOla);
+  EXPECT_EQ(l.kind, LetterKind::unknown);
+  EXPECT_TRUE(l.amounts.empty());
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].kind, LetterKind::unknown);
+  EXPECT_TRUE(looks_like_letter(kReceipt));
+}
+
+const char* kMixed = R"(Statsforvalteren i Oslo og Viken
+
+Vår dato: 10.09.2020
+Vår ref.: 2020/34999
+
+Svar på søknad om tilretteleggingsmidler - to ansatte
+
+Vi viser til søknaden om tilretteleggingsmidler for to ansatte i barnehagen.
+
+Ola Hansen tar arbeidsplassbasert barnehagelærerutdanning. For Ola Hansen innvilges
+tilretteleggingsmidler på kr 40 000.
+
+Per Olsen har søkt om kr 60 000. Søknaden for Per Olsen innvilges ikke, fordi
+utdanningen ikke er prioritert.
+
+Dersom søknaden hadde blitt innvilget for begge, ville barnehagen fått kr 100 000.
+
+Med hilsen
+Kari Lund
+)";
+
+TEST(LetterMixedTwoEmployees, EachEmployeeGetsOwnKindAndAmount) {
+  Letter l = parse_letter(kMixed, kOlaPer);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_EQ(l.entries[0].employee, "Ola Hansen");
+  EXPECT_EQ(l.entries[0].kind, LetterKind::grant);
+  EXPECT_EQ(l.entries[0].amount, 40000);
+  EXPECT_EQ(l.entries[1].employee, "Per Olsen");
+  EXPECT_EQ(l.entries[1].kind, LetterKind::rejection);
+  EXPECT_FALSE(l.entries[1].amount);
+}
+
+TEST(LetterMixedTwoEmployees, OneSentenceWithBothEmployees) {
+  Letter l = parse_letter(
+      "Statsforvalteren tildeler kr 40 000 for Ola Hansen, mens søknaden for Per Olsen avslås.",
+      kOlaPer);
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_EQ(l.entries[0].kind, LetterKind::grant);
+  EXPECT_EQ(l.entries[0].amount, 40000);
+  EXPECT_EQ(l.entries[1].kind, LetterKind::rejection);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+}
+
+TEST(LetterMixedTwoEmployees, AllNamedRejectedIsRejection) {
+  Letter l = parse_letter(
+      "Statsforvalteren i Oslo og Viken\n\nOla Hansen: søknaden er avslått.\n\nPer Olsen: "
+      "søknaden er avslått.\n",
+      kOlaPer);
+  EXPECT_EQ(l.kind, LetterKind::rejection);
+  EXPECT_TRUE(l.amounts.empty());
+  ASSERT_EQ(l.entries.size(), 2u);
+}
+
+const char* kTable = R"(Statsforvalteren i Oslo og Viken
+
+Vår dato: 11.09.2020
+Vår ref.: 2020/35111
+
+Tildeling av tilretteleggingsmidler 2020
+
+Statsforvalteren har behandlet søknaden og tildeler tilretteleggingsmidler slik:
+
+Navn | Utdanning | Søkt beløp | Tildelt
+Ola Hansen | ABLU | kr 95 000 | kr 40 000
+Per Olsen | Barnehagelærerutdanning deltid | kr 60 000 | avslag
+
+Til sammen tildeles barnehagen kr 40 000.
+
+Med hilsen
+Kari Lund
+)";
+
+TEST(LetterTableOfEmployees, RowsGiveEntries) {
+  Letter l = parse_letter(kTable, kOlaPer);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_EQ(l.entries[0].kind, LetterKind::grant);
+  EXPECT_EQ(l.entries[0].amount, 40000);
+  EXPECT_EQ(l.entries[1].kind, LetterKind::rejection);
+  EXPECT_FALSE(l.entries[1].amount);
+}
+
+TEST(LetterTableOfEmployees, TableWithoutHeaderAndTwoGrants) {
+  Letter l = parse_letter(
+      "Statsforvalteren i Oslo og Viken\n\nTildelingsbrev\n\nOla Hansen | ABLU | kr 40 000\nPer "
+      "Olsen | ABLU | kr 30 000\n",
+      kOlaPer);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, (std::vector<Kroner>{40000, 30000}));
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_EQ(l.entries[1].amount, 30000);
+}
+
+const char* kFylkesmannen2020 = R"(Fylkesmannen i Oslo og Viken
+Postboks 325, 1502 Moss
+
+Solsikken Barnehage AS
+v/ Kari Nordmann
+
+Deres ref.: 20/30298             Vår ref.: 2020/12345             Dato: 28.08.2020
+
+TILSAGN OM TILSKUDD - TILRETTELEGGINGSMIDLER FOR ANSATTE I BARNEHAGE 2020
+
+Fylkesmannen gir med dette tilsagn om tilskudd til Solsikken Barnehage AS.
+
+Tilskudd: kr 45 000
+
+Tilskuddet gjelder Hansen, Ola, som tar arbeidsplassbasert barnehagelærerutdanning.
+
+Med vennlig hilsen
+Fylkesmannen i Oslo og Viken
+)";
+
+TEST(LetterFylkesmannen2020, OldSenderAndReversedName) {
+  Letter l = parse_letter(kFylkesmannen2020, kOla);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{45000});
+  EXPECT_EQ(l.sender, "Fylkesmannen i Oslo og Viken");
+  EXPECT_EQ(l.reference, "2020/12345");
+  ASSERT_TRUE(l.date);
+  EXPECT_EQ(l.date->iso(), "2020-08-28");
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].kind, LetterKind::grant);
+  EXPECT_EQ(l.entries[0].amount, 45000);
+}
+
+const char* kGrantWithAppeal = R"(Statsforvalteren i Oslo og Viken
+
+Vår dato: 08.09.2020
+Vår ref.: 2020/34600
+
+Vedtak om tilretteleggingsmidler
+
+Vi har innvilget søknaden fra Solsikken Barnehage AS. Barnehagen tildeles kr 35 000 for
+Ola Johan Hansen.
+
+Dersom søknaden hadde blitt avslått, kunne barnehagen søkt kommunen om midler.
+Vedtaket kan påklages til Utdanningsdirektoratet. En klage må sendes innen tre uker
+etter at dere mottok dette brevet. Dersom dere ikke får innvilget klagen, er avslaget
+endelig.
+
+Med hilsen
+Kari Lund
+)";
+
+TEST(LetterGrantWithAppealBoilerplate, BoilerplateDoesNotFlipTheGrant) {
+  Letter l = parse_letter(kGrantWithAppeal, kOla);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{35000});
+  // "Ola Johan Hansen" in the letter matches "Ola Hansen" in the form.
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].kind, LetterKind::grant);
+  EXPECT_EQ(l.entries[0].amount, 35000);
+}
+
+const char* kLayout =
+    "                                                        \n"
+    "      STATSFORVALTEREN I OSLO OG VIKEN                                           \n"
+    "\n"
+    "      Solsikken Barnehage AS                        Vår dato:        Vår ref.:\n"
+    "      Postboks 12                                   07.09.2020       2020/34567\n"
+    "      1372 ASKER                                    Deres dato:      Deres ref.:\n"
+    "                                                    15.08.2020       20/30298\n"
+    "\n"
+    "\n"
+    "      Tildelingsbrev   -   tilretteleggingsmidler\n"
+    "\n"
+    "      Statsforvalteren   tildeler   Solsikken   Barnehage   AS   kr 45\xC2\xA0"
+    "000   i   tilrette-\n"
+    "      leggingsmidler for Ola Hansen.\n"
+    "\f"
+    "      Med hilsen\n"
+    "\n"
+    "      Kari Lund                                     Per Dahl\n"
+    "      seniorrådgiver                                rådgiver\n"
+    "      Dokumentet er elektronisk godkjent\n";
+
+TEST(LetterFromPdftotextLayout, OddSpacingColumnsAndHyphenation) {
+  Letter l = parse_letter(kLayout, kOla);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{45000});
+  EXPECT_EQ(l.sender, "Statsforvalteren i Oslo og Viken");
+  ASSERT_TRUE(l.date);
+  EXPECT_EQ(l.date->iso(), "2020-09-07");
+  EXPECT_EQ(l.reference, "2020/34567");
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].amount, 45000);
+}
+
+TEST(LetterEmptyText, IsUnknownAndNotALetter) {
+  Letter l = parse_letter("", kOla);
+  EXPECT_EQ(l.kind, LetterKind::unknown);
+  EXPECT_TRUE(l.amounts.empty());
+  EXPECT_TRUE(l.entries.empty());
+  EXPECT_EQ(l.sender, "");
+  EXPECT_FALSE(l.date);
+  EXPECT_EQ(l.reference, "");
+  EXPECT_FALSE(looks_like_letter(""));
+  EXPECT_FALSE(looks_like_letter("   \n\n\f  "));
+}
+
+TEST(LetterJunk, OneMegabyteOfJunkIsQuickAndHarmless) {
+  std::string junk;
+  unsigned x = 12345;
+  while (junk.size() < (1u << 20)) {
+    x = x * 1103515245u + 12345u;
+    junk.push_back(static_cast<char>((x >> 16) & 0xff));
+  }
+  auto start = std::chrono::steady_clock::now();
+  Letter l = parse_letter(junk, kOlaPer);
+  bool letter = looks_like_letter(junk);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(l.kind, LetterKind::unknown);
+  EXPECT_TRUE(l.amounts.empty());
+  EXPECT_FALSE(letter);
+}
+
+TEST(LetterJunk, RepetitiveWordingIsBounded) {
+  std::string big;
+  while (big.size() < (1u << 20)) big += "tildeles kr 40 000 ikke avslag | Ola Hansen, ";
+  auto start = std::chrono::steady_clock::now();
+  Letter l = parse_letter(big, kOlaPer);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  (void)l;
+}
+
+TEST(LooksLikeLetter, ApplicationFormIsNotALetter) {
+  const char* form =
+      R"(Søknad: Tilretteleggingstilskudd ved videre- og etterutdanning for barnehageansatte
+Saksnummer: 20/30298
+Barnehageeier: Solsikken Barnehage AS
+Organisasjonsnummer: 987 654 325
+Barnehage: Solsikken barnehage
+Kontaktperson: Kari Nordmann
+Kontonummer: 1234 56 78903
+
+Navn | Utdanning | Studiested | Kostnad | Tilskudd fra Statsforvalteren
+Ola Hansen | ABLU | OsloMet | 95 000 | 40 000
+)";
+  EXPECT_FALSE(looks_like_letter(form));
+}
+
+TEST(LooksLikeLetter, UnrelatedTextIsNotALetter) {
+  EXPECT_FALSE(looks_like_letter("Hei! Vedlagt er menyen for julebordet 11.12.2020."));
+  EXPECT_FALSE(looks_like_letter("Faktura 12345. Beløp: kr 4 500. Forfall 01.10.2020."));
+}
+
+TEST(LooksLikeLetter, StateLettersAreLetters) {
+  EXPECT_TRUE(looks_like_letter(kSingleGrant));
+  EXPECT_TRUE(looks_like_letter(kFylkesmannen2020));
+  EXPECT_TRUE(looks_like_letter(kLayout));
+  EXPECT_TRUE(looks_like_letter("Søknaden om tilretteleggingsmidler er avslått."));
+}
+
+TEST(LetterKindCode, NamesEveryKind) {
+  EXPECT_EQ(letter_kind_code(LetterKind::grant), "grant");
+  EXPECT_EQ(letter_kind_code(LetterKind::rejection), "rejection");
+  EXPECT_EQ(letter_kind_code(LetterKind::unknown), "unknown");
+}
+
+TEST(LetterEmployeeMatching, FormMiddleNameMatchesLetterWithout) {
+  Letter l =
+      parse_letter("Statsforvalteren tildeler kr 40 000 for Ola Hansen.", {"Ola Johan Hansen"});
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].employee, "Ola Johan Hansen");
+  EXPECT_EQ(l.entries[0].amount, 40000);
+}
+
+TEST(LetterEmployeeMatching, CaseAndHyphensDoNotMatter) {
+  Letter l = parse_letter("Statsforvalteren tildeler kr 40 000 for KARI HANSEN-BERG.",
+                          {"Kari Hansen Berg", "Per Olsen"});
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].employee, "Kari Hansen Berg");
+}
+
+TEST(LetterEmployeeMatching, NamesNotInTheLetterGetNoEntry) {
+  Letter l = parse_letter(kSingleGrant, {"Kari Nordmann", "Per Olsen"});
+  EXPECT_TRUE(l.entries.empty());
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+}
+
+TEST(LetterGrantWording, VariantsAreGrants) {
+  for (const char* text : {"Tildelingsbrev\n\nDere får kr 40 000.", "Vi har innvilget søknaden.",
+                           "Det innvilges tilretteleggingsmidler på kr 40 000.",
+                           "Statsforvalteren gir tilsagn om tilskudd på kr 40 000."}) {
+    Letter l = parse_letter(text, {});
+    EXPECT_EQ(l.kind, LetterKind::grant) << text;
+  }
+}
+
+TEST(LetterRejection, StateBudgetAmountIsNotAGrant) {
+  Letter l = parse_letter(
+      "Statsforvalteren har fått tildelt kr 2 000 000 fra Utdanningsdirektoratet. Deres søknad "
+      "avslås.",
+      {});
+  EXPECT_EQ(l.kind, LetterKind::rejection);
+  EXPECT_TRUE(l.amounts.empty());
+}
+
+TEST(LetterTableOfEmployees, LayoutTableWithHeaderColumns) {
+  Letter l = parse_letter(
+      "Navn                 Utdanning      Søkt        Innvilget\n"
+      "Ola Hansen           ABLU           95 000      40 000\n"
+      "Per Olsen            BLU deltid     60 000      0\n",
+      kOlaPer);
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_EQ(l.entries[0].kind, LetterKind::grant);
+  EXPECT_EQ(l.entries[0].amount, 40000);
+  EXPECT_EQ(l.entries[1].kind, LetterKind::rejection);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+}
+
+TEST(LooksLikeLetter, ApplicantMentioningTheLetterDecidesNothing) {
+  Letter l =
+      parse_letter("Hei Kari,\nvedlagt er tildelingsbrevet fra Statsforvalteren.\nMvh Ola", {});
+  EXPECT_EQ(l.kind, LetterKind::unknown);
+}
+
+TEST(LetterEndToEnd, GeneratedPdfThroughPdftotextIsReadAsAGrant) {
+  if (find_pdftotext().empty()) GTEST_SKIP() << "pdftotext not installed";
+  std::string pdf = testing::make_pdf({kSingleGrant});
+  PdfText t = extract_pdf_text_sandboxed(pdf);
+  ASSERT_EQ(t.status, PdfStatus::ok) << t.detail;
+  EXPECT_TRUE(looks_like_letter(t.text));
+  Letter l = parse_letter(t.text, kOla);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+  EXPECT_EQ(l.reference, "2020/34567");
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].amount, 40000);
+}
+
+TEST(LetterEndToEnd, GeneratedDocxTableIsReadPerEmployee) {
+  DocxText t = extract_docx_text(testing::make_docx(
+      {"Statsforvalteren i Oslo og Viken", "Vår ref.: 2020/35111", "Tildelingsbrev",
+       "Statsforvalteren tildeler tilretteleggingsmidler slik:"},
+      {{"Navn", "Utdanning", "Søkt beløp", "Tildelt"},
+       {"Ola Hansen", "ABLU", "kr 95 000", "kr 40 000"},
+       {"Per Olsen", "BLU deltid", "kr 60 000", "avslag"}}));
+  ASSERT_TRUE(t.ok) << t.error;
+  Letter l = parse_letter(t.text, kOlaPer);
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_EQ(l.entries[1].kind, LetterKind::rejection);
+}
+
+}  // namespace
+}  // namespace tilskudd

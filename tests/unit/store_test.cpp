@@ -1,0 +1,633 @@
+#include "workflow/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "workflow/sha256.h"
+
+namespace tilskudd {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono;
+
+Timestamp at(int y, unsigned m, unsigned d, int hour = 12) {
+  return sys_days{year{y} / month{m} / day{d}} + hours{hour};
+}
+
+struct LineSpec {
+  std::string employee;
+  rules::Outcome outcome;
+  Kroner amount;
+  std::string reason_code;
+};
+
+Assessment assessment(const std::vector<LineSpec>& lines,
+                      rules::CaseStatus status = rules::CaseStatus::decided,
+                      int rules_year = 2026) {
+  Assessment a;
+  a.subject = "Søknad tilretteleggingstilskudd, sak 20/30298";
+  a.message_id = "<app-1@barnehage.no>";
+  a.contact_email = "styrer@barnehage.no";
+  a.form.found = true;
+  a.form.owner = "Solsikken barnehage AS";
+  a.form.org_number = "974760673";
+  a.form.account_number = "15031234567";
+  a.form.reference = "SOL-7";
+  for (const auto& l : lines) {
+    FormLine f;
+    f.employee = l.employee;
+    f.programme = Programme::ABLU;
+    f.cost = 80000;
+    f.state_status = StateStatus::rejected;
+    a.form.lines.push_back(f);
+    rules::LineDecision d;
+    d.employee = l.employee;
+    d.outcome = l.outcome;
+    d.amount = l.amount;
+    d.reason_code = l.reason_code;
+    d.reason = "Begrunnelse";
+    a.decision.lines.push_back(d);
+    if (l.outcome == rules::Outcome::approved) a.decision.total += l.amount;
+  }
+  a.decision.status = status;
+  a.decision.round = rules::Round{Date{rules_year, 9, 1}, rules_year, 1};
+  Letter letter;
+  letter.filename = "avslag.pdf";
+  letter.kind = LetterKind::rejection;
+  a.letters.push_back(letter);
+  return a;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("tilskudd_store_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "tilskudd.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::int64_t record(Store& s, std::uint32_t uid, const std::string& raw = "",
+                      const std::string& message_id = "") {
+    IncomingMessage m;
+    m.mailbox = "INBOX";
+    m.uidvalidity = 7;
+    m.uid = uid;
+    m.message_id = message_id.empty() ? "<m" + std::to_string(uid) + "@x.no>" : message_id;
+    std::string bytes =
+        raw.empty() ? "Subject: sak 20/30298\r\n\r\nbody " + std::to_string(uid) : raw;
+    m.raw = bytes;
+    m.received = "2026-03-01T10:00:00Z";
+    return s.record_message(m).id;
+  }
+
+  CaseRecord new_case(Store& s, std::uint32_t uid, const Assessment& a, Timestamp now) {
+    return s.create_case(a, record(s, uid), now);
+  }
+
+  // Runs SQL on a separate raw connection; returns SQLite's result code.
+  int raw_exec(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    return rc;
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+// ---- SHA-256 (FIPS 180-4 vectors and padding boundaries) ----------------------------------
+
+TEST(Sha256, FipsVectors) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnop"
+                       "jklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"),
+            "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Sha256, PaddingBoundaries) {
+  EXPECT_EQ(sha256_hex(std::string(55, 'a')),
+            "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
+  EXPECT_EQ(sha256_hex(std::string(56, 'a')),
+            "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
+  EXPECT_EQ(sha256_hex(std::string(63, 'a')),
+            "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34");
+  EXPECT_EQ(sha256_hex(std::string(64, 'a')),
+            "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
+  EXPECT_EQ(sha256_hex(std::string(119, 'a')),
+            "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb");
+  EXPECT_EQ(sha256_hex(std::string(120, 'a')),
+            "2f3d335432c70b580af0e8e1b3674a7c020d683aa5f73aaaedfdc55af904c21c");
+}
+
+TEST(IsoUtc, FormatsSecondsInUtc) {
+  EXPECT_EQ(iso_utc(at(2026, 3, 1, 9)), "2026-03-01T09:00:00Z");
+  EXPECT_EQ(iso_utc(sys_days{year{2020} / 12 / 31} + hours{23} + minutes{59} + seconds{58}),
+            "2020-12-31T23:59:58Z");
+}
+
+// ---- opening and migrations ----------------------------------------------------------------
+
+TEST_F(StoreTest, OpenCreatesLatestSchemaWithWalActuallyOn) {
+  {
+    Store s = Store::open(path_);
+    EXPECT_EQ(s.schema_version(), Store::latest_version());
+    EXPECT_EQ(s.journal_mode(), "wal");
+  }
+  // WAL is persistent in the file: a plain connection sees it too.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, ReopeningDoesNotReapplyMigrations) {
+  { Store s = Store::open(path_); }
+  Store s = Store::open(path_);
+  EXPECT_EQ(s.schema_version(), Store::latest_version());
+}
+
+TEST_F(StoreTest, MigratesVersion1DatabaseKeepingItsCases) {
+  ASSERT_GE(Store::latest_version(), 2);
+  std::string v1(Store::migrations()[0]);
+  ASSERT_EQ(raw_exec(v1 + "; PRAGMA user_version = 1;"), SQLITE_OK);
+  ASSERT_EQ(raw_exec("INSERT INTO cases(ref, year, seq, state, created_at, updated_at) VALUES "
+                     "('TT-2025-0007', 2025, 7, 'flagged', '2025-05-01T00:00:00Z', "
+                     "'2025-05-01T00:00:00Z')"),
+            SQLITE_OK);
+  // The outbox does not exist yet in version 1.
+  ASSERT_NE(raw_exec("SELECT * FROM outbox"), SQLITE_OK);
+
+  Store s = Store::open(path_);
+  EXPECT_EQ(s.schema_version(), Store::latest_version());
+  auto c = s.find_case_by_ref("TT-2025-0007");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->state, CaseState::flagged);
+  OutboxItem item;
+  item.case_id = c->id;
+  item.kind = OutboxKind::documentation_request;
+  item.message_id = "<doc-TT-2025-0007@asker.kommune.no>";
+  item.recipient = "a@b.no";
+  EXPECT_TRUE(s.enqueue_outbox(item, at(2026, 1, 1)).inserted);
+  EXPECT_TRUE(s.prior_grants(2025).empty());
+}
+
+TEST_F(StoreTest, RefusesSchemaNewerThanTheProgram) {
+  ASSERT_EQ(raw_exec("PRAGMA user_version = 99"), SQLITE_OK);
+  EXPECT_THROW(Store::open(path_), StoreError);
+}
+
+TEST_F(StoreTest, OpenFailsCleanlyOnUnwritablePath) {
+  EXPECT_THROW(Store::open((dir_ / "missing" / "dir" / "x.db").string()), StoreError);
+}
+
+TEST_F(StoreTest, ForeignKeysAreEnforced) {
+  Store s = Store::open(path_);
+  auto row = record(s, 1);
+  EXPECT_THROW(s.attach_message(row, 4242), StoreError);
+  EXPECT_FALSE(s.message(row)->case_id.has_value());
+}
+
+// ---- checkpoints and messages --------------------------------------------------------------
+
+TEST_F(StoreTest, CheckpointIsSetAndUpdated) {
+  Store s = Store::open(path_);
+  EXPECT_FALSE(s.checkpoint("INBOX").has_value());
+  s.set_checkpoint("INBOX", 7, 100, at(2026, 3, 1));
+  s.set_checkpoint("INBOX", 7, 120, at(2026, 3, 2));
+  auto c = s.checkpoint("INBOX");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->uidvalidity, 7u);
+  EXPECT_EQ(c->highest_uid, 120u);
+  EXPECT_EQ(c->updated_at, "2026-03-02T12:00:00Z");
+  EXPECT_FALSE(s.checkpoint("Other").has_value());
+}
+
+TEST_F(StoreTest, RecordMessageIsIdempotentPerMailboxUidvalidityUid) {
+  Store s = Store::open(path_);
+  IncomingMessage m{"INBOX", 7, 42, "<a@b.no>", "raw bytes", "2026-03-01T10:00:00Z"};
+  auto first = s.record_message(m);
+  auto again = s.record_message(m);
+  EXPECT_TRUE(first.inserted);
+  EXPECT_FALSE(again.inserted);
+  EXPECT_EQ(first.id, again.id);
+  EXPECT_TRUE(again.same_message_id.empty());
+  EXPECT_EQ(first.sha256, sha256_hex("raw bytes"));
+  EXPECT_EQ(s.messages_with_status("new").size(), 1u);
+}
+
+TEST_F(StoreTest, RecordMessageReportsDuplicatesByMessageIdAndContent) {
+  Store s = Store::open(path_);
+  auto a = s.record_message({"INBOX", 7, 1, "<same@b.no>", "content A", ""});
+  // The same mail after the mailbox was rebuilt (new UIDVALIDITY): same bytes, same id.
+  auto b = s.record_message({"INBOX", 8, 1, "same@b.no", "content A", ""});
+  // A re-send with other bytes but the same Message-ID.
+  auto c = s.record_message({"INBOX", 8, 2, " <same@b.no> ", "content B", ""});
+  EXPECT_TRUE(b.inserted);
+  EXPECT_EQ(b.same_message_id, std::vector<std::int64_t>{a.id});
+  EXPECT_EQ(b.same_content, std::vector<std::int64_t>{a.id});
+  EXPECT_EQ(c.same_message_id, (std::vector<std::int64_t>{a.id, b.id}));
+  EXPECT_TRUE(c.same_content.empty());
+  // Messages without a Message-ID are not duplicates of each other by id.
+  auto d = s.record_message({"INBOX", 8, 3, "", "content D", ""});
+  auto e = s.record_message({"INBOX", 8, 4, "", "content E", ""});
+  EXPECT_TRUE(d.same_message_id.empty());
+  EXPECT_TRUE(e.same_message_id.empty());
+}
+
+TEST_F(StoreTest, RawBytesRoundTripIncludingNulAndAreStoredOnce) {
+  Store s = Store::open(path_);
+  std::string raw("From: x\r\n\r\n\0\xff\xfe binary", 20);
+  auto a = s.record_message({"INBOX", 7, 1, "", raw, ""});
+  auto b = s.record_message({"Archive", 7, 1, "", raw, ""});
+  EXPECT_EQ(s.message_raw(a.id), raw);
+  EXPECT_EQ(s.message_raw(b.id), raw);
+  EXPECT_EQ(s.blob(a.sha256), raw);
+  EXPECT_FALSE(s.message_raw(999).has_value());
+}
+
+TEST_F(StoreTest, HostileTextIsStoredVerbatim) {
+  Store s = Store::open(path_);
+  std::string evil = "<'); DROP TABLE cases; --@x>";
+  auto r = s.record_message({"INBOX'--", 7, 1, evil, "x", "'"});
+  auto m = s.message(r.id);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->mailbox, "INBOX'--");
+  EXPECT_EQ(m->message_id, "'); DROP TABLE cases; --@x");
+  EXPECT_TRUE(s.list_cases().empty());  // the table is still there
+}
+
+TEST_F(StoreTest, MarkMessageCountsFailedAttempts) {
+  Store s = Store::open(path_);
+  auto row = record(s, 1);
+  s.mark_message(row, "failed", "pdftotext timed out");
+  s.mark_message(row, "failed", "pdftotext timed out again");
+  s.mark_message(row, "processed");
+  auto m = s.message(row);
+  EXPECT_EQ(m->status, "processed");
+  EXPECT_EQ(m->attempts, 2);
+  EXPECT_THROW(s.mark_message(999, "processed"), StoreError);
+}
+
+// ---- cases ---------------------------------------------------------------------------------
+
+TEST_F(StoreTest, CreateCaseStoresFormLinesLettersEventAndLinksMessage) {
+  Store s = Store::open(path_);
+  auto a = assessment({{"Kari Nordmann", rules::Outcome::approved, 75000, "state_rejected_cap"},
+                       {"Ola Hansen", rules::Outcome::pending, 0, "documentation_missing"}},
+                      rules::CaseStatus::needs_documentation);
+  auto row = record(s, 1, "", "<app-1@barnehage.no>");
+  auto c = s.create_case(a, row, at(2026, 3, 1));
+  EXPECT_EQ(c.ref, "TT-2026-0001");
+  EXPECT_EQ(c.state, CaseState::received);
+  EXPECT_EQ(c.owner, "Solsikken barnehage AS");
+  EXPECT_EQ(c.org_number, "974760673");
+  EXPECT_EQ(c.contact_email, "styrer@barnehage.no");
+  EXPECT_EQ(c.applicant_reference, "SOL-7");
+  EXPECT_EQ(c.round, "2026-09-01");
+  EXPECT_EQ(c.round_year, 2026);
+  EXPECT_EQ(c.total, 75000);
+  EXPECT_EQ(c.created_at, "2026-03-01T12:00:00Z");
+  ASSERT_EQ(c.lines.size(), 2u);
+  EXPECT_EQ(c.lines[0].employee_key, "kari nordmann");
+  EXPECT_EQ(c.lines[0].programme, "ABLU");
+  EXPECT_EQ(c.lines[0].cost, 80000);
+  EXPECT_EQ(c.lines[0].state_status, "rejected");
+  EXPECT_EQ(c.lines[0].outcome, "approved");
+  EXPECT_EQ(c.lines[1].outcome, "pending");
+  EXPECT_EQ(c.lines[1].reason_code, "documentation_missing");
+  auto letters = s.case_letters(c.id);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].kind, "rejection");
+  EXPECT_EQ(letters[0].message_row, row);
+  auto events = s.case_events(c.id);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_FALSE(events[0].from.has_value());
+  EXPECT_EQ(events[0].to, CaseState::received);
+  EXPECT_EQ(nlohmann::json::parse(events[0].detail)["assessed_status"], "needs_documentation");
+  EXPECT_EQ(s.message(row)->case_id, c.id);
+  // A reply quoting the application's Message-ID finds the case.
+  auto by_reply = s.find_case_by_message_id("<app-1@barnehage.no>");
+  ASSERT_TRUE(by_reply.has_value());
+  EXPECT_EQ(by_reply->ref, "TT-2026-0001");
+  EXPECT_FALSE(s.find_case_by_message_id("<other@x.no>").has_value());
+  EXPECT_FALSE(s.find_case_by_message_id("").has_value());
+}
+
+TEST_F(StoreTest, RefsAreUniqueAndSequentialPerYear) {
+  Store s = Store::open(path_);
+  auto a = assessment({{"Kari", rules::Outcome::approved, 1, "x"}});
+  EXPECT_EQ(new_case(s, 1, a, at(2026, 1, 5)).ref, "TT-2026-0001");
+  EXPECT_EQ(new_case(s, 2, a, at(2026, 6, 5)).ref, "TT-2026-0002");
+  EXPECT_EQ(new_case(s, 3, a, at(2027, 1, 1, 0)).ref, "TT-2027-0001");
+  EXPECT_EQ(new_case(s, 4, a, at(2026, 12, 31, 23)).ref, "TT-2026-0003");
+  {
+    // Another connection (an admin command) continues the same sequence.
+    Store other = Store::open(path_);
+    EXPECT_EQ(new_case(other, 5, a, at(2027, 2, 1)).ref, "TT-2027-0002");
+  }
+  auto all = s.list_cases();
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[4].ref, "TT-2027-0002");
+  EXPECT_EQ(s.find_case_by_ref("TT-2026-0002")->id, all[1].id);
+  EXPECT_FALSE(s.find_case_by_ref("TT-2026-0009").has_value());
+  // The database itself refuses a duplicate ref.
+  EXPECT_NE(raw_exec("INSERT INTO cases(ref, year, seq, state, created_at, updated_at) VALUES "
+                     "('TT-2026-0001', 2026, 99, 'received', '', '')"),
+            SQLITE_OK);
+}
+
+TEST_F(StoreTest, TransitionsFollowTheLifeOfACaseWithOneEventEach) {
+  Store s = Store::open(path_);
+  auto c =
+      new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
+  s.transition(c.id, CaseState::decided, "daemon", "assessed", at(2026, 3, 1));
+  s.transition(c.id, CaseState::decision_sent, "daemon", "smtp 250", at(2026, 3, 2));
+  s.transition(c.id, CaseState::scheduled, "admin:kari", "round 2026-09-01", at(2026, 9, 2));
+  auto done = s.transition(c.id, CaseState::paid, "admin:kari", "paid", at(2026, 9, 20),
+                           {{"voucher", "B-17"}});
+  EXPECT_EQ(done.state, CaseState::paid);
+  EXPECT_EQ(done.updated_at, "2026-09-20T12:00:00Z");
+  auto events = s.case_events(c.id);
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[1].from, CaseState::received);
+  EXPECT_EQ(events[1].to, CaseState::decided);
+  EXPECT_EQ(events[3].actor, "admin:kari");
+  EXPECT_EQ(events[4].to, CaseState::paid);
+  EXPECT_EQ(nlohmann::json::parse(events[4].detail)["voucher"], "B-17");
+  EXPECT_EQ(s.list_cases(CaseState::paid).size(), 1u);
+  EXPECT_TRUE(s.list_cases(CaseState::flagged).empty());
+}
+
+TEST_F(StoreTest, IllegalTransitionIsRefusedAndWritesNothing) {
+  Store s = Store::open(path_);
+  auto c =
+      new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
+  EXPECT_THROW(s.transition(c.id, CaseState::decision_sent, "daemon", "skip", at(2026, 3, 2)),
+               IllegalTransition);
+  EXPECT_THROW(s.transition(c.id, CaseState::paid, "daemon", "skip", at(2026, 3, 2)),
+               IllegalTransition);
+  auto after = s.find_case(c.id);
+  EXPECT_EQ(after->state, CaseState::received);
+  EXPECT_EQ(after->updated_at, c.updated_at);
+  EXPECT_EQ(s.case_events(c.id).size(), 1u);
+  EXPECT_TRUE(s.prior_grants(2026).empty());
+  EXPECT_THROW(s.transition(999, CaseState::decided, "daemon", "", at(2026, 3, 2)), StoreError);
+}
+
+TEST_F(StoreTest, EventsAreAppendOnly) {
+  Store s = Store::open(path_);
+  auto c =
+      new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
+  EXPECT_NE(raw_exec("UPDATE events SET actor = 'forger'"), SQLITE_OK);
+  EXPECT_NE(raw_exec("DELETE FROM events"), SQLITE_OK);
+  auto events = s.case_events(c.id);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].actor, "daemon");
+  // Appending still works.
+  EXPECT_EQ(raw_exec("INSERT INTO events(case_id, at, actor, to_state) VALUES (" +
+                     std::to_string(c.id) + ", 'now', 'admin', 'received')"),
+            SQLITE_OK);
+}
+
+TEST_F(StoreTest, ReminderDueIsClearedWhenLeavingNeedsDocumentation) {
+  Store s = Store::open(path_);
+  auto c = new_case(s, 1, assessment({{"Kari", rules::Outcome::pending, 0, "x"}}), at(2026, 3, 1));
+  s.transition(c.id, CaseState::needs_documentation, "daemon", "assessed", at(2026, 3, 1));
+  s.set_reminder_due(c.id, at(2026, 3, 15), at(2026, 3, 1));
+  auto reminded = s.transition(c.id, CaseState::needs_documentation, "daemon", "reminder sent",
+                               at(2026, 3, 15));
+  EXPECT_EQ(reminded.reminder_due, "2026-03-15T12:00:00Z");
+  auto flagged = s.transition(c.id, CaseState::flagged, "daemon", "no answer", at(2026, 4, 1));
+  EXPECT_EQ(flagged.reminder_due, "");
+}
+
+TEST_F(StoreTest, UpdateDecisionReplacesLinesUntilDecided) {
+  Store s = Store::open(path_);
+  auto first = assessment({{"Kari", rules::Outcome::pending, 0, "documentation_missing"}},
+                          rules::CaseStatus::needs_documentation);
+  auto c = new_case(s, 1, first, at(2026, 3, 1));
+  s.transition(c.id, CaseState::needs_documentation, "daemon", "assessed", at(2026, 3, 1));
+  auto merged = assessment({{"Kari", rules::Outcome::approved, 60000, "state_rejected_cap"}});
+  s.update_decision(c.id, merged.form, merged.decision, "daemon", at(2026, 3, 10));
+  auto after = s.find_case(c.id);
+  ASSERT_EQ(after->lines.size(), 1u);
+  EXPECT_EQ(after->lines[0].outcome, "approved");
+  EXPECT_EQ(after->total, 60000);
+  auto events = s.case_events(c.id);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].from, CaseState::needs_documentation);
+  EXPECT_EQ(events[2].to, CaseState::needs_documentation);
+  s.transition(c.id, CaseState::decided, "daemon", "reply merged", at(2026, 3, 10));
+  EXPECT_THROW(s.update_decision(c.id, first.form, first.decision, "daemon", at(2026, 3, 11)),
+               StoreError);
+  EXPECT_EQ(s.find_case(c.id)->total, 60000);
+}
+
+// ---- ledger --------------------------------------------------------------------------------
+
+TEST_F(StoreTest, PriorGrantsSumPerStudentPerYearUnderTheCap) {
+  Store s = Store::open(path_);
+  auto a = new_case(
+      s, 1,
+      assessment({{"Kari Nordmann", rules::Outcome::approved, 50000, "state_rejected_cap"},
+                  {"Ola Hansen", rules::Outcome::approved, 30000, "state_granted_remainder"},
+                  {"Per Berg", rules::Outcome::rejected, 0, "programme_not_eligible"}}),
+      at(2026, 3, 1));
+  auto b = new_case(
+      s, 2, assessment({{"KARI  nordmann", rules::Outcome::approved, 20000, "state_rejected_cap"}}),
+      at(2026, 10, 1));
+  auto other_year = new_case(
+      s, 3,
+      assessment({{"Kari Nordmann", rules::Outcome::approved, 75000, "state_rejected_cap"}},
+                 rules::CaseStatus::decided, 2027),
+      at(2026, 12, 20));
+  auto undecided = new_case(
+      s, 4, assessment({{"Kari Nordmann", rules::Outcome::approved, 5000, "state_rejected_cap"}}),
+      at(2026, 11, 1));
+  for (auto id : {a.id, b.id, other_year.id})
+    s.transition(id, CaseState::decided, "daemon", "assessed", at(2026, 12, 21));
+  s.transition(undecided.id, CaseState::flagged, "daemon", "assessed", at(2026, 12, 21));
+
+  auto prior = s.prior_grants(2026);
+  EXPECT_EQ(prior.size(), 1u);
+  EXPECT_EQ(prior["kari nordmann"], 70000);  // not the flagged case, not 2027's round
+  EXPECT_EQ(prior.count("ola hansen"), 0u);  // state granted: not under the cap
+  EXPECT_EQ(s.prior_grants(2027)["kari nordmann"], 75000);
+  EXPECT_TRUE(s.prior_grants(2025).empty());
+  s.add_ledger(2026, "ola hansen", a.id, 1000, "state_rejected_cap");
+  EXPECT_EQ(s.prior_grants(2026)["ola hansen"], 1000);
+}
+
+// ---- outbox --------------------------------------------------------------------------------
+
+OutboxItem outbox(std::int64_t case_id, OutboxKind kind, const std::string& message_id) {
+  OutboxItem o;
+  o.case_id = case_id;
+  o.kind = kind;
+  o.message_id = message_id;
+  o.recipient = "styrer@barnehage.no";
+  o.subject = "Vedtak";
+  o.body = std::string("Vedtak\0binary", 13);
+  return o;
+}
+
+TEST_F(StoreTest, TwoDecisionsForOneCaseAreRefused) {
+  Store s = Store::open(path_);
+  auto c =
+      new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
+  auto first = s.enqueue_outbox(outbox(c.id, OutboxKind::decision, "<d1@asker>"), at(2026, 3, 1));
+  EXPECT_TRUE(first.inserted);
+  // The same message id again is an idempotent retry.
+  auto retry = s.enqueue_outbox(outbox(c.id, OutboxKind::decision, "d1@asker"), at(2026, 3, 1));
+  EXPECT_FALSE(retry.inserted);
+  EXPECT_EQ(retry.id, first.id);
+  // Another decision for the same case, whatever its message id, is refused.
+  EXPECT_THROW(s.enqueue_outbox(outbox(c.id, OutboxKind::decision, "<d2@asker>"), at(2026, 3, 1)),
+               StoreError);
+  // The same message id for another kind is refused too.
+  EXPECT_THROW(s.enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<d1@asker>"), at(2026, 3, 1)),
+               StoreError);
+  EXPECT_THROW(s.enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<>"), at(2026, 3, 1)),
+               StoreError);
+  // Reminders and requests may be several.
+  EXPECT_TRUE(
+      s.enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<r1@asker>"), at(2026, 3, 1)).inserted);
+  EXPECT_TRUE(
+      s.enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<r2@asker>"), at(2026, 3, 1)).inserted);
+  auto items = s.outbox_for_case(c.id);
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].body, std::string("Vedtak\0binary", 13));
+  // The database itself refuses it too.
+  EXPECT_NE(raw_exec("INSERT INTO outbox(case_id, kind, message_id, recipient, subject, body, "
+                     "next_attempt_at, created_at) VALUES (" +
+                     std::to_string(c.id) + ", 'decision', 'raw@x', 'a', 's', 'b', '', '')"),
+            SQLITE_OK);
+}
+
+TEST_F(StoreTest, OutboxIsDueInOrderAndRecoversFromACrashWhileSending) {
+  Store s = Store::open(path_);
+  auto c =
+      new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
+  auto later = outbox(c.id, OutboxKind::documentation_request, "<req@asker>");
+  later.next_attempt_at = iso_utc(at(2026, 3, 5));
+  auto req = s.enqueue_outbox(later, at(2026, 3, 1)).id;
+  auto dec = s.enqueue_outbox(outbox(c.id, OutboxKind::decision, "<dec@asker>"), at(2026, 3, 2)).id;
+
+  EXPECT_FALSE(s.next_due_outbox(at(2026, 3, 1)).has_value());
+  auto due = s.next_due_outbox(at(2026, 3, 3));
+  ASSERT_TRUE(due.has_value());
+  EXPECT_EQ(due->id, dec);
+  s.mark_outbox(dec, OutboxStatus::sending, "", std::nullopt);
+  EXPECT_FALSE(s.next_due_outbox(at(2026, 3, 3)).has_value());
+  EXPECT_EQ(s.next_due_outbox(at(2026, 3, 6))->id, req);
+
+  // A failed attempt is retried later.
+  s.mark_outbox(req, OutboxStatus::sending, "", std::nullopt);
+  s.mark_outbox(req, OutboxStatus::pending, "421 try later", at(2026, 3, 7));
+  EXPECT_FALSE(s.next_due_outbox(at(2026, 3, 6)).has_value());
+  auto retry = s.next_due_outbox(at(2026, 3, 8));
+  ASSERT_TRUE(retry.has_value());
+  EXPECT_EQ(retry->attempts, 1);
+  EXPECT_EQ(retry->last_error, "421 try later");
+
+  // The daemon died while sending the decision: it may or may not have gone out.
+  EXPECT_EQ(s.recover_outbox(), 1);
+  EXPECT_EQ(s.outbox_item(dec)->status, OutboxStatus::uncertain);
+  EXPECT_THROW(s.mark_outbox(999, OutboxStatus::sent, "", std::nullopt), StoreError);
+
+  // A reply to our request finds the case through the outbox's Message-ID.
+  auto found = s.find_case_by_message_id("<req@asker>");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, c.id);
+}
+
+// ---- concurrency and crash safety ----------------------------------------------------------
+
+TEST_F(StoreTest, SecondStoreOnTheSameFileSeesCommittedDataOnly) {
+  Store daemon = Store::open(path_);
+  Store admin = Store::open(path_);
+  auto c = new_case(daemon, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}),
+                    at(2026, 3, 1));
+  daemon.transition(c.id, CaseState::flagged, "daemon", "assessed", at(2026, 3, 1));
+  auto seen = admin.find_case_by_ref(c.ref);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->state, CaseState::flagged);
+
+  admin.transition(c.id, CaseState::decided, "admin:kari", "checked roster", at(2026, 3, 2));
+  EXPECT_EQ(daemon.find_case(c.id)->state, CaseState::decided);
+
+  daemon.transaction([&] {
+    new_case(daemon, 2, assessment({{"Ola", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 3));
+    // Not committed yet: the admin's reader does not see it and is not blocked.
+    EXPECT_EQ(admin.list_cases().size(), 1u);
+  });
+  EXPECT_EQ(admin.list_cases().size(), 2u);
+}
+
+TEST_F(StoreTest, TransactionThatThrowsLeavesNothing) {
+  Store s = Store::open(path_);
+  auto row = record(s, 1);
+  auto a = assessment({{"Kari", rules::Outcome::approved, 50000, "state_rejected_cap"}});
+  EXPECT_THROW(s.transaction([&] {
+    auto c = s.create_case(a, row, at(2026, 3, 1));
+    s.transition(c.id, CaseState::decided, "daemon", "assessed", at(2026, 3, 1));
+    s.enqueue_outbox(outbox(c.id, OutboxKind::decision, "<d@asker>"), at(2026, 3, 1));
+    throw std::runtime_error("crash before commit");
+  }),
+               std::runtime_error);
+  EXPECT_TRUE(s.list_cases().empty());
+  EXPECT_FALSE(s.message(row)->case_id.has_value());
+  EXPECT_TRUE(s.prior_grants(2026).empty());
+  EXPECT_FALSE(s.next_due_outbox(at(2027, 1, 1)).has_value());
+  // Nothing half-done either in another connection, and the ref was not used up.
+  Store other = Store::open(path_);
+  EXPECT_TRUE(other.list_cases().empty());
+  EXPECT_EQ(s.create_case(a, row, at(2026, 3, 2)).ref, "TT-2026-0001");
+}
+
+TEST_F(StoreTest, NestedTransactionRollsBackOnlyItsOwnPart) {
+  Store s = Store::open(path_);
+  s.transaction([&] {
+    s.set_checkpoint("INBOX", 7, 10, at(2026, 3, 1));
+    try {
+      s.transaction([&] {
+        s.set_checkpoint("INBOX", 7, 99, at(2026, 3, 1));
+        throw std::runtime_error("inner");
+      });
+    } catch (const std::runtime_error&) {
+    }
+  });
+  EXPECT_EQ(s.checkpoint("INBOX")->highest_uid, 10u);
+}
+
+TEST_F(StoreTest, StoreIsMovable) {
+  Store a = Store::open(path_);
+  a.set_checkpoint("INBOX", 1, 2, at(2026, 1, 1));
+  Store b = std::move(a);
+  EXPECT_EQ(b.checkpoint("INBOX")->highest_uid, 2u);
+}
+
+}  // namespace
+}  // namespace tilskudd

@@ -1,0 +1,420 @@
+#include "workflow/assess.h"
+
+#include <algorithm>
+#include <array>
+
+#include "parsers/autoreply.h"
+#include "parsers/case_number.h"
+#include "parsers/date.h"
+#include "parsers/docx.h"
+#include "parsers/headers.h"
+#include "parsers/html.h"
+#include "parsers/text.h"
+
+namespace tilskudd {
+
+namespace {
+
+using nlohmann::json;
+
+// Where an inline-forwarded message starts in a body ("Videresendt melding", Outlook's
+// "Opprinnelig melding", Apple Mail's "Begin forwarded message:").
+size_t forward_marker(std::string_view body) {
+  static const std::array<std::string_view, 9> kMarkers = {
+      "---------- videresendt melding",  "---------- forwarded message",
+      "-----opprinnelig melding-----",   "-----original message-----",
+      "begin forwarded message:",        "start på videresendt melding:",
+      "videresendt melding:",            "videresendt e-post:",
+      "forwarded message:"};
+  std::string lower = text::to_lower(body);
+  size_t best = std::string::npos;
+  for (auto m : kMarkers) {
+    size_t pos = lower.find(m);
+    if (pos < best) best = pos;
+  }
+  return best;
+}
+
+struct TextSource {
+  std::string name;  // filename or "body"
+  std::string content_type;
+  std::string kind;  // "body", "txt", "html", "pdf", "docx", "forwarded", "image", "other"
+  std::string text;
+  std::string status = "ok";
+  std::size_t size = 0;
+  int part = -1;  // index in msg.parts, -1 for body / forwarded
+};
+
+std::string lower_ext(std::string_view filename) {
+  auto dot = filename.rfind('.');
+  if (dot == std::string_view::npos) return "";
+  return text::to_lower(filename.substr(dot + 1));
+}
+
+bool is_pdf(const mime::Part& p) {
+  return p.content_type == "application/pdf" || lower_ext(p.filename) == "pdf" ||
+         (p.content_type == "application/octet-stream" && p.body.rfind("%PDF", 0) == 0);
+}
+
+bool is_docx(const mime::Part& p) {
+  return lower_ext(p.filename) == "docx" ||
+         p.content_type ==
+             "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+}
+
+// The text of every attachment that can hold a form or a letter, in document order.
+std::vector<TextSource> attachment_texts(const mime::Message& msg, const config::Config& cfg,
+                                         const AssessOptions& opt) {
+  std::vector<TextSource> out;
+  for (size_t i = 0; i < msg.parts.size(); ++i) {
+    const auto& p = msg.parts[i];
+    if (!p.is_attachment()) continue;
+    TextSource s;
+    s.name = p.filename;
+    s.content_type = p.content_type;
+    s.size = p.body.size();
+    s.part = static_cast<int>(i);
+    if (p.body.size() > cfg.limits.max_attachment_bytes) {
+      s.kind = is_pdf(p) ? "pdf" : "other";
+      s.status = "too_large";
+    } else if (is_pdf(p)) {
+      s.kind = "pdf";
+      if (!opt.pdf) {
+        s.status = "no_extractor";
+      } else {
+        PdfText t = opt.pdf(p.body);
+        s.status = std::string(pdf_status_code(t.status));
+        if (t.status == PdfStatus::ok) s.text = std::move(t.text);
+      }
+    } else if (is_docx(p)) {
+      s.kind = "docx";
+      DocxText t = extract_docx_text(p.body, cfg.limits.max_docx_uncompressed_bytes);
+      if (t.ok) {
+        s.text = std::move(t.text);
+      } else {
+        s.status = "broken";
+      }
+    } else if (p.content_type == "text/html" || lower_ext(p.filename) == "html" ||
+               lower_ext(p.filename) == "htm") {
+      s.kind = "html";
+      s.text = html_to_text(p.body);
+    } else if (p.is_text()) {
+      s.kind = "txt";
+      s.text = p.body;
+    } else if (p.content_type.rfind("image/", 0) == 0) {
+      // A photo or scan of a letter; inline images with a Content-ID are signature logos.
+      if (p.disposition != "attachment" && !p.content_id.empty()) continue;
+      s.kind = "image";
+      s.status = "no_text";
+    } else {
+      s.kind = "other";
+      s.status = "unsupported";
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void add_flag(std::vector<Flag>& flags, Flag f) {
+  if (std::find(flags.begin(), flags.end(), f) == flags.end()) flags.push_back(std::move(f));
+}
+
+bool blocking(const std::string& code) {
+  return code != "malformed_mime" && code != "unreadable_letter";
+}
+
+std::vector<std::string> employee_names(const Form& form) {
+  std::vector<std::string> names;
+  for (const auto& l : form.lines) names.push_back(l.employee);
+  return names;
+}
+
+Letter unreadable_letter(const TextSource& s) {
+  Letter l;
+  l.filename = s.name;
+  l.source = s.kind;
+  l.readable = false;
+  l.flags.push_back({"unreadable_letter", "letter '" + s.name + "' has no readable text (" +
+                                              s.status + "); a person must read it"});
+  return l;
+}
+
+}  // namespace
+
+std::string own_address(const config::Config& config) {
+  auto addrs = mime::parse_addresses(config.smtp.from);
+  if (addrs.empty()) return "";
+  return addrs.front().address;
+}
+
+Assessment assess(std::string_view raw, const config::Config& cfg, const AssessOptions& opt) {
+  Assessment a;
+  mime::Message msg = mime::parse(raw, cfg.limits.mime);
+  const auto& h = msg.headers;
+  a.subject = h.subject;
+  a.message_id = h.message_id;
+  a.in_reply_to = h.in_reply_to;
+  a.references = h.references;
+  if (!h.from.empty()) a.from_address = h.from.front().address;
+
+  if (opt.received) {
+    a.received = *opt.received;
+    a.received_source = "option";
+  } else if (auto d = parse_mail_date(h.date)) {
+    a.received = *d;
+    a.received_source = "header";
+  } else {
+    a.received = opt.today;
+    a.received_source = "today";
+  }
+
+  if (!msg.defects.empty()) {
+    std::string reason;
+    for (const auto& d : msg.defects) {
+      if (!reason.empty()) reason += "; ";
+      reason += d;
+    }
+    add_flag(a.flags, {"malformed_mime", reason});
+  }
+
+  // Machine-generated mail is never an application, whatever it quotes.
+  if (auto why = machine_generated(msg, own_address(cfg))) {
+    a.ignored_reason = *why;
+    a.case_number_found = find_case_number(h.subject + "\n" + msg.text, cfg.case_.number).found;
+    a.decision.status = rules::CaseStatus::ignored;
+    a.flags.clear();
+    return a;
+  }
+
+  // Split an inline-forwarded block off the body: the applicant's own text is above it.
+  std::string own_text = msg.text;
+  std::string forwarded_text;
+  if (size_t pos = forward_marker(msg.text); pos != std::string::npos) {
+    own_text = msg.text.substr(0, pos);
+    forwarded_text = msg.text.substr(pos);
+  }
+
+  // Case number: subject, the applicant's text, then attachments (the number may stand only in
+  // the attached form). Letters carry the state's own references and are not searched.
+  CaseNumberScan subject_scan = find_case_number(h.subject, cfg.case_.number);
+  CaseNumberScan body_scan = find_case_number(own_text, cfg.case_.number);
+  std::vector<TextSource> sources = attachment_texts(msg, cfg, opt);
+
+  a.case_number_found = subject_scan.found || body_scan.found;
+  std::vector<std::string> others = subject_scan.others;
+  others.insert(others.end(), body_scan.others.begin(), body_scan.others.end());
+
+  // The form: the body first, then each attachment that has text.
+  std::vector<const TextSource*> form_candidates;
+  TextSource body_source;
+  body_source.name = "body";
+  body_source.kind = "body";
+  body_source.text = own_text;
+  form_candidates.push_back(&body_source);
+  for (const auto& s : sources) {
+    if (s.status == "ok" && s.kind != "image" && s.kind != "other") form_candidates.push_back(&s);
+  }
+  const TextSource* form_from = nullptr;
+  for (const TextSource* c : form_candidates) {
+    Form f = parse_form(c->text);
+    if (!f.found) continue;
+    if (!f.lines.empty()) {
+      a.form = std::move(f);
+      form_from = c;
+      break;
+    }
+    if (!form_from) {
+      a.form = std::move(f);
+      form_from = c;
+    }
+  }
+  if (form_from) {
+    a.form_source = form_from->name;
+    if (form_from != &body_source) {
+      CaseNumberScan s = find_case_number(form_from->text, cfg.case_.number);
+      a.case_number_found = a.case_number_found || s.found;
+      others.insert(others.end(), s.others.begin(), s.others.end());
+    }
+  }
+  if (!a.case_number_found) {
+    for (const auto& s : sources) {
+      if (s.status == "ok" && find_case_number(s.text, cfg.case_.number).found) {
+        a.case_number_found = true;
+        break;
+      }
+    }
+  }
+
+  std::sort(others.begin(), others.end());
+  others.erase(std::unique(others.begin(), others.end()), others.end());
+  a.other_case_numbers = others;
+
+  if (!a.case_number_found) {
+    a.ignored_reason = "no_case_number";
+    a.decision.status = rules::CaseStatus::ignored;
+    a.flags.clear();
+    return a;
+  }
+
+  a.contact_email = a.form.contact_email.empty() ? a.from_address : a.form.contact_email;
+
+  // Letters: every attachment that is not the form, forwarded messages, an inline forward.
+  std::vector<std::string> names = employee_names(a.form);
+  for (const auto& s : sources) {
+    AttachmentInfo info{s.name, s.content_type, s.size, "other", s.status};
+    if (&s == form_from) {
+      info.role = "form";
+    } else if (s.kind == "pdf" || s.kind == "image") {
+      info.role = "letter";
+      if (s.status == "ok") {
+        Letter l = parse_letter(s.text, names);
+        l.filename = s.name;
+        l.source = s.kind;
+        a.letters.push_back(std::move(l));
+      } else {
+        a.letters.push_back(unreadable_letter(s));
+      }
+    } else if (s.status == "ok" && looks_like_letter(s.text)) {
+      info.role = "letter";
+      Letter l = parse_letter(s.text, names);
+      l.filename = s.name;
+      l.source = s.kind;
+      a.letters.push_back(std::move(l));
+    } else if (s.kind == "docx" && s.status != "ok") {
+      info.role = "letter";
+      a.letters.push_back(unreadable_letter(s));
+    }
+    a.attachments.push_back(std::move(info));
+  }
+  for (const auto& fwd : msg.forwarded) {
+    if (!looks_like_letter(fwd.headers.subject + "\n" + fwd.text)) continue;
+    Letter l = parse_letter(fwd.headers.subject + "\n" + fwd.text, names);
+    l.filename = fwd.headers.subject;
+    l.source = "forwarded";
+    if (!l.date) l.date = parse_mail_date(fwd.headers.date);
+    a.letters.push_back(std::move(l));
+  }
+  if (!forwarded_text.empty() && looks_like_letter(forwarded_text)) {
+    Letter l = parse_letter(forwarded_text, names);
+    l.source = "body";
+    a.letters.push_back(std::move(l));
+  }
+
+  a.decision = rules::decide(a.form, a.letters, cfg.years, a.received, opt.prior);
+
+  if (!a.other_case_numbers.empty()) {
+    std::string list;
+    for (const auto& n : a.other_case_numbers) list += (list.empty() ? "" : ", ") + n;
+    add_flag(a.decision.flags,
+             {"multiple_case_numbers", "the message also names case number(s) " + list +
+                                           "; a person must decide which case it belongs to"});
+  }
+  if (!msg.defects.empty() && !a.form.found) {
+    // Broken MIME that hid the form: the flag becomes the reason a person must look.
+    a.decision.status = rules::CaseStatus::flagged;
+  }
+  for (const auto& l : a.letters) {
+    for (const auto& f : l.flags) add_flag(a.flags, f);
+  }
+  for (const auto& f : a.decision.flags) add_flag(a.flags, f);
+  for (const auto& f : a.flags) {
+    if (blocking(f.code)) a.decision.status = rules::CaseStatus::flagged;
+  }
+  return a;
+}
+
+json to_json(const Assessment& a) {
+  json j;
+  j["case_number_found"] = a.case_number_found;
+  j["ignored_reason"] = a.ignored_reason ? json(*a.ignored_reason) : json(nullptr);
+  j["message"] = {{"subject", a.subject},
+                  {"message_id", a.message_id},
+                  {"from", a.from_address},
+                  {"received", a.received.iso()},
+                  {"received_source", a.received_source}};
+  j["other_case_numbers"] = a.other_case_numbers;
+
+  if (a.ignored_reason) {
+    j["application"] = nullptr;
+    j["letters"] = json::array();
+  } else {
+    json app;
+    app["form_found"] = a.form.found;
+    app["form_source"] = a.form_source;
+    app["owner"] = a.form.owner;
+    app["org_number"] = a.form.org_number;
+    app["kindergarten"] = a.form.kindergarten;
+    app["contact"] = a.form.contact;
+    app["contact_email"] = a.contact_email;
+    app["account_number"] = a.form.account_number;
+    app["reference"] = a.form.reference;
+    json lines = json::array();
+    for (const auto& l : a.form.lines) {
+      lines.push_back({{"employee", l.employee},
+                       {"programme", programme_code(l.programme)},
+                       {"programme_text", l.programme_text},
+                       {"study_place", l.study_place},
+                       {"cost", l.cost ? json(*l.cost) : json(nullptr)},
+                       {"state_status", state_status_code(l.state_status)},
+                       {"state_grant", l.state_grant ? json(*l.state_grant) : json(nullptr)}});
+    }
+    app["lines"] = lines;
+    j["application"] = app;
+
+    json letters = json::array();
+    for (const auto& l : a.letters) {
+      json entries = json::array();
+      for (const auto& e : l.entries) {
+        entries.push_back({{"employee", e.employee},
+                           {"kind", letter_kind_code(e.kind)},
+                           {"amount", e.amount ? json(*e.amount) : json(nullptr)}});
+      }
+      letters.push_back({{"filename", l.filename},
+                         {"source", l.source},
+                         {"kind", letter_kind_code(l.kind)},
+                         {"amounts", l.amounts},
+                         {"readable", l.readable},
+                         {"sender", l.sender},
+                         {"date", l.date ? json(l.date->iso()) : json(nullptr)},
+                         {"reference", l.reference},
+                         {"entries", entries}});
+    }
+    j["letters"] = letters;
+    json atts = json::array();
+    for (const auto& at : a.attachments) {
+      atts.push_back({{"filename", at.filename},
+                      {"content_type", at.content_type},
+                      {"size", at.size},
+                      {"role", at.role},
+                      {"text_status", at.text_status}});
+    }
+    j["attachments"] = atts;
+  }
+
+  const auto& d = a.decision;
+  json dec;
+  dec["status"] = rules::case_status_code(d.status);
+  dec["round"] = d.round ? json(d.round->deadline.iso()) : json(nullptr);
+  dec["total"] = d.total;
+  json dlines = json::array();
+  for (const auto& l : d.lines) {
+    json flags = json::array();
+    for (const auto& f : l.flags) flags.push_back(f.code);
+    dlines.push_back({{"employee", l.employee},
+                      {"outcome", rules::outcome_code(l.outcome)},
+                      {"amount", l.amount},
+                      {"reason", l.reason},
+                      {"reason_code", l.reason_code},
+                      {"flags", flags}});
+  }
+  dec["lines"] = dlines;
+  dec["missing_documentation"] = d.missing_documentation;
+  j["decision"] = dec;
+
+  json flags = json::array();
+  for (const auto& f : a.flags) flags.push_back({{"code", f.code}, {"reason", f.reason}});
+  j["flags"] = flags;
+  return j;
+}
+
+}  // namespace tilskudd

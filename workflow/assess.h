@@ -1,0 +1,71 @@
+// One message from bytes to a decision: recognise it, find the form and the letters, and apply
+// the rules. Pure apart from the injected PDF extractor; `inspect` prints its result and the
+// daemon stores it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "parsers/form.h"
+#include "parsers/letter.h"
+#include "parsers/mime.h"
+#include "parsers/pdf.h"
+#include "parsers/types.h"
+#include "workflow/rules.h"
+
+namespace tilskudd {
+
+struct AssessOptions {
+  std::optional<Date> received;  // overrides the message's Date header
+  Date today;                    // used when neither is known
+  PdfExtractor pdf;              // empty: every PDF counts as unreadable
+  rules::PriorGrants prior;      // amounts already granted this year under the cap
+};
+
+// What became of one attachment (or forwarded message).
+struct AttachmentInfo {
+  std::string filename;
+  std::string content_type;
+  std::size_t size = 0;  // decoded bytes
+  std::string role;      // "form", "letter", "other"
+  std::string text_status;  // "ok", or why its text could not be read ("no_text", "encrypted"...)
+};
+
+struct Assessment {
+  // The message.
+  std::string subject;
+  std::string message_id;
+  std::string from_address;
+  std::string in_reply_to;
+  std::vector<std::string> references;
+  Date received;
+  std::string received_source;  // "option", "header" or "today"
+
+  bool case_number_found = false;
+  std::vector<std::string> other_case_numbers;
+  std::optional<std::string> ignored_reason;  // auto_reply, bounce, own_message, no_case_number
+
+  Form form;
+  std::string form_source;    // "body", or the attachment's filename
+  std::string contact_email;  // the form's, else the sender's
+  std::vector<Letter> letters;
+  std::vector<AttachmentInfo> attachments;
+
+  rules::Decision decision;
+  std::vector<Flag> flags;  // everything a person should know, each code+reason once
+};
+
+Assessment assess(std::string_view raw, const config::Config& config, const AssessOptions& options);
+
+// CONTRACT §4 JSON, with more fields than the contract names.
+nlohmann::json to_json(const Assessment& a);
+
+// Our own sending address from `[smtp] from` ("Asker kommune <post@x.no>" -> "post@x.no").
+std::string own_address(const config::Config& config);
+
+}  // namespace tilskudd

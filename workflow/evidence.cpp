@@ -1,0 +1,364 @@
+// Evidence (DECISIONS.md "Evidence: letters against the form's state column"): what the attached
+// letters from Statsforvalteren establish for each employee line, and where they contradict the
+// form's state column.
+#include "workflow/evidence.h"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "parsers/text.h"
+
+namespace tilskudd::rules {
+
+namespace {
+
+// What one letter (or a pool of letters) says about one line, before comparing with the form.
+struct Settlement {
+  StateStatus status = StateStatus::unknown;
+  std::optional<Kroner> grant;
+  int letter = -1;
+  // Set when the letters themselves do not give one answer (they disagree, or several amounts of
+  // which none fits): the flag to raise instead of comparing with the form.
+  std::optional<Flag> problem;
+};
+
+std::string kr(Kroner v) {
+  std::string digits = std::to_string(v < 0 ? -v : v);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
+    out += digits[i];
+  }
+  return (v < 0 ? "-" : "") + out;
+}
+
+std::string amounts_text(const std::vector<Kroner>& a) {
+  std::string s;
+  for (Kroner v : a) s += (s.empty() ? "" : ", ") + kr(v);
+  return s.empty() ? "no amount" : s;
+}
+
+std::string letter_label(const std::vector<Letter>& letters, int i) {
+  if (i < 0) return "the letters";
+  const Letter& l = letters[static_cast<std::size_t>(i)];
+  if (!l.filename.empty()) return "letter '" + l.filename + "'";
+  return "letter #" + std::to_string(i + 1) + " (" + (l.source.empty() ? "text" : l.source) + ")";
+}
+
+bool decisive(LetterKind k) {
+  return k != LetterKind::unknown;
+}
+
+StateStatus status_of(LetterKind k) {
+  return k == LetterKind::grant       ? StateStatus::granted
+         : k == LetterKind::rejection ? StateStatus::rejected
+                                      : StateStatus::unknown;
+}
+
+// The form's claimed amount, when it claims a grant with an amount.
+std::optional<Kroner> claimed_amount(const FormLine& line) {
+  if (line.state_status == StateStatus::granted) return line.state_grant;
+  return std::nullopt;
+}
+
+// Picks the granted amount for one line from a letter's amounts: one amount is the amount; with
+// several, the form's claim confirms when it is one of them or their sum.
+Settlement grant_from_amounts(const FormLine& line, const std::vector<Kroner>& amounts, int letter,
+                              const std::vector<Letter>& letters) {
+  Settlement s;
+  s.status = StateStatus::granted;
+  s.letter = letter;
+  if (amounts.size() == 1) {
+    s.grant = amounts.front();
+  } else if (amounts.size() > 1) {
+    auto claim = claimed_amount(line);
+    Kroner sum = std::accumulate(amounts.begin(), amounts.end(), Kroner{0});
+    if (claim &&
+        (std::find(amounts.begin(), amounts.end(), *claim) != amounts.end() || *claim == sum)) {
+      s.grant = claim;
+    } else if (claim) {
+      s.problem = Flag{"amount_mismatch", "the form says the state granted " + line.employee +
+                                              " kr " + kr(*claim) + "; " +
+                                              letter_label(letters, letter) + " grants " +
+                                              amounts_text(amounts) + " and none of them matches"};
+    } else {
+      s.problem = Flag{"amount_unconfirmed",
+                       letter_label(letters, letter) + " grants several amounts (" +
+                           amounts_text(amounts) + ") and none is tied to " + line.employee};
+    }
+  }
+  return s;
+}
+
+// Two settlements of the same line (from different letters): agree, or a problem.
+Settlement merge(const Settlement& a, const Settlement& b, const FormLine& line,
+                 const std::vector<Letter>& letters) {
+  if (a.status == StateStatus::unknown) return b;
+  if (b.status == StateStatus::unknown) return a;
+  if (a.problem) return a;
+  if (b.problem) return b;
+  if (a.status != b.status) {
+    Settlement s = a;
+    s.problem = Flag{"state_status_mismatch", "the letters disagree about " + line.employee + ": " +
+                                                  letter_label(letters, a.letter) + " says " +
+                                                  std::string(state_status_code(a.status)) + ", " +
+                                                  letter_label(letters, b.letter) + " says " +
+                                                  std::string(state_status_code(b.status))};
+    return s;
+  }
+  if (a.grant && b.grant && *a.grant != *b.grant) {
+    Settlement s = a;
+    s.problem = Flag{"amount_mismatch", "the letters disagree about " + line.employee + ": " +
+                                            letter_label(letters, a.letter) + " grants kr " +
+                                            kr(*a.grant) + ", " + letter_label(letters, b.letter) +
+                                            " grants kr " + kr(*b.grant)};
+    return s;
+  }
+  return a.grant ? a : b;
+}
+
+// The form's claim against what the letters settled.
+std::vector<Flag> compare(const FormLine& line, const Settlement& s,
+                          const std::vector<Letter>& letters) {
+  std::vector<Flag> flags;
+  if (s.problem) {
+    flags.push_back(*s.problem);
+    return flags;
+  }
+  const std::string who = line.employee;
+  const std::string src = letter_label(letters, s.letter);
+  if (s.status == StateStatus::rejected) {
+    if (line.state_status == StateStatus::granted) {
+      flags.push_back({"state_status_mismatch",
+                       "the form says the state granted " + who +
+                           (line.state_grant ? " kr " + kr(*line.state_grant) : std::string()) +
+                           ", but " + src + " is a rejection"});
+    }
+  } else if (s.status == StateStatus::granted) {
+    if (line.state_status == StateStatus::rejected) {
+      flags.push_back({"state_status_mismatch", "the form says the state rejected " + who +
+                                                    ", but " + src + " grants funds"});
+    } else if (!s.grant) {
+      flags.push_back({"amount_unconfirmed",
+                       src + " is a grant that covers " + who + " but gives no amount for them"});
+    } else if (line.state_status == StateStatus::granted && line.state_grant &&
+               *line.state_grant != *s.grant) {
+      flags.push_back({"amount_mismatch", "the form says the state granted " + who + " kr " +
+                                              kr(*line.state_grant) + ", " + src + " grants kr " +
+                                              kr(*s.grant)});
+    }
+  }
+  return flags;
+}
+
+// Removes one occurrence of `v` from `pool`; true when it was there.
+bool take(std::vector<std::pair<Kroner, int>>& pool, Kroner v, int* letter) {
+  auto it = std::find_if(pool.begin(), pool.end(), [&](const auto& p) { return p.first == v; });
+  if (it == pool.end()) return false;
+  *letter = it->second;
+  pool.erase(it);
+  return true;
+}
+
+}  // namespace
+
+std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Letter>& letters) {
+  const std::size_t n = form.lines.size();
+  std::vector<Settlement> settled(n);
+  std::vector<std::string> keys;
+  for (const auto& l : form.lines) keys.push_back(text::name_key(l.employee));
+
+  // 1. Letters that name employees apply to those lines, each entry with its own kind/amount.
+  std::vector<int> unnamed_grants, unnamed_rejections;
+  for (std::size_t li = 0; li < letters.size(); ++li) {
+    const Letter& letter = letters[li];
+    const int idx = static_cast<int>(li);
+    if (!letter.readable) continue;
+    if (letter.entries.empty()) {
+      if (letter.kind == LetterKind::grant) unnamed_grants.push_back(idx);
+      if (letter.kind == LetterKind::rejection) unnamed_rejections.push_back(idx);
+      continue;
+    }
+    // Amounts the letter gives without tying them to an entry, for entries without their own.
+    std::vector<Kroner> loose = letter.amounts;
+    for (const auto& e : letter.entries) {
+      if (!e.amount) continue;
+      auto it = std::find(loose.begin(), loose.end(), *e.amount);
+      if (it != loose.end()) loose.erase(it);
+    }
+    std::vector<std::pair<std::size_t, Settlement>> pending_amount;  // line, settlement
+    for (const auto& e : letter.entries) {
+      LetterKind kind = decisive(e.kind) ? e.kind : letter.kind;
+      if (!decisive(kind)) continue;
+      const std::string key = text::name_key(e.employee);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (keys[i] != key) continue;
+        Settlement s;
+        s.status = status_of(kind);
+        s.letter = idx;
+        if (kind == LetterKind::grant) {
+          if (e.amount) {
+            s.grant = e.amount;
+          } else if (letter.entries.size() == 1) {
+            s = grant_from_amounts(form.lines[i], letter.amounts, idx, letters);
+          } else {
+            pending_amount.emplace_back(i, s);
+            continue;
+          }
+        }
+        settled[i] = merge(settled[i], s, form.lines[i], letters);
+      }
+    }
+    // Several named grants without their own amounts: the loose amounts matched to the claims
+    // one to one; a single leftover amount for a single leftover entry is that entry's.
+    std::vector<std::pair<std::size_t, Settlement>> unmatched;
+    for (auto& [i, s] : pending_amount) {
+      auto claim = claimed_amount(form.lines[i]);
+      auto it = claim ? std::find(loose.begin(), loose.end(), *claim) : loose.end();
+      if (it != loose.end()) {
+        s.grant = *it;
+        loose.erase(it);
+        settled[i] = merge(settled[i], s, form.lines[i], letters);
+      } else {
+        unmatched.emplace_back(i, s);
+      }
+    }
+    if (unmatched.size() == 1 && loose.size() == 1) unmatched.front().second.grant = loose.front();
+    for (auto& [i, s] : unmatched) settled[i] = merge(settled[i], s, form.lines[i], letters);
+  }
+
+  // 2. Letters that name nobody apply to the lines no named letter settled.
+  std::vector<std::size_t> open;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (settled[i].status == StateStatus::unknown && !settled[i].problem) open.push_back(i);
+  }
+  std::vector<std::pair<Kroner, int>> pool;  // granted amounts of the unnamed grant letters
+  for (int g : unnamed_grants) {
+    for (Kroner a : letters[static_cast<std::size_t>(g)].amounts) pool.emplace_back(a, g);
+  }
+  std::vector<Kroner> pool_amounts;
+  for (const auto& p : pool) pool_amounts.push_back(p.first);
+
+  if (!open.empty() && (!unnamed_grants.empty() || !unnamed_rejections.empty())) {
+    const bool grants = !unnamed_grants.empty();
+    const bool rejections = !unnamed_rejections.empty();
+    if (open.size() == 1) {
+      // One line: every unnamed letter is about it.
+      const std::size_t i = open.front();
+      const FormLine& line = form.lines[i];
+      if (grants && rejections) {
+        Settlement s;
+        s.status = StateStatus::granted;
+        s.letter = unnamed_grants.front();
+        s.problem = Flag{"state_status_mismatch",
+                         "the letters disagree about " + line.employee + ": " +
+                             letter_label(letters, unnamed_grants.front()) + " grants funds, " +
+                             letter_label(letters, unnamed_rejections.front()) + " is a rejection"};
+        settled[i] = s;
+      } else if (rejections) {
+        settled[i].status = StateStatus::rejected;
+        settled[i].letter = unnamed_rejections.front();
+      } else {
+        settled[i] = grant_from_amounts(line, pool_amounts, unnamed_grants.front(), letters);
+      }
+    } else if (!grants) {
+      // Only rejections: the letter applies to every open line.
+      for (std::size_t i : open) {
+        settled[i].status = StateStatus::rejected;
+        settled[i].letter = unnamed_rejections.front();
+      }
+    } else {
+      // Several lines and grant letters naming nobody: amounts matched to the claims one to one;
+      // a single amount equal to the sum of the claims confirms them all.
+      std::vector<std::size_t> claimers;
+      Kroner claim_sum = 0;
+      for (std::size_t i : open) {
+        if (auto c = claimed_amount(form.lines[i])) {
+          claimers.push_back(i);
+          claim_sum += *c;
+        }
+      }
+      std::vector<std::size_t> left;  // open lines the amounts did not settle yet
+      if (pool.size() == 1 && claimers.size() >= 2 && pool.front().first == claim_sum) {
+        for (std::size_t i : claimers) {
+          settled[i].status = StateStatus::granted;
+          settled[i].grant = claimed_amount(form.lines[i]);
+          settled[i].letter = pool.front().second;
+        }
+        pool.clear();
+        for (std::size_t i : open) {
+          if (settled[i].status == StateStatus::unknown) left.push_back(i);
+        }
+      } else {
+        for (std::size_t i : open) {
+          int letter = -1;
+          auto c = claimed_amount(form.lines[i]);
+          if (c && take(pool, *c, &letter)) {
+            settled[i].status = StateStatus::granted;
+            settled[i].grant = c;
+            settled[i].letter = letter;
+          } else {
+            left.push_back(i);
+          }
+        }
+      }
+      // With rejection letters too, a line that claims a rejection is settled by them, and a
+      // line that claims nothing stays open (we cannot tell which letter is its).
+      std::vector<std::size_t> candidates;
+      for (std::size_t i : left) {
+        const FormLine& line = form.lines[i];
+        if (rejections && line.state_status == StateStatus::rejected) {
+          settled[i].status = StateStatus::rejected;
+          settled[i].letter = unnamed_rejections.front();
+        } else if (rejections && line.state_status == StateStatus::unknown) {
+          continue;
+        } else {
+          candidates.push_back(i);
+        }
+      }
+      // One amount left for one line: it is that line's.
+      if (candidates.size() == 1 && pool.size() == 1) {
+        const std::size_t i = candidates.front();
+        settled[i].status = StateStatus::granted;
+        settled[i].grant = pool.front().first;
+        settled[i].letter = pool.front().second;
+        pool.clear();
+      } else {
+        for (std::size_t i : candidates) {
+          const FormLine& line = form.lines[i];
+          Settlement s;
+          s.status = StateStatus::granted;
+          s.letter = unnamed_grants.front();
+          auto c = claimed_amount(line);
+          if (c && !pool_amounts.empty()) {
+            s.problem = Flag{"amount_mismatch", "the form says the state granted " + line.employee +
+                                                    " kr " + kr(*c) + "; the grant letters give " +
+                                                    amounts_text(pool_amounts) +
+                                                    " and no amount is left that matches"};
+          }
+          // Without a matching amount, compare() reports amount_unconfirmed, or
+          // state_status_mismatch when the form claims a rejection.
+          settled[i] = s;
+        }
+      }
+    }
+  }
+
+  // 3. Results, compared with the form; unreadable letters might hold any open line's answer.
+  const bool any_unreadable =
+      std::any_of(letters.begin(), letters.end(), [](const Letter& l) { return !l.readable; });
+  std::vector<LineEvidence> out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Settlement& s = settled[i];
+    LineEvidence& ev = out[i];
+    ev.status = s.status;
+    ev.grant = s.status == StateStatus::granted ? s.grant : std::nullopt;
+    ev.letter = s.letter;
+    ev.flags = compare(form.lines[i], s, letters);
+    ev.unreadable_letter = any_unreadable && s.status == StateStatus::unknown && ev.flags.empty();
+  }
+  return out;
+}
+
+}  // namespace tilskudd::rules

@@ -1,0 +1,1044 @@
+#include "workflow/store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <utility>
+
+#include "parsers/text.h"
+#include "workflow/sha256.h"
+
+namespace tilskudd {
+
+namespace {
+
+// Migration i takes user_version from i to i+1. Never edit a migration that has shipped; add
+// the next one.
+constexpr std::array<std::string_view, 2> kMigrations{
+    // 1: messages, cases and their audit trail.
+    R"sql(
+CREATE TABLE mailbox_checkpoint(
+  mailbox TEXT PRIMARY KEY,
+  uidvalidity INTEGER NOT NULL,
+  highest_uid INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE blobs(
+  sha256 TEXT PRIMARY KEY,
+  bytes BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE cases(
+  id INTEGER PRIMARY KEY,
+  ref TEXT NOT NULL UNIQUE,
+  year INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('received', 'needs_documentation', 'flagged', 'decided',
+                                       'decision_sent', 'scheduled', 'paid')),
+  owner TEXT NOT NULL DEFAULT '',
+  org_number TEXT NOT NULL DEFAULT '',
+  contact_email TEXT NOT NULL DEFAULT '',
+  account_number TEXT NOT NULL DEFAULT '',
+  applicant_reference TEXT NOT NULL DEFAULT '',
+  round TEXT,
+  round_year INTEGER,
+  round_number INTEGER,
+  total INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  reminder_due TEXT,
+  UNIQUE (year, seq)
+);
+CREATE INDEX cases_state ON cases(state);
+CREATE TABLE messages(
+  id INTEGER PRIMARY KEY,
+  mailbox TEXT NOT NULL,
+  uidvalidity INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  message_id TEXT NOT NULL DEFAULT '',
+  sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+  received TEXT NOT NULL DEFAULT '',
+  case_id INTEGER REFERENCES cases(id),
+  status TEXT NOT NULL DEFAULT 'new',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  UNIQUE (mailbox, uidvalidity, uid)
+);
+CREATE INDEX messages_message_id ON messages(message_id);
+CREATE INDEX messages_sha256 ON messages(sha256);
+CREATE INDEX messages_case ON messages(case_id);
+CREATE INDEX messages_status ON messages(status);
+CREATE TABLE case_lines(
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  idx INTEGER NOT NULL,
+  employee TEXT NOT NULL,
+  employee_key TEXT NOT NULL,
+  programme TEXT NOT NULL,
+  cost INTEGER,
+  state_status TEXT NOT NULL,
+  state_grant INTEGER,
+  outcome TEXT NOT NULL,
+  amount INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  reason_code TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (case_id, idx)
+);
+CREATE TABLE letters(
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  message_row INTEGER REFERENCES messages(id),
+  filename TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL,
+  sha256 TEXT REFERENCES blobs(sha256)
+);
+CREATE INDEX letters_case ON letters(case_id);
+CREATE TABLE events(
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_case ON events(case_id, id);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+)sql",
+    // 2: the yearly ledger (rule 5's cap) and the outbox.
+    R"sql(
+CREATE TABLE ledger(
+  id INTEGER PRIMARY KEY,
+  year INTEGER NOT NULL,
+  employee_key TEXT NOT NULL,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  amount INTEGER NOT NULL,
+  kind TEXT NOT NULL
+);
+CREATE INDEX ledger_year_employee ON ledger(year, employee_key);
+CREATE TABLE outbox(
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  kind TEXT NOT NULL CHECK (kind IN ('decision', 'documentation_request', 'reminder')),
+  message_id TEXT NOT NULL UNIQUE,
+  recipient TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body BLOB NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending'
+    CHECK (status IN ('pending', 'sending', 'sent', 'uncertain', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL
+);
+-- Never two decisions for one case, whatever their message ids.
+CREATE UNIQUE INDEX outbox_one_decision ON outbox(case_id) WHERE kind = 'decision';
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+)sql",
+};
+
+// The ledger kind that counts against rule 5's yearly cap per student (DECISIONS.md: the
+// reason code of a line approved under the cap).
+constexpr std::string_view kCapKind = "state_rejected_cap";
+
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+  throw StoreError(what + ": " + sqlite3_errmsg(db), sqlite3_extended_errcode(db));
+}
+
+// A cached prepared statement in use: reset and unbound when it goes out of scope.
+class Stmt {
+ public:
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  ~Stmt() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& i64(int i, std::int64_t v) {
+    check(sqlite3_bind_int64(s_, i, v));
+    return *this;
+  }
+  Stmt& text(int i, std::string_view v) {
+    check(sqlite3_bind_text(s_, i, v.data() ? v.data() : "", static_cast<int>(v.size()),
+                            SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& blob(int i, std::string_view v) {
+    check(sqlite3_bind_blob(s_, i, v.data() ? v.data() : "", static_cast<int>(v.size()),
+                            SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& null(int i) {
+    check(sqlite3_bind_null(s_, i));
+    return *this;
+  }
+  Stmt& opt_i64(int i, std::optional<std::int64_t> v) { return v ? i64(i, *v) : null(i); }
+  Stmt& text_or_null(int i, std::string_view v) { return v.empty() ? null(i) : text(i, v); }
+
+  // True while there is a row.
+  bool step() {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(sqlite3_db_handle(s_), std::string("SQL failed (") + sqlite3_sql(s_) + ")");
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+
+  std::int64_t col_i64(int c) { return sqlite3_column_int64(s_, c); }
+  bool col_null(int c) { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+  std::optional<std::int64_t> col_opt_i64(int c) {
+    return col_null(c) ? std::nullopt : std::optional<std::int64_t>(col_i64(c));
+  }
+  std::string col_text(int c) {
+    const unsigned char* p = sqlite3_column_text(s_, c);
+    int n = sqlite3_column_bytes(s_, c);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : "";
+  }
+  std::string col_blob(int c) {
+    const void* p = sqlite3_column_blob(s_, c);
+    int n = sqlite3_column_bytes(s_, c);
+    return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : "";
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) fail(sqlite3_db_handle(s_), "bind failed");
+  }
+  sqlite3_stmt* s_;
+};
+
+std::string_view outcome_name(rules::Outcome o) {
+  switch (o) {
+    case rules::Outcome::approved:
+      return "approved";
+    case rules::Outcome::rejected:
+      return "rejected";
+    case rules::Outcome::flagged:
+      return "flagged";
+    case rules::Outcome::pending:
+      return "pending";
+  }
+  return "flagged";
+}
+
+std::string_view status_name(rules::CaseStatus s) {
+  switch (s) {
+    case rules::CaseStatus::decided:
+      return "decided";
+    case rules::CaseStatus::needs_documentation:
+      return "needs_documentation";
+    case rules::CaseStatus::flagged:
+      return "flagged";
+    case rules::CaseStatus::ignored:
+      return "ignored";
+  }
+  return "flagged";
+}
+
+std::string_view letter_kind_name(LetterKind k) {
+  switch (k) {
+    case LetterKind::grant:
+      return "grant";
+    case LetterKind::rejection:
+      return "rejection";
+    case LetterKind::unknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+// Message ids are stored and compared without white space and angle brackets.
+std::string normalise_message_id(std::string_view id) {
+  auto is_trim = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!id.empty() && is_trim(id.front())) id.remove_prefix(1);
+  while (!id.empty() && is_trim(id.back())) id.remove_suffix(1);
+  if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
+  return std::string(id);
+}
+
+int year_of(Timestamp t) {
+  std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
+  return static_cast<int>(ymd.year());
+}
+
+CaseState state_from_db(const std::string& s) {
+  auto st = parse_case_state(s);
+  if (!st) throw StoreError("unknown case state in database: " + s);
+  return *st;
+}
+
+constexpr const char* kCaseColumns =
+    "id, ref, year, seq, state, owner, org_number, contact_email, account_number, "
+    "applicant_reference, round, round_year, round_number, total, created_at, updated_at, "
+    "reminder_due";
+
+constexpr const char* kOutboxColumns =
+    "id, case_id, kind, message_id, recipient, subject, body, status, attempts, "
+    "next_attempt_at, last_error, created_at";
+
+OutboxKind outbox_kind_from_db(const std::string& s) {
+  if (s == "decision") return OutboxKind::decision;
+  if (s == "documentation_request") return OutboxKind::documentation_request;
+  if (s == "reminder") return OutboxKind::reminder;
+  throw StoreError("unknown outbox kind in database: " + s);
+}
+
+OutboxItem read_outbox(Stmt& q) {
+  OutboxItem o;
+  o.id = q.col_i64(0);
+  o.case_id = q.col_i64(1);
+  o.kind = outbox_kind_from_db(q.col_text(2));
+  o.message_id = q.col_text(3);
+  o.recipient = q.col_text(4);
+  o.subject = q.col_text(5);
+  o.body = q.col_blob(6);
+  auto st = parse_outbox_status(q.col_text(7));
+  if (!st) throw StoreError("unknown outbox status in database");
+  o.status = *st;
+  o.attempts = static_cast<int>(q.col_i64(8));
+  o.next_attempt_at = q.col_text(9);
+  o.last_error = q.col_text(10);
+  o.created_at = q.col_text(11);
+  return o;
+}
+
+MessageRecord read_message(Stmt& q) {
+  MessageRecord m;
+  m.id = q.col_i64(0);
+  m.mailbox = q.col_text(1);
+  m.uidvalidity = static_cast<std::uint32_t>(q.col_i64(2));
+  m.uid = static_cast<std::uint32_t>(q.col_i64(3));
+  m.message_id = q.col_text(4);
+  m.sha256 = q.col_text(5);
+  m.received = q.col_text(6);
+  m.case_id = q.col_opt_i64(7);
+  m.status = q.col_text(8);
+  m.attempts = static_cast<int>(q.col_i64(9));
+  m.last_error = q.col_text(10);
+  return m;
+}
+
+constexpr const char* kMessageColumns =
+    "id, mailbox, uidvalidity, uid, message_id, sha256, received, case_id, status, attempts, "
+    "last_error";
+
+}  // namespace
+
+std::string iso_utc(Timestamp t) {
+  auto day = std::chrono::floor<std::chrono::days>(t);
+  std::chrono::year_month_day ymd{day};
+  std::chrono::hh_mm_ss hms{t - day};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
+}
+
+std::string_view outbox_kind_name(OutboxKind k) {
+  switch (k) {
+    case OutboxKind::decision:
+      return "decision";
+    case OutboxKind::documentation_request:
+      return "documentation_request";
+    case OutboxKind::reminder:
+      return "reminder";
+  }
+  return "decision";
+}
+
+std::string_view outbox_status_name(OutboxStatus s) {
+  switch (s) {
+    case OutboxStatus::pending:
+      return "pending";
+    case OutboxStatus::sending:
+      return "sending";
+    case OutboxStatus::sent:
+      return "sent";
+    case OutboxStatus::uncertain:
+      return "uncertain";
+    case OutboxStatus::failed:
+      return "failed";
+  }
+  return "failed";
+}
+
+std::optional<OutboxStatus> parse_outbox_status(std::string_view s) {
+  for (auto st : {OutboxStatus::pending, OutboxStatus::sending, OutboxStatus::sent,
+                  OutboxStatus::uncertain, OutboxStatus::failed})
+    if (outbox_status_name(st) == s) return st;
+  return std::nullopt;
+}
+
+// ---- lifetime ------------------------------------------------------------------------------
+
+Store::Store(sqlite3* db) : db_(db) {}
+
+Store::~Store() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Store::Store(Store&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)),
+      statements_(std::move(other.statements_)),
+      tx_depth_(std::exchange(other.tx_depth_, 0)) {
+  other.statements_.clear();
+}
+
+Store& Store::operator=(Store&& other) noexcept {
+  if (this != &other) {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    if (db_) sqlite3_close_v2(db_);
+    db_ = std::exchange(other.db_, nullptr);
+    statements_ = std::move(other.statements_);
+    other.statements_.clear();
+    tx_depth_ = std::exchange(other.tx_depth_, 0);
+  }
+  return *this;
+}
+
+Store Store::open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    if (raw) sqlite3_close_v2(raw);
+    throw StoreError("cannot open " + path + ": " + msg, rc);
+  }
+  Store store(raw);  // closes the connection if anything below throws
+  sqlite3_extended_result_codes(raw, 1);
+  // Writers (the daemon, an admin command) wait for each other up to 5 s instead of failing.
+  sqlite3_busy_timeout(raw, 5000);
+  store.exec("PRAGMA foreign_keys = ON");
+  // WAL: readers never block the writer and see every committed transaction.
+  store.exec("PRAGMA journal_mode = WAL");
+  // FULL rather than NORMAL: in WAL mode NORMAL stays consistent but may lose the last
+  // commits on power loss. Every commit here stands for something that happened in the
+  // world (a decision queued, an outbox row marked sent after SMTP accepted it, a
+  // checkpoint past messages we processed); forgetting one risks a duplicate letter. At a few
+  // hundred applications a year the fsync per commit costs nothing that matters.
+  store.exec("PRAGMA synchronous = FULL");
+  if (store.journal_mode() != "wal")
+    throw StoreError("cannot switch " + path + " to WAL journal mode");
+  store.migrate();
+  return store;
+}
+
+std::span<const std::string_view> Store::migrations() {
+  return kMigrations;
+}
+int Store::latest_version() {
+  return static_cast<int>(kMigrations.size());
+}
+
+int Store::schema_version() {
+  Stmt q(prepare("PRAGMA user_version"));
+  q.step();
+  return static_cast<int>(q.col_i64(0));
+}
+
+std::string Store::journal_mode() {
+  Stmt q(prepare("PRAGMA journal_mode"));
+  q.step();
+  return q.col_text(0);
+}
+
+void Store::migrate() {
+  // One transaction for all pending migrations: the version is read under the write lock, so
+  // two processes opening a new file at once cannot both apply migration 1.
+  transaction([&] {
+    int version = schema_version();
+    if (version > latest_version())
+      throw StoreError("database schema version " + std::to_string(version) +
+                       " is newer than this program's " + std::to_string(latest_version()));
+    for (int v = version; v < latest_version(); ++v) {
+      exec(std::string(kMigrations[static_cast<std::size_t>(v)]).c_str());
+      exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+    }
+  });
+}
+
+void Store::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    throw StoreError(std::string("SQL failed (") + sql + "): " + msg,
+                     sqlite3_extended_errcode(db_));
+  }
+}
+
+sqlite3_stmt* Store::prepare(std::string_view sql) {
+  std::string key(sql);
+  auto it = statements_.find(key);
+  if (it != statements_.end()) return it->second;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_, key.c_str(), static_cast<int>(key.size()) + 1,
+                         SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+    fail(db_, "cannot prepare (" + key + ")");
+  statements_.emplace(std::move(key), s);
+  return s;
+}
+
+// ---- transactions --------------------------------------------------------------------------
+
+Store::Transaction::Transaction(Store& store) : store_(store), depth_(store.tx_depth_) {
+  if (depth_ == 0)
+    store_.exec("BEGIN IMMEDIATE");
+  else
+    store_.exec(("SAVEPOINT sp" + std::to_string(depth_)).c_str());
+  ++store_.tx_depth_;
+}
+
+void Store::Transaction::commit() {
+  if (depth_ == 0)
+    store_.exec("COMMIT");
+  else
+    store_.exec(("RELEASE sp" + std::to_string(depth_)).c_str());
+  done_ = true;
+  --store_.tx_depth_;
+}
+
+Store::Transaction::~Transaction() {
+  if (done_) return;
+  try {
+    if (depth_ == 0) {
+      store_.exec("ROLLBACK");
+    } else {
+      std::string sp = "sp" + std::to_string(depth_);
+      store_.exec(("ROLLBACK TO " + sp + "; RELEASE " + sp).c_str());
+    }
+  } catch (...) {
+    // SQLite may have rolled back already (e.g. on SQLITE_FULL); nothing more to undo.
+  }
+  --store_.tx_depth_;
+}
+
+// ---- checkpoints ---------------------------------------------------------------------------
+
+std::optional<Checkpoint> Store::checkpoint(const std::string& mailbox) {
+  Stmt q(prepare(
+      "SELECT uidvalidity, highest_uid, updated_at FROM mailbox_checkpoint WHERE mailbox = ?"));
+  q.text(1, mailbox);
+  if (!q.step()) return std::nullopt;
+  return Checkpoint{mailbox, static_cast<std::uint32_t>(q.col_i64(0)),
+                    static_cast<std::uint32_t>(q.col_i64(1)), q.col_text(2)};
+}
+
+void Store::set_checkpoint(const std::string& mailbox, std::uint32_t uidvalidity,
+                           std::uint32_t highest_uid, Timestamp now) {
+  Stmt q(prepare(
+      "INSERT INTO mailbox_checkpoint(mailbox, uidvalidity, highest_uid, updated_at) "
+      "VALUES (?, ?, ?, ?) ON CONFLICT(mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
+      "highest_uid = excluded.highest_uid, updated_at = excluded.updated_at"));
+  q.text(1, mailbox).i64(2, uidvalidity).i64(3, highest_uid).text(4, iso_utc(now)).run();
+}
+
+// ---- blobs and messages --------------------------------------------------------------------
+
+std::string Store::put_blob(std::string_view bytes) {
+  std::string sha = sha256_hex(bytes);
+  Stmt q(prepare("INSERT OR IGNORE INTO blobs(sha256, bytes) VALUES (?, ?)"));
+  q.text(1, sha).blob(2, bytes).run();
+  return sha;
+}
+
+std::optional<std::string> Store::blob(const std::string& sha256) {
+  Stmt q(prepare("SELECT bytes FROM blobs WHERE sha256 = ?"));
+  q.text(1, sha256);
+  if (!q.step()) return std::nullopt;
+  return q.col_blob(0);
+}
+
+RecordResult Store::record_message(const IncomingMessage& m) {
+  RecordResult r;
+  r.sha256 = sha256_hex(m.raw);
+  std::string mid = normalise_message_id(m.message_id);
+  return transaction([&] {
+    {
+      Stmt q(prepare("SELECT id FROM messages WHERE mailbox = ? AND uidvalidity = ? AND uid = ?"));
+      q.text(1, m.mailbox).i64(2, m.uidvalidity).i64(3, m.uid);
+      if (q.step()) r.id = q.col_i64(0);
+    }
+    if (r.id == 0) {
+      {
+        Stmt q(prepare("INSERT OR IGNORE INTO blobs(sha256, bytes) VALUES (?, ?)"));
+        q.text(1, r.sha256).blob(2, m.raw).run();
+      }
+      Stmt q(prepare(
+          "INSERT INTO messages(mailbox, uidvalidity, uid, message_id, sha256, received, status) "
+          "VALUES (?, ?, ?, ?, ?, ?, 'new')"));
+      q.text(1, m.mailbox).i64(2, m.uidvalidity).i64(3, m.uid).text(4, mid).text(5, r.sha256);
+      q.text(6, m.received).run();
+      r.id = sqlite3_last_insert_rowid(db_);
+      r.inserted = true;
+    }
+    if (!mid.empty()) {
+      Stmt q(prepare("SELECT id FROM messages WHERE message_id = ? AND id <> ? ORDER BY id"));
+      q.text(1, mid).i64(2, r.id);
+      while (q.step()) r.same_message_id.push_back(q.col_i64(0));
+    }
+    Stmt q(prepare("SELECT id FROM messages WHERE sha256 = ? AND id <> ? ORDER BY id"));
+    q.text(1, r.sha256).i64(2, r.id);
+    while (q.step()) r.same_content.push_back(q.col_i64(0));
+    return r;
+  });
+}
+
+std::optional<MessageRecord> Store::message(std::int64_t id) {
+  Stmt q(prepare(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id = ?"));
+  q.i64(1, id);
+  if (!q.step()) return std::nullopt;
+  return read_message(q);
+}
+
+std::optional<std::string> Store::message_raw(std::int64_t id) {
+  Stmt q(
+      prepare("SELECT b.bytes FROM messages m JOIN blobs b ON b.sha256 = m.sha256 WHERE m.id = ?"));
+  q.i64(1, id);
+  if (!q.step()) return std::nullopt;
+  return q.col_blob(0);
+}
+
+std::vector<MessageRecord> Store::messages_with_status(const std::string& status) {
+  Stmt q(prepare(std::string("SELECT ") + kMessageColumns +
+                 " FROM messages WHERE status = ? ORDER BY id"));
+  q.text(1, status);
+  std::vector<MessageRecord> out;
+  while (q.step()) out.push_back(read_message(q));
+  return out;
+}
+
+void Store::mark_message(std::int64_t id, const std::string& status, const std::string& error) {
+  Stmt q(
+      prepare("UPDATE messages SET status = ?1, last_error = ?2, "
+              "attempts = attempts + (CASE WHEN ?1 = 'failed' THEN 1 ELSE 0 END) WHERE id = ?3"));
+  q.text(1, status).text(2, error).i64(3, id).run();
+  if (sqlite3_changes(db_) != 1) throw StoreError("no message " + std::to_string(id));
+}
+
+void Store::attach_message(std::int64_t message_row, std::int64_t case_id) {
+  Stmt q(prepare("UPDATE messages SET case_id = ? WHERE id = ?"));
+  q.i64(1, case_id).i64(2, message_row).run();
+  if (sqlite3_changes(db_) != 1) throw StoreError("no message " + std::to_string(message_row));
+}
+
+// ---- cases ---------------------------------------------------------------------------------
+
+void Store::write_lines(std::int64_t case_id, const Form& form, const rules::Decision& decision) {
+  {
+    Stmt del(prepare("DELETE FROM case_lines WHERE case_id = ?"));
+    del.i64(1, case_id).run();
+  }
+  std::size_t n = std::max(form.lines.size(), decision.lines.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const FormLine* f = i < form.lines.size() ? &form.lines[i] : nullptr;
+    const rules::LineDecision* d = i < decision.lines.size() ? &decision.lines[i] : nullptr;
+    std::string employee = d ? d->employee : f->employee;
+    Stmt q(
+        prepare("INSERT INTO case_lines(case_id, idx, employee, employee_key, programme, cost, "
+                "state_status, state_grant, outcome, amount, reason, reason_code) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    q.i64(1, case_id).i64(2, static_cast<std::int64_t>(i)).text(3, employee);
+    q.text(4, text::name_key(employee));
+    q.text(5, f ? programme_code(f->programme) : std::string_view("OTHER"));
+    q.opt_i64(6, f ? f->cost : std::nullopt);
+    q.text(7, f ? state_status_code(f->state_status) : std::string_view("unknown"));
+    q.opt_i64(8, f ? f->state_grant : std::nullopt);
+    q.text(9, d ? outcome_name(d->outcome) : std::string_view("flagged"));
+    q.i64(10, d ? d->amount : 0);
+    q.text(11, d ? d->reason : std::string());
+    q.text(12, d ? d->reason_code : std::string());
+    q.run();
+  }
+}
+
+CaseRecord Store::create_case(const Assessment& a, std::int64_t message_row, Timestamp now,
+                              const std::string& actor) {
+  return transaction([&] {
+    int year = year_of(now);
+    int seq = 1;
+    {
+      Stmt q(prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE year = ?"));
+      q.i64(1, year);
+      if (q.step()) seq = static_cast<int>(q.col_i64(0));
+    }
+    char ref[32];
+    std::snprintf(ref, sizeof ref, "TT-%04d-%04d", year, seq);
+    std::string at = iso_utc(now);
+    std::int64_t id = 0;
+    {
+      Stmt q(prepare(
+          "INSERT INTO cases(ref, year, seq, state, owner, org_number, contact_email, "
+          "account_number, applicant_reference, round, round_year, round_number, total, "
+          "created_at, updated_at) VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      q.text(1, ref).i64(2, year).i64(3, seq);
+      q.text(4, a.form.owner).text(5, a.form.org_number).text(6, a.contact_email);
+      q.text(7, a.form.account_number).text(8, a.form.reference);
+      const auto& round = a.decision.round;
+      if (round)
+        q.text(9, round->deadline.iso()).i64(10, round->year).i64(11, round->number);
+      else
+        q.null(9).null(10).null(11);
+      q.i64(12, a.decision.total).text(13, at).text(14, at).run();
+      id = sqlite3_last_insert_rowid(db_);
+    }
+    write_lines(id, a.form, a.decision);
+    attach_message(message_row, id);
+    for (const Letter& l : a.letters)
+      add_letter(id, message_row, l.filename, std::string(letter_kind_name(l.kind)));
+
+    nlohmann::json detail = {{"message_row", message_row},
+                             {"message_id", normalise_message_id(a.message_id)},
+                             {"subject", a.subject},
+                             {"assessed_status", status_name(a.decision.status)},
+                             {"total", a.decision.total}};
+    nlohmann::json flags = nlohmann::json::array();
+    for (const Flag& f : a.flags) flags.push_back(f.code);
+    detail["flags"] = flags;
+    Stmt q(
+        prepare("INSERT INTO events(case_id, at, actor, from_state, to_state, reason, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    q.i64(1, id).text(2, at).text(3, actor).null(4).text(5, "received");
+    q.text(6, "created from message").text(7, detail.dump()).run();
+    return load_case(id);
+  });
+}
+
+CaseRecord Store::load_case(std::int64_t id) {
+  auto c = find_case(id);
+  if (!c) throw StoreError("no case " + std::to_string(id));
+  return *c;
+}
+
+std::optional<CaseRecord> Store::find_case(std::int64_t id) {
+  CaseRecord c;
+  {
+    Stmt q(prepare(std::string("SELECT ") + kCaseColumns + " FROM cases WHERE id = ?"));
+    q.i64(1, id);
+    if (!q.step()) return std::nullopt;
+    c.id = q.col_i64(0);
+    c.ref = q.col_text(1);
+    c.year = static_cast<int>(q.col_i64(2));
+    c.seq = static_cast<int>(q.col_i64(3));
+    c.state = state_from_db(q.col_text(4));
+    c.owner = q.col_text(5);
+    c.org_number = q.col_text(6);
+    c.contact_email = q.col_text(7);
+    c.account_number = q.col_text(8);
+    c.applicant_reference = q.col_text(9);
+    c.round = q.col_text(10);
+    c.round_year = static_cast<int>(q.col_i64(11));
+    c.round_number = static_cast<int>(q.col_i64(12));
+    c.total = q.col_i64(13);
+    c.created_at = q.col_text(14);
+    c.updated_at = q.col_text(15);
+    c.reminder_due = q.col_text(16);
+  }
+  Stmt q(prepare(
+      "SELECT idx, employee, employee_key, programme, cost, state_status, state_grant, outcome, "
+      "amount, reason, reason_code FROM case_lines WHERE case_id = ? ORDER BY idx"));
+  q.i64(1, id);
+  while (q.step()) {
+    CaseLine l;
+    l.idx = static_cast<int>(q.col_i64(0));
+    l.employee = q.col_text(1);
+    l.employee_key = q.col_text(2);
+    l.programme = q.col_text(3);
+    l.cost = q.col_opt_i64(4);
+    l.state_status = q.col_text(5);
+    l.state_grant = q.col_opt_i64(6);
+    l.outcome = q.col_text(7);
+    l.amount = q.col_i64(8);
+    l.reason = q.col_text(9);
+    l.reason_code = q.col_text(10);
+    c.lines.push_back(std::move(l));
+  }
+  return c;
+}
+
+std::optional<CaseRecord> Store::find_case_by_ref(const std::string& ref) {
+  std::int64_t id = 0;
+  {
+    Stmt q(prepare("SELECT id FROM cases WHERE ref = ?"));
+    q.text(1, ref);
+    if (!q.step()) return std::nullopt;
+    id = q.col_i64(0);
+  }
+  return find_case(id);
+}
+
+std::optional<CaseRecord> Store::find_case_by_message_id(const std::string& message_id) {
+  std::string mid = normalise_message_id(message_id);
+  if (mid.empty()) return std::nullopt;
+  std::optional<std::int64_t> id;
+  {
+    Stmt q(
+        prepare("SELECT case_id FROM messages WHERE message_id = ?1 AND case_id IS NOT NULL "
+                "UNION ALL SELECT case_id FROM outbox WHERE message_id = ?1 LIMIT 1"));
+    q.text(1, mid);
+    if (q.step()) id = q.col_i64(0);
+  }
+  if (!id) return std::nullopt;
+  return find_case(*id);
+}
+
+std::vector<CaseRecord> Store::list_cases(std::optional<CaseState> state) {
+  std::vector<std::int64_t> ids;
+  {
+    Stmt q(prepare("SELECT id FROM cases WHERE ?1 IS NULL OR state = ?1 ORDER BY id"));
+    if (state)
+      q.text(1, case_state_name(*state));
+    else
+      q.null(1);
+    while (q.step()) ids.push_back(q.col_i64(0));
+  }
+  std::vector<CaseRecord> out;
+  for (auto id : ids) out.push_back(load_case(id));
+  return out;
+}
+
+CaseRecord Store::transition(std::int64_t case_id, CaseState to, const std::string& actor,
+                             const std::string& reason, Timestamp now,
+                             const nlohmann::json& detail) {
+  return transaction([&] {
+    CaseState from = CaseState::received;
+    std::string ref;
+    {
+      Stmt q(prepare("SELECT state, ref FROM cases WHERE id = ?"));
+      q.i64(1, case_id);
+      if (!q.step()) throw StoreError("no case " + std::to_string(case_id));
+      from = state_from_db(q.col_text(0));
+      ref = q.col_text(1);
+    }
+    if (!can_transition(from, to))
+      throw IllegalTransition("case " + ref + ": " + std::string(case_state_name(from)) + " -> " +
+                              std::string(case_state_name(to)) + " is not allowed");
+    std::string at = iso_utc(now);
+    {
+      // Leaving needs_documentation ends its reminders.
+      Stmt q(
+          prepare("UPDATE cases SET state = ?1, updated_at = ?2, "
+                  "reminder_due = CASE WHEN ?1 = 'needs_documentation' THEN reminder_due END "
+                  "WHERE id = ?3"));
+      q.text(1, case_state_name(to)).text(2, at).i64(3, case_id).run();
+    }
+    if (to == CaseState::decided) {
+      // The ledger's year is the rules' year of the round (rule 5 counts per budget year).
+      Stmt q(prepare(
+          "INSERT INTO ledger(year, employee_key, case_id, amount, kind) "
+          "SELECT COALESCE(c.round_year, c.year), l.employee_key, l.case_id, l.amount, "
+          "l.reason_code FROM case_lines l JOIN cases c ON c.id = l.case_id "
+          "WHERE l.case_id = ? AND l.outcome = 'approved' AND l.amount > 0 ORDER BY l.idx"));
+      q.i64(1, case_id).run();
+    }
+    Stmt q(
+        prepare("INSERT INTO events(case_id, at, actor, from_state, to_state, reason, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    q.i64(1, case_id).text(2, at).text(3, actor).text(4, case_state_name(from));
+    q.text(5, case_state_name(to)).text(6, reason).text(7, detail.dump()).run();
+    return load_case(case_id);
+  });
+}
+
+void Store::update_decision(std::int64_t case_id, const Form& form, const rules::Decision& decision,
+                            const std::string& actor, Timestamp now) {
+  transaction([&] {
+    CaseState state = load_case(case_id).state;
+    if (state != CaseState::received && state != CaseState::needs_documentation &&
+        state != CaseState::flagged)
+      throw StoreError("case " + std::to_string(case_id) + " is " +
+                       std::string(case_state_name(state)) + ": its decision cannot change");
+    write_lines(case_id, form, decision);
+    std::string at = iso_utc(now);
+    {
+      Stmt q(prepare(
+          "UPDATE cases SET total = ?, round = ?, round_year = ?, round_number = ?, "
+          "owner = COALESCE(NULLIF(?, ''), owner), org_number = COALESCE(NULLIF(?, ''), "
+          "org_number), "
+          "account_number = COALESCE(NULLIF(?, ''), account_number), "
+          "applicant_reference = COALESCE(NULLIF(?, ''), applicant_reference), updated_at = ? "
+          "WHERE id = ?"));
+      q.i64(1, decision.total);
+      if (decision.round)
+        q.text(2, decision.round->deadline.iso())
+            .i64(3, decision.round->year)
+            .i64(4, decision.round->number);
+      else
+        q.null(2).null(3).null(4);
+      q.text(5, form.owner).text(6, form.org_number).text(7, form.account_number);
+      q.text(8, form.reference).text(9, at).i64(10, case_id).run();
+    }
+    nlohmann::json detail = {{"assessed_status", status_name(decision.status)},
+                             {"total", decision.total},
+                             {"lines", decision.lines.size()}};
+    Stmt q(
+        prepare("INSERT INTO events(case_id, at, actor, from_state, to_state, reason, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    q.i64(1, case_id).text(2, at).text(3, actor).text(4, case_state_name(state));
+    q.text(5, case_state_name(state)).text(6, "decision updated").text(7, detail.dump()).run();
+  });
+}
+
+void Store::set_reminder_due(std::int64_t case_id, std::optional<Timestamp> due, Timestamp now) {
+  Stmt q(prepare("UPDATE cases SET reminder_due = ?, updated_at = ? WHERE id = ?"));
+  if (due)
+    q.text(1, iso_utc(*due));
+  else
+    q.null(1);
+  q.text(2, iso_utc(now)).i64(3, case_id).run();
+  if (sqlite3_changes(db_) != 1) throw StoreError("no case " + std::to_string(case_id));
+}
+
+void Store::add_letter(std::int64_t case_id, std::optional<std::int64_t> message_row,
+                       const std::string& filename, const std::string& kind,
+                       std::optional<std::string_view> bytes) {
+  transaction([&] {
+    std::string sha;
+    if (bytes) sha = put_blob(*bytes);
+    Stmt q(
+        prepare("INSERT INTO letters(case_id, message_row, filename, kind, sha256) VALUES (?, ?, "
+                "?, ?, ?)"));
+    q.i64(1, case_id).opt_i64(2, message_row).text(3, filename).text(4, kind);
+    q.text_or_null(5, sha).run();
+  });
+}
+
+std::vector<LetterRecord> Store::case_letters(std::int64_t case_id) {
+  Stmt q(
+      prepare("SELECT case_id, message_row, filename, kind, sha256 FROM letters WHERE case_id = ? "
+              "ORDER BY id"));
+  q.i64(1, case_id);
+  std::vector<LetterRecord> out;
+  while (q.step())
+    out.push_back({q.col_i64(0), q.col_opt_i64(1), q.col_text(2), q.col_text(3), q.col_text(4)});
+  return out;
+}
+
+std::vector<CaseEvent> Store::case_events(std::int64_t case_id) {
+  Stmt q(
+      prepare("SELECT id, case_id, at, actor, from_state, to_state, reason, detail FROM events "
+              "WHERE case_id = ? ORDER BY id"));
+  q.i64(1, case_id);
+  std::vector<CaseEvent> out;
+  while (q.step()) {
+    CaseEvent e;
+    e.id = q.col_i64(0);
+    e.case_id = q.col_i64(1);
+    e.at = q.col_text(2);
+    e.actor = q.col_text(3);
+    if (!q.col_null(4)) e.from = state_from_db(q.col_text(4));
+    e.to = state_from_db(q.col_text(5));
+    e.reason = q.col_text(6);
+    e.detail = q.col_text(7);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// ---- ledger --------------------------------------------------------------------------------
+
+rules::PriorGrants Store::prior_grants(int year) {
+  Stmt q(
+      prepare("SELECT employee_key, SUM(amount) FROM ledger WHERE year = ? AND kind = ? "
+              "GROUP BY employee_key"));
+  q.i64(1, year).text(2, kCapKind);
+  rules::PriorGrants out;
+  while (q.step()) out[q.col_text(0)] = q.col_i64(1);
+  return out;
+}
+
+void Store::add_ledger(int year, const std::string& employee_key, std::int64_t case_id,
+                       Kroner amount, const std::string& kind) {
+  Stmt q(prepare(
+      "INSERT INTO ledger(year, employee_key, case_id, amount, kind) VALUES (?, ?, ?, ?, ?)"));
+  q.i64(1, year).text(2, employee_key).i64(3, case_id).i64(4, amount).text(5, kind).run();
+}
+
+// ---- outbox --------------------------------------------------------------------------------
+
+EnqueueResult Store::enqueue_outbox(const OutboxItem& item, Timestamp now) {
+  std::string mid = normalise_message_id(item.message_id);
+  if (mid.empty()) throw StoreError("outbox item without a message id");
+  return transaction([&] {
+    {
+      Stmt q(prepare("SELECT id, case_id, kind FROM outbox WHERE message_id = ?"));
+      q.text(1, mid);
+      if (q.step()) {
+        if (q.col_i64(1) == item.case_id && q.col_text(2) == outbox_kind_name(item.kind))
+          return EnqueueResult{q.col_i64(0), false};
+        throw StoreError("message id " + mid + " is already used by another outbox item");
+      }
+    }
+    std::string at = iso_utc(now);
+    Stmt q(
+        prepare("INSERT INTO outbox(case_id, kind, message_id, recipient, subject, body, status, "
+                "attempts, next_attempt_at, last_error, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, '', ?)"));
+    q.i64(1, item.case_id).text(2, outbox_kind_name(item.kind)).text(3, mid);
+    q.text(4, item.recipient).text(5, item.subject).blob(6, item.body);
+    q.text(7, item.next_attempt_at.empty() ? at : item.next_attempt_at).text(8, at).run();
+    return EnqueueResult{sqlite3_last_insert_rowid(db_), true};
+  });
+}
+
+std::optional<OutboxItem> Store::next_due_outbox(Timestamp now) {
+  Stmt q(prepare(std::string("SELECT ") + kOutboxColumns +
+                 " FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+                 "ORDER BY next_attempt_at, id LIMIT 1"));
+  q.text(1, iso_utc(now));
+  if (!q.step()) return std::nullopt;
+  return read_outbox(q);
+}
+
+std::optional<OutboxItem> Store::outbox_item(std::int64_t id) {
+  Stmt q(prepare(std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE id = ?"));
+  q.i64(1, id);
+  if (!q.step()) return std::nullopt;
+  return read_outbox(q);
+}
+
+std::vector<OutboxItem> Store::outbox_for_case(std::int64_t case_id) {
+  Stmt q(prepare(std::string("SELECT ") + kOutboxColumns +
+                 " FROM outbox WHERE case_id = ? ORDER BY id"));
+  q.i64(1, case_id);
+  std::vector<OutboxItem> out;
+  while (q.step()) out.push_back(read_outbox(q));
+  return out;
+}
+
+void Store::mark_outbox(std::int64_t id, OutboxStatus status, const std::string& error,
+                        std::optional<Timestamp> next_attempt) {
+  Stmt q(
+      prepare("UPDATE outbox SET status = ?1, last_error = ?2, "
+              "attempts = attempts + (CASE WHEN ?1 = 'sending' THEN 1 ELSE 0 END), "
+              "next_attempt_at = COALESCE(?3, next_attempt_at) WHERE id = ?4"));
+  q.text(1, outbox_status_name(status)).text(2, error);
+  if (next_attempt)
+    q.text(3, iso_utc(*next_attempt));
+  else
+    q.null(3);
+  q.i64(4, id).run();
+  if (sqlite3_changes(db_) != 1) throw StoreError("no outbox item " + std::to_string(id));
+}
+
+int Store::recover_outbox() {
+  Stmt q(prepare("UPDATE outbox SET status = 'uncertain' WHERE status = 'sending'"));
+  q.run();
+  return sqlite3_changes(db_);
+}
+
+}  // namespace tilskudd

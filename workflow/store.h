@@ -1,0 +1,299 @@
+// The daemon's embedded store (SQLite): mailbox checkpoints, every message fetched (raw bytes
+// content-addressed in `blobs`), cases with their lines and letters, an append-only event log,
+// the yearly ledger behind the per-student cap, and the outbox of letters to send.
+//
+// One Store owns one connection. Several Stores (the daemon and an admin command) may open the
+// same file at once: WAL lets readers see every committed transaction, and writers queue on
+// BEGIN IMMEDIATE with a busy timeout. There is no hidden clock: every call that stamps a time
+// takes `now`; times are stored as ISO-8601 UTC text ("2026-03-01T12:00:00Z"), which sorts.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include "workflow/assess.h"
+#include "workflow/case_state.h"
+#include "workflow/rules.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace tilskudd {
+
+using Timestamp = std::chrono::sys_seconds;
+std::string iso_utc(Timestamp t);  // "2026-03-01T12:00:00Z"
+
+// Any failure of the database (open, I/O, constraint). `code` is SQLite's extended result code
+// (0 when the error is ours).
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(const std::string& what, int code = 0) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+// A state change that case_state's table does not allow. Nothing was written.
+class IllegalTransition : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+struct Checkpoint {
+  std::string mailbox;
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t highest_uid = 0;
+  std::string updated_at;
+};
+
+// One fetched message, as the IMAP side hands it over.
+struct IncomingMessage {
+  std::string mailbox;
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uid = 0;
+  std::string message_id;  // may be empty
+  std::string_view raw;
+  std::string received;  // IMAP INTERNALDATE, ISO-8601
+};
+
+struct MessageRecord {
+  std::int64_t id = 0;
+  std::string mailbox;
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uid = 0;
+  std::string message_id;
+  std::string sha256;
+  std::string received;
+  std::optional<std::int64_t> case_id;
+  std::string status;  // "new", "processed", "ignored", "duplicate", "failed"
+  int attempts = 0;
+  std::string last_error;
+};
+
+struct RecordResult {
+  std::int64_t id = 0;
+  bool inserted = false;  // false: this (mailbox, uidvalidity, uid) was recorded before
+  std::string sha256;
+  // Other rows (not this one) with the same Message-ID, or the same raw bytes: the same mail
+  // seen again (moved, re-sent, fetched under a new UIDVALIDITY).
+  std::vector<std::int64_t> same_message_id;
+  std::vector<std::int64_t> same_content;
+};
+
+struct CaseLine {
+  int idx = 0;
+  std::string employee;
+  std::string employee_key;  // text::name_key
+  std::string programme;     // "ABLU", "BLU_DELTID", "OTHER"
+  std::optional<Kroner> cost;
+  std::string state_status;  // "granted", "rejected", "unknown"
+  std::optional<Kroner> state_grant;
+  std::string outcome;  // "approved", "rejected", "flagged", "pending"
+  Kroner amount = 0;
+  std::string reason;
+  std::string reason_code;
+};
+
+struct CaseRecord {
+  std::int64_t id = 0;
+  std::string ref;  // "TT-2026-0042"
+  int year = 0;     // the ref's year (the year the case was created)
+  int seq = 0;      // the ref's number within that year
+  CaseState state = CaseState::received;
+  std::string owner;
+  std::string org_number;
+  std::string contact_email;
+  std::string account_number;
+  std::string applicant_reference;
+  std::string round;   // the round's deadline ("2020-09-01"), "" when none
+  int round_year = 0;  // the rules' year of the round (the ledger's year); 0 when none
+  int round_number = 0;
+  Kroner total = 0;
+  std::string created_at;
+  std::string updated_at;
+  std::string reminder_due;  // "" when none
+  std::vector<CaseLine> lines;
+};
+
+struct LetterRecord {
+  std::int64_t case_id = 0;
+  std::optional<std::int64_t> message_row;
+  std::string filename;
+  std::string kind;    // "grant", "rejection", "unknown"
+  std::string sha256;  // "" when the bytes were not stored
+};
+
+struct CaseEvent {
+  std::int64_t id = 0;
+  std::int64_t case_id = 0;
+  std::string at;
+  std::string actor;              // "daemon", "admin:<user>", ...
+  std::optional<CaseState> from;  // nullopt for the case's creation
+  CaseState to = CaseState::received;
+  std::string reason;
+  std::string detail;  // JSON text
+};
+
+enum class OutboxKind { decision, documentation_request, reminder };
+std::string_view outbox_kind_name(OutboxKind k);
+
+enum class OutboxStatus { pending, sending, sent, uncertain, failed };
+std::string_view outbox_status_name(OutboxStatus s);
+std::optional<OutboxStatus> parse_outbox_status(std::string_view s);
+
+struct OutboxItem {
+  std::int64_t id = 0;
+  std::int64_t case_id = 0;
+  OutboxKind kind = OutboxKind::decision;
+  std::string message_id;  // deterministic, so a retry after a crash is the same mail
+  std::string recipient;
+  std::string subject;
+  std::string body;  // the whole RFC 5322 message or its body, as the sender wants it
+  OutboxStatus status = OutboxStatus::pending;
+  int attempts = 0;
+  std::string next_attempt_at;
+  std::string last_error;
+  std::string created_at;
+};
+
+struct EnqueueResult {
+  std::int64_t id = 0;
+  bool inserted = false;  // false: this message_id was enqueued before (idempotent retry)
+};
+
+class Store {
+ public:
+  // Opens (creating when missing) and migrates to the latest schema. Throws StoreError.
+  static Store open(const std::string& path);
+  ~Store();
+  Store(Store&& other) noexcept;
+  Store& operator=(Store&& other) noexcept;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The schema's migrations, in order: migration i brings user_version from i to i+1.
+  static std::span<const std::string_view> migrations();
+  static int latest_version();
+  int schema_version();
+  std::string journal_mode();
+
+  // Runs fn in one transaction (BEGIN IMMEDIATE; a savepoint when nested): committed when fn
+  // returns, rolled back when it throws (the exception goes on).
+  template <class F>
+  auto transaction(F&& fn) -> std::invoke_result_t<F&> {
+    Transaction tx(*this);
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+      fn();
+      tx.commit();
+    } else {
+      auto result = fn();
+      tx.commit();
+      return result;
+    }
+  }
+
+  // Mailbox checkpoints.
+  std::optional<Checkpoint> checkpoint(const std::string& mailbox);
+  void set_checkpoint(const std::string& mailbox, std::uint32_t uidvalidity,
+                      std::uint32_t highest_uid, Timestamp now);
+
+  // Messages. Idempotent on (mailbox, uidvalidity, uid); the raw bytes go to `blobs` once.
+  RecordResult record_message(const IncomingMessage& m);
+  std::optional<MessageRecord> message(std::int64_t id);
+  std::optional<std::string> message_raw(std::int64_t id);
+  std::vector<MessageRecord> messages_with_status(const std::string& status);
+  // Sets the status; "failed" counts an attempt and keeps the error.
+  void mark_message(std::int64_t id, const std::string& status, const std::string& error = {});
+  void attach_message(std::int64_t message_row, std::int64_t case_id);
+
+  // Content-addressed bytes.
+  std::string put_blob(std::string_view bytes);  // returns the sha256
+  std::optional<std::string> blob(const std::string& sha256);
+
+  // Cases. create_case writes the case in `received` with its lines, letters, a creation event,
+  // attaches the message and returns it; the caller then transitions it to
+  // state_for(a.decision.status) (in the same transaction when it wraps both).
+  CaseRecord create_case(const Assessment& a, std::int64_t message_row, Timestamp now,
+                         const std::string& actor = "daemon");
+  std::optional<CaseRecord> find_case(std::int64_t id);
+  std::optional<CaseRecord> find_case_by_ref(const std::string& ref);
+  // The case of a message we received (messages.message_id) or sent (outbox.message_id), for
+  // In-Reply-To / References. Angle brackets are ignored.
+  std::optional<CaseRecord> find_case_by_message_id(const std::string& message_id);
+  std::vector<CaseRecord> list_cases(std::optional<CaseState> state = std::nullopt);
+
+  // Enforces case_state's table; writes the new state and an event in one transaction. Entering
+  // `decided` also writes the case's approved lines to the ledger. Throws IllegalTransition
+  // (nothing written) or StoreError. Returns the case as it now is.
+  CaseRecord transition(std::int64_t case_id, CaseState to, const std::string& actor,
+                        const std::string& reason, Timestamp now,
+                        const nlohmann::json& detail = nlohmann::json::object());
+  // Replaces the case's lines, total and round from a (re-)assessment; records an event without
+  // a state change. Refused (StoreError) once the case is decided or later.
+  void update_decision(std::int64_t case_id, const Form& form, const rules::Decision& decision,
+                       const std::string& actor, Timestamp now);
+  void set_reminder_due(std::int64_t case_id, std::optional<Timestamp> due, Timestamp now);
+  void add_letter(std::int64_t case_id, std::optional<std::int64_t> message_row,
+                  const std::string& filename, const std::string& kind,
+                  std::optional<std::string_view> bytes = std::nullopt);
+  std::vector<LetterRecord> case_letters(std::int64_t case_id);
+  std::vector<CaseEvent> case_events(std::int64_t case_id);
+
+  // Amounts already granted in `year` (the rules' year) under the rejected-state cap, summed per
+  // student (employee_key): what rules::decide needs as `prior`.
+  rules::PriorGrants prior_grants(int year);
+  void add_ledger(int year, const std::string& employee_key, std::int64_t case_id, Kroner amount,
+                  const std::string& kind);
+
+  // Outbox. At most one decision per case, ever; the same message_id twice is an idempotent
+  // retry (returns the first row); anything else conflicting throws StoreError.
+  EnqueueResult enqueue_outbox(const OutboxItem& item, Timestamp now);
+  // The oldest pending item whose next_attempt_at is due.
+  std::optional<OutboxItem> next_due_outbox(Timestamp now);
+  std::optional<OutboxItem> outbox_item(std::int64_t id);
+  std::vector<OutboxItem> outbox_for_case(std::int64_t case_id);
+  // Sets status and error; `sending` counts an attempt; next_attempt when retrying.
+  void mark_outbox(std::int64_t id, OutboxStatus status, const std::string& error,
+                   std::optional<Timestamp> next_attempt);
+  // After a crash: items left in `sending` may or may not have gone out -> `uncertain`.
+  int recover_outbox();
+
+ private:
+  explicit Store(sqlite3* db);
+
+  class Transaction {
+   public:
+    explicit Transaction(Store& store);
+    ~Transaction();
+    void commit();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+
+   private:
+    Store& store_;
+    int depth_;
+    bool done_ = false;
+  };
+
+  sqlite3_stmt* prepare(std::string_view sql);
+  void exec(const char* sql);
+  void migrate();
+  CaseRecord load_case(std::int64_t id);
+  void write_lines(std::int64_t case_id, const Form& form, const rules::Decision& decision);
+
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  int tx_depth_ = 0;
+};
+
+}  // namespace tilskudd
