@@ -862,7 +862,16 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
             break;
           }
         }
-        Reading part = read_sentence(std::string_view(units[u].lower).substr(b, end - b));
+        std::string_view lower = units[u].lower;
+        Reading part = read_sentence(lower.substr(b, end - b));
+        if (!part.decisive() && b != 0) {
+          // Wording before the first name is shared: "tildeler ... for: A: kr 40 000 B: kr
+          // 35 000" reads for B as "tildeler ... for: B: kr 35 000".
+          std::string about(lower.substr(0, mentions[u].front().first));
+          about += ' ';
+          about += lower.substr(b, end - b);
+          part = read_sentence(about);
+        }
         if (part.decisive()) r = part;
       }
       // Then the rest of the paragraph, until another name (or, after a name standing alone as

@@ -20,12 +20,15 @@ using nlohmann::json;
 // Where an inline-forwarded message starts in a body ("Videresendt melding", Outlook's
 // "Opprinnelig melding", Apple Mail's "Begin forwarded message:").
 size_t forward_marker(std::string_view body) {
-  static const std::array<std::string_view, 9> kMarkers = {
-      "---------- videresendt melding",  "---------- forwarded message",
-      "-----opprinnelig melding-----",   "-----original message-----",
-      "begin forwarded message:",        "start på videresendt melding:",
-      "videresendt melding:",            "videresendt e-post:",
-      "forwarded message:"};
+  static const std::array<std::string_view, 9> kMarkers = {"---------- videresendt melding",
+                                                           "---------- forwarded message",
+                                                           "-----opprinnelig melding-----",
+                                                           "-----original message-----",
+                                                           "begin forwarded message:",
+                                                           "start på videresendt melding:",
+                                                           "videresendt melding:",
+                                                           "videresendt e-post:",
+                                                           "forwarded message:"};
   std::string lower = text::to_lower(body);
   size_t best = std::string::npos;
   for (auto m : kMarkers) {
@@ -124,8 +127,15 @@ bool blocking(const std::string& code) {
 }
 
 std::vector<std::string> employee_names(const Form& form) {
+  // Each employee once: a name written twice in the form is one person in a letter.
   std::vector<std::string> names;
-  for (const auto& l : form.lines) names.push_back(l.employee);
+  std::vector<std::string> keys;
+  for (const auto& l : form.lines) {
+    std::string key = text::name_key(l.employee);
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+    keys.push_back(key);
+    names.push_back(l.employee);
+  }
   return names;
 }
 

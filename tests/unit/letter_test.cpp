@@ -573,3 +573,20 @@ TEST(LetterEndToEnd, GeneratedDocxTableIsReadPerEmployee) {
 
 }  // namespace
 }  // namespace tilskudd
+
+namespace tilskudd {
+namespace {
+
+TEST(LetterMixedTwoEmployees, SharedGrantWordingBeforeAListOfNamedAmounts) {
+  Letter l = parse_letter(
+      "Statsforvalteren tildeler Solsikken Barnehage AS tilretteleggingsmidler for følgende "
+      "ansatte:\n  Ola Hansen, ABLU, OsloMet: kr 40 000\n  Per Olsen, ABLU, OsloMet: kr 35 000\n",
+      {"Ola Hansen", "Per Olsen"});
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_EQ(l.entries[0].amount, 40000);
+  EXPECT_EQ(l.entries[1].kind, LetterKind::grant);
+  EXPECT_EQ(l.entries[1].amount, 35000);
+}
+
+}  // namespace
+}  // namespace tilskudd
