@@ -1,0 +1,143 @@
+// A small blocking IMAP client for the daemon's mailbox.
+//
+// libcurl (CURLOPT_CONNECT_ONLY) does the connection, TLS (imaps:// or STARTTLS), certificate
+// verification and the login (LOGIN/PLAIN with a password, or XOAUTH2 with a bearer token).
+// After that we speak IMAP ourselves over curl_easy_send/curl_easy_recv with our own tags
+// ("T1", "T2", ...) and parse with imap::ResponseParser. This avoids Debian 12's libcurl 7.88
+// limits for IMAP (see /work/shared/notes/LIBRARIES.md §0-§1: the header-size cap on long
+// responses, no BODY.PEEK, no IDLE).
+//
+// Threading: every call blocks until it is done or its deadline passes (poll() on curl's socket;
+// curl_easy_recv is drained until CURLE_AGAIN before each poll because TLS may buffer data).
+// One ImapClient is one connection and must be used by one thread at a time: run it on a worker
+// thread (or wrap it behind an Asio strand later). curl_global_init must have been called
+// before any threads start (the constructor calls it too, which is fine single-threaded).
+//
+// After a network error, a timeout, a protocol error or BYE the connection is closed and every
+// further call throws ImapError(network) until connect() is called again. NO and BAD leave the
+// connection usable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/imap_protocol.h"
+
+namespace tilskudd {
+
+struct ImapOptions {
+  // imaps://host:993/INBOX (implicit TLS) or imap://host:143/INBOX (STARTTLS required unless
+  // allow_insecure, which then means no TLS at all). The path is not used by the client.
+  std::string url;
+  std::string username;
+  std::string password;      // used when bearer_token is empty
+  std::string bearer_token;  // XOAUTH2 (CURLOPT_XOAUTH2_BEARER, LOGIN_OPTIONS AUTH=XOAUTH2)
+  std::string ca_file;       // PEM CA bundle; empty = the system's
+  bool allow_insecure = false;
+  std::chrono::milliseconds connect_timeout{30000};   // connect + TLS + login
+  std::chrono::milliseconds command_timeout{120000};  // each command; IDLE has its own wait
+  imap::ParserLimits limits;
+};
+
+class ImapError : public std::runtime_error {
+ public:
+  enum class Kind {
+    network,   // connect failed, connection lost, send/recv error
+    timeout,   // a deadline passed
+    tls,       // TLS handshake or certificate verification failed
+    auth,      // login rejected
+    protocol,  // the server sent something we cannot parse or did not expect
+    no,        // tagged NO
+    bad,       // tagged BAD
+    bye,       // the server closed the session with BYE
+    usage,     // invalid argument (e.g. a mailbox name that is not valid UTF-8)
+  };
+  ImapError(Kind kind, std::string server_text, const std::string& what)
+      : std::runtime_error(what), kind_(kind), server_text_(std::move(server_text)) {}
+  Kind kind() const { return kind_; }
+  // The server's text (NO/BAD/BYE text or a curl error message); never contains credentials.
+  const std::string& server_text() const { return server_text_; }
+
+ private:
+  Kind kind_;
+  std::string server_text_;
+};
+
+const char* to_string(ImapError::Kind kind);
+
+struct MailboxInfo {
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uidnext = 0;  // 0 when the server did not say
+  std::uint32_t exists = 0;
+  bool read_only = false;
+  std::vector<std::string> flags;
+  std::vector<std::string> permanent_flags;
+};
+
+struct MailboxStatus {
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uidnext = 0;
+  std::uint32_t messages = 0;
+  std::uint32_t unseen = 0;
+};
+
+struct MessageMeta {
+  std::uint32_t uid = 0;
+  std::vector<std::string> flags;
+  std::uint64_t size = 0;
+  std::string internaldate;  // as sent: "24-Nov-2026 11:36:40 +0000"
+};
+
+struct IdleResult {
+  bool woke = false;  // EXISTS or EXPUNGE arrived before the deadline
+  std::optional<std::uint32_t> exists;
+  std::uint32_t expunged = 0;
+};
+
+class ImapClient {
+ public:
+  explicit ImapClient(ImapOptions options);
+  ~ImapClient();
+  ImapClient(const ImapClient&) = delete;
+  ImapClient& operator=(const ImapClient&) = delete;
+
+  // Connects, negotiates TLS, verifies the certificate and logs in (closing any old connection).
+  void connect();
+  bool connected() const;
+
+  std::vector<std::string> capability();
+  // Mailbox names are UTF-8; they are sent as modified UTF-7.
+  MailboxInfo select(std::string_view mailbox);
+  MailboxInfo examine(std::string_view mailbox);
+  MailboxStatus status(std::string_view mailbox);
+  // `criteria` is sent verbatim after "UID SEARCH " (build it with imap::quote).
+  std::vector<std::uint32_t> uid_search(std::string_view criteria);
+  // UID FLAGS RFC822.SIZE INTERNALDATE for a UID set such as "1:50" (imap::format_uid_set).
+  std::vector<MessageMeta> uid_fetch_meta(std::string_view uid_set);
+  // The raw message via BODY.PEEK[] (does not set \Seen); nullopt when no such UID.
+  std::optional<std::string> uid_fetch_body_peek(std::uint32_t uid);
+  // UID STORE <set> +FLAGS.SILENT (<flags>); flags separated by spaces, e.g. "$Tilskudd".
+  void uid_store_add_flags(std::string_view uid_set, std::string_view flags);
+  void uid_copy(std::string_view uid_set, std::string_view mailbox);
+  // UID MOVE (RFC 6851); throws ImapError(usage) when the server lacks MOVE.
+  void uid_move(std::string_view uid_set, std::string_view mailbox);
+  void create(std::string_view mailbox);
+  void noop();
+  // IDLE until EXISTS/EXPUNGE or `max_wait`, then DONE. Needs a selected mailbox. Re-issue at
+  // least every 29 minutes.
+  IdleResult idle(std::chrono::milliseconds max_wait);
+  // LOGOUT and close; never throws.
+  void logout();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tilskudd
