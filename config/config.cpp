@@ -187,7 +187,8 @@ void read_mailbox(const Context& ctx, const toml::table& t, Mailbox& m) {
   constexpr std::string_view s = "mailbox";
   check_keys(ctx, t, s,
              {"url", "username", "password_file", "oauth2_token_file", "allow_insecure",
-              "poll_interval_seconds", "keyword", "move_to"});
+              "poll_interval_seconds", "keyword", "move_to", "ca_file", "idle", "max_attempts",
+              "quarantine_keyword"});
   read_string(ctx, t, s, "url", m.url);
   read_string(ctx, t, s, "username", m.username);
   read_string(ctx, t, s, "password_file", m.password_file);
@@ -197,23 +198,37 @@ void read_mailbox(const Context& ctx, const toml::table& t, Mailbox& m) {
     m.poll_interval_seconds = static_cast<int>(*v);
   }
   read_string(ctx, t, s, "keyword", m.keyword);
-  // An IMAP keyword is an atom: no spaces, no atom-specials (RFC 3501 §9).
-  if (m.keyword.empty() || m.keyword.find_first_of(" ()\"\\]{%*\t\r\n") != std::string::npos) {
-    ctx.fail(s, "keyword",
-             "'" + m.keyword + "' is not a valid IMAP keyword (no spaces or ()]{%*\"\\)",
-             t.get("keyword") ? &t.get("keyword")->source() : nullptr);
-  }
   read_string(ctx, t, s, "move_to", m.move_to);
+  read_string(ctx, t, s, "ca_file", m.ca_file);
+  read_bool(ctx, t, s, "idle", m.idle);
+  if (auto v = read_int(ctx, t, s, "max_attempts", 1, 100)) m.max_attempts = static_cast<int>(*v);
+  read_string(ctx, t, s, "quarantine_keyword", m.quarantine_keyword);
+  for (const auto* kw : {&m.keyword, &m.quarantine_keyword}) {
+    const char* key = kw == &m.keyword ? "keyword" : "quarantine_keyword";
+    // An IMAP keyword is an atom: no spaces, no atom-specials (RFC 3501 §9).
+    if (kw->empty() || kw->find_first_of(" ()\"\\]{%*\t\r\n") != std::string::npos) {
+      ctx.fail(s, key, "'" + *kw + "' is not a valid IMAP keyword (no spaces or ()]{%*\"\\)",
+               t.get(key) ? &t.get(key)->source() : nullptr);
+    }
+  }
 }
 
 void read_smtp(const Context& ctx, const toml::table& t, Smtp& m) {
   constexpr std::string_view s = "smtp";
-  check_keys(ctx, t, s, {"url", "username", "password_file", "from", "allow_insecure"});
+  check_keys(ctx, t, s,
+             {"url", "username", "password_file", "from", "allow_insecure", "oauth2_token_file",
+              "ca_file", "max_per_recipient_per_day", "max_attempts"});
   read_string(ctx, t, s, "url", m.url);
   read_string(ctx, t, s, "username", m.username);
   read_string(ctx, t, s, "password_file", m.password_file);
   read_string(ctx, t, s, "from", m.from);
   read_bool(ctx, t, s, "allow_insecure", m.allow_insecure);
+  read_string(ctx, t, s, "oauth2_token_file", m.oauth2_token_file);
+  read_string(ctx, t, s, "ca_file", m.ca_file);
+  if (auto v = read_int(ctx, t, s, "max_per_recipient_per_day", 1, 100000)) {
+    m.max_per_recipient_per_day = static_cast<int>(*v);
+  }
+  if (auto v = read_int(ctx, t, s, "max_attempts", 1, 1000)) m.max_attempts = static_cast<int>(*v);
 }
 
 void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
@@ -547,7 +562,7 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
   }
 
   Config cfg;
-  check_keys(ctx, root, "", {"mailbox", "smtp", "store", "case", "year", "limits"});
+  check_keys(ctx, root, "", {"mailbox", "smtp", "store", "case", "year", "limits", "letters"});
   if (const auto* t = sub_table(ctx, root, "mailbox")) read_mailbox(ctx, *t, cfg.mailbox);
   if (const auto* t = sub_table(ctx, root, "smtp")) read_smtp(ctx, *t, cfg.smtp);
   if (const auto* t = sub_table(ctx, root, "store")) {
@@ -555,13 +570,26 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
     read_string(ctx, *t, "store", "path", cfg.store.path);
   }
   if (const auto* t = sub_table(ctx, root, "case")) {
-    check_keys(ctx, *t, "case", {"number"});
+    check_keys(ctx, *t, "case", {"number", "reminder_days"});
     read_string(ctx, *t, "case", "number", cfg.case_.number);
+    if (auto v = read_int(ctx, *t, "case", "reminder_days", 0, 365)) {
+      cfg.case_.reminder_days = static_cast<int>(*v);
+    }
     if (text::trim(cfg.case_.number).empty()) {
       ctx.fail("case", "number", "must not be empty", &t->get("number")->source());
     }
   }
   if (const auto* t = sub_table(ctx, root, "limits")) read_limits(ctx, *t, cfg.limits);
+  if (const auto* t = sub_table(ctx, root, "letters")) {
+    check_keys(ctx, *t, "letters", {"templates"});
+    read_string(ctx, *t, "letters", "templates", cfg.letters.templates_dir);
+  }
+  // Relative file paths are taken from the config file's folder, like the rosters.
+  for (std::string* p : {&cfg.mailbox.password_file, &cfg.mailbox.oauth2_token_file,
+                         &cfg.mailbox.ca_file, &cfg.smtp.password_file, &cfg.smtp.oauth2_token_file,
+                         &cfg.smtp.ca_file, &cfg.store.path, &cfg.letters.templates_dir}) {
+    if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (base_dir / *p).string();
+  }
 
   const toml::table* years = sub_table(ctx, root, "year");
   if (!years || years->empty()) {

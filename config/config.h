@@ -34,6 +34,10 @@ struct Mailbox {
   int poll_interval_seconds = 60;
   std::string keyword = "$Tilskudd";  // set on messages whose case is committed
   std::string move_to;                // optional folder to move them to
+  std::string ca_file;                // PEM CA bundle for a private CA; "" = the system's
+  bool idle = true;                   // IMAP IDLE on a second connection when offered
+  int max_attempts = 5;               // a message failing this often is quarantined
+  std::string quarantine_keyword = "$TilskuddQuarantine";
 };
 
 struct Smtp {
@@ -42,6 +46,15 @@ struct Smtp {
   std::string password_file;
   std::string from;
   bool allow_insecure = false;
+  std::string oauth2_token_file;       // optional XOAUTH2 bearer token file
+  std::string ca_file;                 // PEM CA bundle; "" = the system's
+  int max_per_recipient_per_day = 20;  // our mails to one address in 24 h; more wait
+  int max_attempts = 8;                // temporary failures before an item is held for a person
+};
+
+// The letters we send (templates under config/templates/).
+struct Letters {
+  std::string templates_dir;  // "" = the built-in default (TILSKUDD_TEMPLATES_DIR)
 };
 
 struct Store {
@@ -50,6 +63,7 @@ struct Store {
 
 struct Case {
   std::string number = "20/30298";
+  int reminder_days = 14;  // days in needs_documentation before one reminder; 0 = none
 };
 
 struct RosterEntry {
@@ -64,7 +78,7 @@ struct Year {
   std::vector<Date> deadlines;  // sorted ascending, at least one
   std::optional<Kroner> cap_per_student_when_state_rejected;
   std::optional<Kroner> cap_per_student_when_state_granted;  // none unless the year sets one
-  std::vector<Programme> programmes;                        // eligible programme codes
+  std::vector<Programme> programmes;                         // eligible programme codes
   std::string roster_path;                                   // resolved against the config's dir
   std::optional<std::vector<RosterEntry>> roster;            // nullopt: no roster configured
 };
@@ -81,6 +95,7 @@ struct Config {
   Smtp smtp;
   Store store;
   Case case_;
+  Letters letters;
   std::map<int, Year> years;  // at least one
   Limits limits;
   std::filesystem::path source;  // the file it was read from

@@ -210,7 +210,7 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   CaseNumberScan body_scan = find_case_number(own_text, cfg.case_.number);
   std::vector<TextSource> sources = attachment_texts(msg, cfg, opt);
 
-  a.case_number_found = subject_scan.found || body_scan.found;
+  a.case_number_found = subject_scan.found || body_scan.found || opt.case_form.has_value();
   std::vector<std::string> others = subject_scan.others;
   others.insert(others.end(), body_scan.others.begin(), body_scan.others.end());
 
@@ -237,6 +237,11 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
       a.form = std::move(f);
       form_from = c;
     }
+  }
+  if ((!form_from || a.form.lines.empty()) && opt.case_form) {
+    a.form = *opt.case_form;
+    a.form_source = "case";
+    form_from = nullptr;
   }
   if (form_from) {
     a.form_source = form_from->name;
@@ -310,7 +315,16 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     a.letters.push_back(std::move(l));
   }
 
-  a.decision = rules::decide(a.form, a.letters, cfg.years, a.received, opt.prior);
+  if (opt.case_letters.empty()) {
+    a.decision = rules::decide(a.form, a.letters, cfg.years, a.received, opt.prior);
+  } else {
+    std::vector<Letter> evidence = opt.case_letters;
+    evidence.insert(evidence.end(), a.letters.begin(), a.letters.end());
+    a.decision = rules::decide(a.form, evidence, cfg.years, a.received, opt.prior);
+    for (const auto& l : opt.case_letters) {
+      for (const auto& f : l.flags) add_flag(a.flags, f);
+    }
+  }
 
   if (!a.other_case_numbers.empty()) {
     std::string list;

@@ -25,14 +25,20 @@ struct AssessOptions {
   Date today;                    // used when neither is known
   PdfExtractor pdf;              // empty: every PDF counts as unreadable
   rules::PriorGrants prior;      // amounts already granted this year under the cap
+  // A message that belongs to a known case (a reply to our documentation request, a re-sent
+  // application): the case's form stands in when the message has none of its own, the case
+  // number is taken as given, and the case's letters so far count as evidence beside the
+  // message's own (Assessment::letters holds only the message's own).
+  std::optional<Form> case_form;
+  std::vector<Letter> case_letters;
 };
 
 // What became of one attachment (or forwarded message).
 struct AttachmentInfo {
   std::string filename;
   std::string content_type;
-  std::size_t size = 0;  // decoded bytes
-  std::string role;      // "form", "letter", "other"
+  std::size_t size = 0;     // decoded bytes
+  std::string role;         // "form", "letter", "other"
   std::string text_status;  // "ok", or why its text could not be read ("no_text", "encrypted"...)
 };
 

@@ -16,7 +16,7 @@ namespace {
 
 // Migration i takes user_version from i to i+1. Never edit a migration that has shipped; add
 // the next one.
-constexpr std::array<std::string_view, 2> kMigrations{
+constexpr std::array<std::string_view, 3> kMigrations{
     // 1: messages, cases and their audit trail.
     R"sql(
 CREATE TABLE mailbox_checkpoint(
@@ -138,6 +138,18 @@ CREATE TABLE outbox(
 -- Never two decisions for one case, whatever their message ids.
 CREATE UNIQUE INDEX outbox_one_decision ON outbox(case_id) WHERE kind = 'decision';
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+)sql",
+    // 3: what the mailbox still owes a message (keyword, quarantine), and what a case waits for.
+    R"sql(
+ALTER TABLE messages ADD COLUMN mailbox_state TEXT NOT NULL DEFAULT 'none'
+  CHECK (mailbox_state IN ('none', 'to_mark', 'marked', 'to_quarantine', 'quarantined'));
+CREATE INDEX messages_mailbox_state ON messages(mailbox, mailbox_state)
+  WHERE mailbox_state IN ('to_mark', 'to_quarantine');
+ALTER TABLE cases ADD COLUMN received TEXT NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN missing_documentation TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE cases ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX cases_org_round ON cases(org_number, round);
+CREATE INDEX outbox_recipient ON outbox(recipient, created_at);
 )sql",
 };
 
@@ -279,7 +291,32 @@ CaseState state_from_db(const std::string& s) {
 constexpr const char* kCaseColumns =
     "id, ref, year, seq, state, owner, org_number, contact_email, account_number, "
     "applicant_reference, round, round_year, round_number, total, created_at, updated_at, "
-    "reminder_due";
+    "reminder_due, received, missing_documentation, flags";
+
+nlohmann::json flags_json(const std::vector<Flag>& flags) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Flag& f : flags) out.push_back({{"code", f.code}, {"reason", f.reason}});
+  return out;
+}
+
+std::vector<Flag> flags_from_json(const std::string& text) {
+  std::vector<Flag> out;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& f : j) {
+    if (f.is_object()) out.push_back({f.value("code", ""), f.value("reason", "")});
+  }
+  return out;
+}
+
+std::vector<std::string> strings_from_json(const std::string& text) {
+  std::vector<std::string> out;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& s : j)
+    if (s.is_string()) out.push_back(s.get<std::string>());
+  return out;
+}
 
 constexpr const char* kOutboxColumns =
     "id, case_id, kind, message_id, recipient, subject, body, status, attempts, "
@@ -324,12 +361,13 @@ MessageRecord read_message(Stmt& q) {
   m.status = q.col_text(8);
   m.attempts = static_cast<int>(q.col_i64(9));
   m.last_error = q.col_text(10);
+  m.mailbox_state = q.col_text(11);
   return m;
 }
 
 constexpr const char* kMessageColumns =
     "id, mailbox, uidvalidity, uid, message_id, sha256, received, case_id, status, attempts, "
-    "last_error";
+    "last_error, mailbox_state";
 
 }  // namespace
 
@@ -630,6 +668,50 @@ void Store::mark_message(std::int64_t id, const std::string& status, const std::
   if (sqlite3_changes(db_) != 1) throw StoreError("no message " + std::to_string(id));
 }
 
+void Store::set_mailbox_state(std::int64_t id, const std::string& state) {
+  Stmt q(prepare("UPDATE messages SET mailbox_state = ? WHERE id = ?"));
+  q.text(1, state).i64(2, id).run();
+  if (sqlite3_changes(db_) != 1) throw StoreError("no message " + std::to_string(id));
+}
+
+std::vector<MessageRecord> Store::messages_with_mailbox_state(const std::string& mailbox,
+                                                              const std::string& state) {
+  Stmt q(prepare(std::string("SELECT ") + kMessageColumns +
+                 " FROM messages WHERE mailbox = ? AND mailbox_state = ? ORDER BY uid"));
+  q.text(1, mailbox).text(2, state);
+  std::vector<MessageRecord> out;
+  while (q.step()) out.push_back(read_message(q));
+  return out;
+}
+
+std::vector<MessageRecord> Store::case_messages(std::int64_t case_id) {
+  Stmt q(prepare(std::string("SELECT ") + kMessageColumns +
+                 " FROM messages WHERE case_id = ? ORDER BY id"));
+  q.i64(1, case_id);
+  std::vector<MessageRecord> out;
+  while (q.step()) out.push_back(read_message(q));
+  return out;
+}
+
+std::optional<MessageRecord> Store::find_message(const std::string& mailbox,
+                                                 std::uint32_t uidvalidity, std::uint32_t uid) {
+  Stmt q(prepare(std::string("SELECT ") + kMessageColumns +
+                 " FROM messages WHERE mailbox = ? AND uidvalidity = ? AND uid = ?"));
+  q.text(1, mailbox).i64(2, uidvalidity).i64(3, uid);
+  if (!q.step()) return std::nullopt;
+  return read_message(q);
+}
+
+std::vector<std::string> Store::known_message_ids(const std::string& mailbox, bool only_unmoved) {
+  Stmt q(
+      prepare("SELECT DISTINCT message_id FROM messages WHERE mailbox = ?1 AND message_id <> '' "
+              "AND (?2 = 0 OR mailbox_state NOT IN ('marked', 'to_mark')) ORDER BY message_id"));
+  q.text(1, mailbox).i64(2, only_unmoved ? 1 : 0);
+  std::vector<std::string> out;
+  while (q.step()) out.push_back(q.col_text(0));
+  return out;
+}
+
 void Store::attach_message(std::int64_t message_row, std::int64_t case_id) {
   Stmt q(prepare("UPDATE messages SET case_id = ? WHERE id = ?"));
   q.i64(1, case_id).i64(2, message_row).run();
@@ -681,10 +763,11 @@ CaseRecord Store::create_case(const Assessment& a, std::int64_t message_row, Tim
     std::string at = iso_utc(now);
     std::int64_t id = 0;
     {
-      Stmt q(prepare(
-          "INSERT INTO cases(ref, year, seq, state, owner, org_number, contact_email, "
-          "account_number, applicant_reference, round, round_year, round_number, total, "
-          "created_at, updated_at) VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      Stmt q(
+          prepare("INSERT INTO cases(ref, year, seq, state, owner, org_number, contact_email, "
+                  "account_number, applicant_reference, round, round_year, round_number, total, "
+                  "created_at, updated_at, received, missing_documentation, flags) "
+                  "VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
       q.text(1, ref).i64(2, year).i64(3, seq);
       q.text(4, a.form.owner).text(5, a.form.org_number).text(6, a.contact_email);
       q.text(7, a.form.account_number).text(8, a.form.reference);
@@ -693,7 +776,9 @@ CaseRecord Store::create_case(const Assessment& a, std::int64_t message_row, Tim
         q.text(9, round->deadline.iso()).i64(10, round->year).i64(11, round->number);
       else
         q.null(9).null(10).null(11);
-      q.i64(12, a.decision.total).text(13, at).text(14, at).run();
+      q.i64(12, a.decision.total).text(13, at).text(14, at).text(15, a.received.iso());
+      q.text(16, nlohmann::json(a.decision.missing_documentation).dump());
+      q.text(17, flags_json(a.flags).dump()).run();
       id = sqlite3_last_insert_rowid(db_);
     }
     write_lines(id, a.form, a.decision);
@@ -747,6 +832,9 @@ std::optional<CaseRecord> Store::find_case(std::int64_t id) {
     c.created_at = q.col_text(14);
     c.updated_at = q.col_text(15);
     c.reminder_due = q.col_text(16);
+    c.received = q.col_text(17);
+    c.missing = strings_from_json(q.col_text(18));
+    c.flags = flags_from_json(q.col_text(19));
   }
   Stmt q(prepare(
       "SELECT idx, employee, employee_key, programme, cost, state_status, state_grant, outcome, "
@@ -794,6 +882,31 @@ std::optional<CaseRecord> Store::find_case_by_message_id(const std::string& mess
   }
   if (!id) return std::nullopt;
   return find_case(*id);
+}
+
+std::vector<CaseRecord> Store::cases_for_org_round(const std::string& org_number,
+                                                   const std::string& round) {
+  std::vector<std::int64_t> ids;
+  {
+    Stmt q(prepare("SELECT id FROM cases WHERE org_number = ? AND round = ? ORDER BY id"));
+    q.text(1, org_number).text(2, round);
+    while (q.step()) ids.push_back(q.col_i64(0));
+  }
+  std::vector<CaseRecord> out;
+  for (auto id : ids) out.push_back(load_case(id));
+  return out;
+}
+
+void Store::add_event(std::int64_t case_id, const std::string& actor, const std::string& reason,
+                      Timestamp now, const nlohmann::json& detail) {
+  transaction([&] {
+    CaseState state = load_case(case_id).state;
+    Stmt q(
+        prepare("INSERT INTO events(case_id, at, actor, from_state, to_state, reason, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    q.i64(1, case_id).text(2, iso_utc(now)).text(3, actor).text(4, case_state_name(state));
+    q.text(5, case_state_name(state)).text(6, reason).text(7, detail.dump()).run();
+  });
 }
 
 std::vector<CaseRecord> Store::list_cases(std::optional<CaseState> state) {
@@ -855,7 +968,8 @@ CaseRecord Store::transition(std::int64_t case_id, CaseState to, const std::stri
 }
 
 void Store::update_decision(std::int64_t case_id, const Form& form, const rules::Decision& decision,
-                            const std::string& actor, Timestamp now) {
+                            const std::vector<Flag>& flags, const std::string& actor,
+                            Timestamp now) {
   transaction([&] {
     CaseState state = load_case(case_id).state;
     if (state != CaseState::received && state != CaseState::needs_documentation &&
@@ -870,8 +984,8 @@ void Store::update_decision(std::int64_t case_id, const Form& form, const rules:
           "owner = COALESCE(NULLIF(?, ''), owner), org_number = COALESCE(NULLIF(?, ''), "
           "org_number), "
           "account_number = COALESCE(NULLIF(?, ''), account_number), "
-          "applicant_reference = COALESCE(NULLIF(?, ''), applicant_reference), updated_at = ? "
-          "WHERE id = ?"));
+          "applicant_reference = COALESCE(NULLIF(?, ''), applicant_reference), updated_at = ?, "
+          "missing_documentation = ?, flags = ? WHERE id = ?"));
       q.i64(1, decision.total);
       if (decision.round)
         q.text(2, decision.round->deadline.iso())
@@ -880,7 +994,9 @@ void Store::update_decision(std::int64_t case_id, const Form& form, const rules:
       else
         q.null(2).null(3).null(4);
       q.text(5, form.owner).text(6, form.org_number).text(7, form.account_number);
-      q.text(8, form.reference).text(9, at).i64(10, case_id).run();
+      q.text(8, form.reference).text(9, at);
+      q.text(10, nlohmann::json(decision.missing_documentation).dump());
+      q.text(11, flags_json(flags).dump()).i64(12, case_id).run();
     }
     nlohmann::json detail = {{"assessed_status", status_name(decision.status)},
                              {"total", decision.total},
@@ -1033,6 +1149,14 @@ void Store::mark_outbox(std::int64_t id, OutboxStatus status, const std::string&
     q.null(3);
   q.i64(4, id).run();
   if (sqlite3_changes(db_) != 1) throw StoreError("no outbox item " + std::to_string(id));
+}
+
+int Store::count_outbox_to(const std::string& recipient, Timestamp since) {
+  Stmt q(
+      prepare("SELECT COUNT(*) FROM outbox WHERE recipient = ? COLLATE NOCASE AND status IN "
+              "('sending', 'sent', 'uncertain') AND created_at >= ?"));
+  q.text(1, recipient).text(2, iso_utc(since));
+  return q.step() ? static_cast<int>(q.col_i64(0)) : 0;
 }
 
 int Store::recover_outbox() {

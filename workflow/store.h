@@ -78,6 +78,9 @@ struct MessageRecord {
   std::string status;  // "new", "processed", "ignored", "duplicate", "failed"
   int attempts = 0;
   std::string last_error;
+  // What the mailbox still owes the message: "none" (not ours: never touched), "to_mark" (its
+  // case is committed, the keyword is not yet set), "marked", "to_quarantine", "quarantined".
+  std::string mailbox_state = "none";
 };
 
 struct RecordResult {
@@ -121,7 +124,10 @@ struct CaseRecord {
   Kroner total = 0;
   std::string created_at;
   std::string updated_at;
-  std::string reminder_due;  // "" when none
+  std::string reminder_due;          // "" when none
+  std::string received;              // the application's received date ("2020-08-15")
+  std::vector<std::string> missing;  // bokmål: what the applicant must still send
+  std::vector<Flag> flags;           // why a person must look (case and line flags)
   std::vector<CaseLine> lines;
 };
 
@@ -215,6 +221,15 @@ class Store {
   // Sets the status; "failed" counts an attempt and keeps the error.
   void mark_message(std::int64_t id, const std::string& status, const std::string& error = {});
   void attach_message(std::int64_t message_row, std::int64_t case_id);
+  void set_mailbox_state(std::int64_t id, const std::string& state);
+  std::vector<MessageRecord> messages_with_mailbox_state(const std::string& mailbox,
+                                                         const std::string& state);
+  std::vector<MessageRecord> case_messages(std::int64_t case_id);
+  std::optional<MessageRecord> find_message(const std::string& mailbox, std::uint32_t uidvalidity,
+                                            std::uint32_t uid);
+  // Every Message-ID recorded for the mailbox (for re-approval after a UIDVALIDITY change);
+  // `only_unmoved`: without the messages we marked (and so moved away).
+  std::vector<std::string> known_message_ids(const std::string& mailbox, bool only_unmoved = false);
 
   // Content-addressed bytes.
   std::string put_blob(std::string_view bytes);  // returns the sha256
@@ -231,6 +246,12 @@ class Store {
   // In-Reply-To / References. Angle brackets are ignored.
   std::optional<CaseRecord> find_case_by_message_id(const std::string& message_id);
   std::vector<CaseRecord> list_cases(std::optional<CaseState> state = std::nullopt);
+  // Cases of one organisation in one payout round (a re-sent application finds its case).
+  std::vector<CaseRecord> cases_for_org_round(const std::string& org_number,
+                                              const std::string& round);
+  // An event without a state change (a reply arrived, a mail went out, ...).
+  void add_event(std::int64_t case_id, const std::string& actor, const std::string& reason,
+                 Timestamp now, const nlohmann::json& detail = nlohmann::json::object());
 
   // Enforces case_state's table; writes the new state and an event in one transaction. Entering
   // `decided` also writes the case's approved lines to the ledger. Throws IllegalTransition
@@ -241,7 +262,7 @@ class Store {
   // Replaces the case's lines, total and round from a (re-)assessment; records an event without
   // a state change. Refused (StoreError) once the case is decided or later.
   void update_decision(std::int64_t case_id, const Form& form, const rules::Decision& decision,
-                       const std::string& actor, Timestamp now);
+                       const std::vector<Flag>& flags, const std::string& actor, Timestamp now);
   void set_reminder_due(std::int64_t case_id, std::optional<Timestamp> due, Timestamp now);
   void add_letter(std::int64_t case_id, std::optional<std::int64_t> message_row,
                   const std::string& filename, const std::string& kind,
@@ -265,6 +286,8 @@ class Store {
   // Sets status and error; `sending` counts an attempt; next_attempt when retrying.
   void mark_outbox(std::int64_t id, OutboxStatus status, const std::string& error,
                    std::optional<Timestamp> next_attempt);
+  // Mails to `recipient` that left or may have left since `since` (the per-recipient limit).
+  int count_outbox_to(const std::string& recipient, Timestamp since);
   // After a crash: items left in `sending` may or may not have gone out -> `uncertain`.
   int recover_outbox();
 

@@ -430,7 +430,7 @@ TEST_F(StoreTest, UpdateDecisionReplacesLinesUntilDecided) {
   auto c = new_case(s, 1, first, at(2026, 3, 1));
   s.transition(c.id, CaseState::needs_documentation, "daemon", "assessed", at(2026, 3, 1));
   auto merged = assessment({{"Kari", rules::Outcome::approved, 60000, "state_rejected_cap"}});
-  s.update_decision(c.id, merged.form, merged.decision, "daemon", at(2026, 3, 10));
+  s.update_decision(c.id, merged.form, merged.decision, merged.flags, "daemon", at(2026, 3, 10));
   auto after = s.find_case(c.id);
   ASSERT_EQ(after->lines.size(), 1u);
   EXPECT_EQ(after->lines[0].outcome, "approved");
@@ -440,7 +440,7 @@ TEST_F(StoreTest, UpdateDecisionReplacesLinesUntilDecided) {
   EXPECT_EQ(events[2].from, CaseState::needs_documentation);
   EXPECT_EQ(events[2].to, CaseState::needs_documentation);
   s.transition(c.id, CaseState::decided, "daemon", "reply merged", at(2026, 3, 10));
-  EXPECT_THROW(s.update_decision(c.id, first.form, first.decision, "daemon", at(2026, 3, 11)),
+  EXPECT_THROW(s.update_decision(c.id, first.form, first.decision, first.flags, "daemon", at(2026, 3, 11)),
                StoreError);
   EXPECT_EQ(s.find_case(c.id)->total, 60000);
 }
