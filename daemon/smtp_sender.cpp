@@ -1,0 +1,293 @@
+#include "daemon/smtp_sender.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+namespace tilskudd {
+
+namespace {
+
+// Where the SMTP dialogue is, from the commands curl sends (debug callback, HEADER_OUT) and the
+// read callback.
+enum class Stage { connect, ehlo, starttls, auth, mail_from, rcpt_to, data, message, end_of_data };
+
+const char* stage_name(Stage s) {
+  switch (s) {
+    case Stage::connect:
+      return "connect/greeting";
+    case Stage::ehlo:
+      return "EHLO";
+    case Stage::starttls:
+      return "STARTTLS";
+    case Stage::auth:
+      return "AUTH";
+    case Stage::mail_from:
+      return "MAIL FROM";
+    case Stage::rcpt_to:
+      return "RCPT TO";
+    case Stage::data:
+      return "DATA";
+    case Stage::message:
+      return "message data";
+    case Stage::end_of_data:
+      return "end of data";
+  }
+  return "?";
+}
+
+struct Transfer {
+  std::string_view message;
+  std::size_t pos = 0;
+  Stage stage = Stage::connect;
+  bool all_data_taken = false;  // curl has the last byte: the terminating dot follows
+  bool final_reply_seen = false;
+  long final_reply_code = 0;
+  std::string last_reply;  // the last complete server reply line (never an AUTH challenge)
+  bool quitting = false;   // QUIT sent: its "221 Bye" says nothing about the failure
+};
+
+bool starts_with_word(std::string_view line, std::string_view word) {
+  if (line.size() < word.size()) return false;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    char c = line[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    if (c != word[i]) return false;
+  }
+  return line.size() == word.size() || line[word.size()] == ' ' || line[word.size()] == ':' ||
+         line[word.size()] == '\r' || line[word.size()] == '\n';
+}
+
+std::string_view chomp(std::string_view s) {
+  while (!s.empty() && (s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+size_t read_cb(char* buf, size_t size, size_t nitems, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->stage != Stage::end_of_data) t->stage = Stage::message;
+  const std::size_t len = std::min(size * nitems, t->message.size() - t->pos);
+  if (len > 0) std::memcpy(buf, t->message.data() + t->pos, len);
+  t->pos += len;
+  if (t->pos == t->message.size()) {
+    t->all_data_taken = true;
+    t->stage = Stage::end_of_data;
+  }
+  return len;
+}
+
+int debug_cb(CURL*, curl_infotype type, char* data, size_t size, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::string_view text(data, size);
+  if (type == CURLINFO_HEADER_OUT) {
+    // Only the command verb is looked at: AUTH lines and SASL continuations carry credentials
+    // and are never stored.
+    if (starts_with_word(text, "EHLO") || starts_with_word(text, "HELO")) {
+      t->stage = Stage::ehlo;
+    } else if (starts_with_word(text, "STARTTLS")) {
+      t->stage = Stage::starttls;
+    } else if (starts_with_word(text, "AUTH")) {
+      t->stage = Stage::auth;
+    } else if (starts_with_word(text, "MAIL")) {
+      t->stage = Stage::mail_from;
+    } else if (starts_with_word(text, "RCPT")) {
+      t->stage = Stage::rcpt_to;
+    } else if (starts_with_word(text, "DATA")) {
+      t->stage = Stage::data;
+    } else if (starts_with_word(text, "QUIT")) {
+      t->quitting = true;
+    }
+  } else if (type == CURLINFO_HEADER_IN && !t->quitting) {
+    // A server reply line: "250-..." (continued) or "250 ..." (last line of the reply). Curl
+    // may pass several lines in one call.
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      std::size_t nl = text.find('\n', pos);
+      if (nl == std::string_view::npos) nl = text.size();
+      const std::string_view line = chomp(text.substr(pos, nl - pos));
+      pos = nl + 1;
+      if (line.size() < 3) continue;
+      const bool is_final = line.size() == 3 || line[3] == ' ';
+      const bool challenge = line.rfind("334", 0) == 0;
+      if (is_final && !challenge) t->last_reply = std::string(line.substr(0, 300));
+      if (is_final && t->all_data_taken && !t->final_reply_seen) {
+        t->final_reply_seen = true;
+        t->final_reply_code = std::strtol(std::string(line.substr(0, 3)).c_str(), nullptr, 10);
+      }
+    }
+  }
+  return 0;
+}
+
+// "Name <a@b>" or "<a@b>" -> "a@b"; nullopt when empty or when it holds white space, control
+// characters or angle brackets (SMTP command injection).
+std::optional<std::string> bare_address(std::string_view raw) {
+  const std::size_t lt = raw.rfind('<');
+  if (lt != std::string_view::npos) {
+    const std::size_t gt = raw.find('>', lt);
+    if (gt == std::string_view::npos) return std::nullopt;
+    raw = raw.substr(lt + 1, gt - lt - 1);
+  } else {
+    while (!raw.empty() && raw.front() == ' ') raw.remove_prefix(1);
+    while (!raw.empty() && raw.back() == ' ') raw.remove_suffix(1);
+  }
+  if (raw.empty()) return std::nullopt;
+  for (char ch : raw) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7F || c == '<' || c == '>') return std::nullopt;
+  }
+  return std::string(raw);
+}
+
+bool has_scheme(std::string_view url, std::string_view scheme) {
+  if (url.size() < scheme.size()) return false;
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    char c = url[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != scheme[i]) return false;
+  }
+  return true;
+}
+
+SmtpResult local_failure(SmtpResult::Outcome outcome, std::string detail) {
+  SmtpResult r;
+  r.outcome = outcome;
+  r.detail = std::move(detail);
+  return r;
+}
+
+struct CurlDeleter {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+}  // namespace
+
+const char* to_string(SmtpResult::Outcome outcome) {
+  switch (outcome) {
+    case SmtpResult::Outcome::accepted:
+      return "accepted";
+    case SmtpResult::Outcome::temporary:
+      return "temporary";
+    case SmtpResult::Outcome::permanent:
+      return "permanent";
+  }
+  return "?";
+}
+
+SmtpResult smtp_send(const SmtpOptions& opt, std::string_view envelope_from,
+                     std::string_view recipient, std::string_view message) {
+  using Outcome = SmtpResult::Outcome;
+  const bool implicit_tls = has_scheme(opt.url, "smtps://");
+  if (!implicit_tls && !has_scheme(opt.url, "smtp://")) {
+    // A configuration problem, not this message's: keep the letter.
+    return local_failure(Outcome::temporary, "SMTP URL must start with smtps:// or smtp://");
+  }
+  const auto from = bare_address(envelope_from);
+  if (!from) {
+    return local_failure(Outcome::temporary,
+                         "invalid envelope sender address (empty, white space, control "
+                         "characters or angle brackets)");
+  }
+  const auto rcpt = bare_address(recipient);
+  if (!rcpt) {
+    return local_failure(Outcome::permanent,
+                         "invalid recipient address (empty, white space, control characters or "
+                         "angle brackets); nothing was sent");
+  }
+
+  std::unique_ptr<CURL, CurlDeleter> h(curl_easy_init());
+  if (!h) return local_failure(Outcome::temporary, "curl_easy_init failed");
+  const std::string mail_from = "<" + *from + ">";
+  std::unique_ptr<curl_slist, SlistDeleter> rcpts(
+      curl_slist_append(nullptr, ("<" + *rcpt + ">").c_str()));
+  if (!rcpts) return local_failure(Outcome::temporary, "out of memory");
+
+  Transfer t;
+  t.message = message;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  CURL* c = h.get();
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_URL, opt.url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (!implicit_tls) {
+    // Never CURLUSESSL_TRY: it silently falls back to plaintext.
+    curl_easy_setopt(c, CURLOPT_USE_SSL,
+                     static_cast<long>(opt.allow_insecure ? CURLUSESSL_NONE : CURLUSESSL_ALL));
+  }
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!opt.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opt.ca_file.c_str());
+  if (!opt.username.empty()) {
+    curl_easy_setopt(c, CURLOPT_USERNAME, opt.username.c_str());
+    if (!opt.bearer_token.empty()) {
+      curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, opt.bearer_token.c_str());
+      curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+    } else {
+      curl_easy_setopt(c, CURLOPT_PASSWORD, opt.password.c_str());
+    }
+  }
+  curl_easy_setopt(c, CURLOPT_MAIL_FROM, mail_from.c_str());
+  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts.get());
+  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+  curl_easy_setopt(c, CURLOPT_READDATA, &t);
+  curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
+  curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);  // needed for the debug callback; prints nothing
+  curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+  curl_easy_setopt(c, CURLOPT_DEBUGDATA, &t);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt.connect_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opt.timeout.count()));
+
+  const CURLcode rc = curl_easy_perform(c);
+
+  SmtpResult r;
+  long code = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  r.response_code = code;
+  if (rc == CURLE_OK) {
+    r.outcome = Outcome::accepted;
+    r.detail = t.last_reply;
+    return r;
+  }
+
+  const std::string curl_text = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc);
+  std::string detail = std::string(stage_name(t.stage)) + ": " + curl_text + " (curl " +
+                       std::to_string(static_cast<int>(rc)) + ")";
+  if (!t.last_reply.empty()) detail += "; server: " + t.last_reply;
+
+  if (rc == CURLE_LOGIN_DENIED) {
+    r.outcome = Outcome::temporary;
+    r.detail = "login denied by the SMTP server (check username and password/token): " + detail;
+    return r;
+  }
+
+  r.data_handed_over = t.all_data_taken && !t.final_reply_seen;
+  if (r.data_handed_over) {
+    detail +=
+        "; the complete message was handed over but no final reply was read: the server "
+        "may have accepted it";
+  }
+  if (code >= 500 && code < 600) {
+    const bool about_message = t.stage == Stage::rcpt_to || t.stage == Stage::data ||
+                               t.stage == Stage::message || t.stage == Stage::end_of_data ||
+                               (t.stage == Stage::mail_from && code == 552);
+    r.outcome = about_message ? Outcome::permanent : Outcome::temporary;
+    if (!about_message) detail += "; a session/configuration error, not this message's";
+  } else {
+    r.outcome = Outcome::temporary;  // 4xx, or a connection / TLS / timeout error
+  }
+  if (rc == CURLE_USE_SSL_FAILED) {
+    detail += "; the server does not offer STARTTLS (TLS is required: no plaintext fallback)";
+  }
+  r.detail = detail;
+  return r;
+}
+
+}  // namespace tilskudd

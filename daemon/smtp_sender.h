@@ -1,0 +1,69 @@
+// Sends one composed message over SMTP with libcurl (blocking, one connection per call).
+//
+// - smtps://host:465: implicit TLS. smtp://host:587: STARTTLS is required (CURLUSESSL_ALL, no
+//   plaintext fallback) unless allow_insecure, which then means no TLS at all (loopback tests).
+//   Certificates are always verified (peer and host name); ca_file replaces the system bundle.
+// - AUTH only when username is set: XOAUTH2 with bearer_token (LOGIN_OPTIONS AUTH=XOAUTH2), else
+//   the password with the server's best mechanism.
+// - No global state: curl_global_init is the caller's (once, before threads start). Safe to call
+//   from several threads at once (one easy handle per call, CURLOPT_NOSIGNAL).
+//
+// Outcomes:
+// - accepted: the server answered 250 to the end of the data.
+// - permanent: the server refused this message for good: a 5xx reply to RCPT TO, to DATA, to the
+//   end of the data, or 552 (too large) to MAIL FROM; also an empty or malformed recipient
+//   (white space, control characters, "<>": nothing is sent).
+// - temporary: everything else: 4xx replies, connection/DNS/timeout/TLS errors (STARTTLS not
+//   offered included), login denied (detail says so), and 5xx replies to the session set-up
+//   (greeting, EHLO, STARTTLS, AUTH, MAIL FROM other than 552): those are about our account or
+//   configuration, not this message, so the outbox keeps the letter and retries with backoff.
+//
+// data_handed_over (how it is found out): the read callback records when curl has taken the
+// last byte of the message (curl then sends the terminating "<CRLF>.<CRLF>"), and the debug
+// callback (CURLOPT_VERBOSE + CURLOPT_DEBUGFUNCTION, which also replaces curl's stderr output)
+// watches the server's reply lines. data_handed_over is true when the transfer failed after the
+// whole message was handed over and before the server's final reply to it was read: only then
+// may the server have accepted a message we report as failed. A failure before that point (no
+// 354, or the connection broke mid-data, so no terminating dot was sent) is never delivered; a
+// 4xx/5xx reply to the data is a definite answer (data_handed_over false).
+//
+// detail: the curl error text, the SMTP stage and the server's last reply line; never the
+// password, token or AUTH exchange.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace tilskudd {
+
+struct SmtpOptions {
+  std::string url;  // smtps://host:465 or smtp://host:587 (a path sets the EHLO name)
+  std::string username;
+  std::string password;
+  std::string bearer_token;  // XOAUTH2
+  std::string ca_file;       // PEM CA bundle; empty = the system's
+  bool allow_insecure = false;
+  std::chrono::milliseconds connect_timeout{30000};
+  std::chrono::milliseconds timeout{120000};  // the whole transfer
+};
+
+struct SmtpResult {
+  enum class Outcome { accepted, temporary, permanent };
+  Outcome outcome = Outcome::temporary;
+  long response_code = 0;  // the server's last reply code; 0 when none
+  std::string detail;      // curl error text / server reply, never credentials
+  // True when the failure happened after the complete message was handed over and no final
+  // reply was read (the uncertain window: the server may have accepted it). See above.
+  bool data_handed_over = false;
+};
+
+const char* to_string(SmtpResult::Outcome outcome);  // "accepted", "temporary", "permanent"
+
+// `envelope_from` and `recipient` are bare addresses ("post@asker.kommune.no"; a "Name <a@b>"
+// form is reduced to its address). `message` is the complete RFC 5322 message with CRLF line
+// ends (outgoing::compose); curl does the dot-stuffing.
+SmtpResult smtp_send(const SmtpOptions& options, std::string_view envelope_from,
+                     std::string_view recipient, std::string_view message);
+
+}  // namespace tilskudd
