@@ -2,8 +2,12 @@
 
 #include <curl/curl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <utility>
 
 namespace tilskudd {
@@ -110,12 +114,19 @@ const char* to_string(ImapError::Kind kind) {
 }
 
 struct ImapClient::Impl {
-  explicit Impl(ImapOptions o) : opt(std::move(o)), parser(opt.limits) {}
-  ~Impl() { close(); }
+  explicit Impl(ImapOptions o) : opt(std::move(o)), parser(opt.limits) {
+    wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  }
+  ~Impl() {
+    close();
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+  std::atomic<bool> interrupted{false};
 
   ImapOptions opt;
   CURL* h = nullptr;
   curl_socket_t sock = CURL_SOCKET_BAD;
+  int wake_fd = -1;  // eventfd: interrupt() wakes an IDLE wait from another thread
   imap::ResponseParser parser;
   unsigned long tag_counter = 0;
   std::vector<std::string> caps;
@@ -197,17 +208,22 @@ struct ImapClient::Impl {
     sock = s;
   }
 
-  // Waits until the socket is ready for `events`; false when the deadline has passed.
-  bool wait_socket(short events, Deadline deadline) {
+  // Waits until the socket is ready for `events`; false when the deadline has passed (or, when
+  // `interruptible`, when interrupt() was called).
+  bool wait_socket(short events, Deadline deadline, bool interruptible = false) {
     while (true) {
+      if (interruptible && interrupted.load()) return false;
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) return false;
-      pollfd p{};
-      p.fd = sock;
-      p.events = events;
-      const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60000)));
-      if (rc > 0) return true;
+      pollfd p[2]{};
+      p[0].fd = sock;
+      p[0].events = events;
+      p[1].fd = interruptible ? wake_fd : -1;
+      p[1].events = POLLIN;
+      const int rc = ::poll(p, 2, static_cast<int>(std::min<long long>(left, 60000)));
+      if (rc > 0 && (p[0].revents != 0)) return true;
+      if (rc > 0) continue;  // the wake-up: checked at the top
       if (rc < 0 && errno != EINTR) fail(Kind::network, "", "poll() on the IMAP socket failed");
     }
   }
@@ -230,13 +246,13 @@ struct ImapClient::Impl {
   }
 
   // The next response, or nullopt when the deadline passes first (the connection stays open).
-  std::optional<Response> try_read(Deadline deadline) {
+  std::optional<Response> try_read(Deadline deadline, bool interruptible = false) {
     require_connection();
     while (!parser.has_response()) {
       size_t n = 0;
       const CURLcode rc = curl_easy_recv(h, buf.data(), buf.size(), &n);
       if (rc == CURLE_AGAIN) {
-        if (!wait_socket(POLLIN, deadline)) return std::nullopt;
+        if (!wait_socket(POLLIN, deadline, interruptible)) return std::nullopt;
         continue;
       }
       if (rc != CURLE_OK) {
@@ -467,7 +483,7 @@ IdleResult ImapClient::idle(std::chrono::milliseconds max_wait) {
   m.expunged = 0;
   m.last_exists.reset();
   while (true) {
-    auto r = m.try_read(idle_deadline);
+    auto r = m.try_read(idle_deadline, /*interruptible=*/true);
     if (!r) break;
     if (r->type == Response::Type::untagged &&
         (r->keyword == "EXISTS" || r->keyword == "EXPUNGE")) {
@@ -483,6 +499,22 @@ IdleResult ImapClient::idle(std::chrono::milliseconds max_wait) {
   result.exists = m.last_exists;
   result.expunged = m.expunged;
   return result;
+}
+
+void ImapClient::interrupt() {
+  impl_->interrupted.store(true);
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(impl_->wake_fd, &one, sizeof one);
+}
+
+void ImapClient::clear_interrupt() {
+  impl_->interrupted.store(false);
+  std::uint64_t v = 0;
+  [[maybe_unused]] auto n = ::read(impl_->wake_fd, &v, sizeof v);
+}
+
+bool ImapClient::interrupted() const {
+  return impl_->interrupted.load();
 }
 
 void ImapClient::logout() {

@@ -132,6 +132,11 @@ class ImapClient {
   // IDLE until EXISTS/EXPUNGE or `max_wait`, then DONE. Needs a selected mailbox. Re-issue at
   // least every 29 minutes.
   IdleResult idle(std::chrono::milliseconds max_wait);
+  // Thread-safe: ends a running (or the next) idle() early, as if its wait had passed. Used to
+  // stop the IDLE connection's thread at shutdown. clear_interrupt() re-arms.
+  void interrupt();
+  void clear_interrupt();
+  bool interrupted() const;
   // LOGOUT and close; never throws.
   void logout();
 

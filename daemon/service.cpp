@@ -1,0 +1,496 @@
+#include "daemon/service.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "config/config.h"
+#include "daemon/imap_client.h"
+#include "daemon/log.h"
+#include "daemon/pdf_sandbox.h"
+#include "daemon/poller.h"
+#include "daemon/smtp_sender.h"
+#include "workflow/intake.h"
+#include "workflow/outbox.h"
+#include "workflow/outgoing.h"
+#include "workflow/store.h"
+
+#ifndef TILSKUDD_TEMPLATES_DIR
+#define TILSKUDD_TEMPLATES_DIR "/usr/share/tilskudd/templates"
+#endif
+
+namespace tilskudd {
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+Timestamp wall_now() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+// A secret from a file (a systemd credential): the first line, without its line end.
+std::string read_secret(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw config::ConfigError(what + ": cannot read '" + path + "'");
+  std::string s;
+  std::getline(in, s);
+  while (!s.empty() && (s.back() == '\r' || s.back() == '\n')) s.pop_back();
+  if (s.empty()) throw config::ConfigError(what + ": '" + path + "' is empty");
+  return s;
+}
+
+// Everything that depends on the config file, rebuilt on SIGHUP.
+struct Setup {
+  config::Config config;
+  ImapOptions imap;
+  SmtpOptions smtp;
+  IntakeSettings intake;
+  OutboxPolicy outbox;
+};
+
+std::unique_ptr<Setup> make_setup(const std::string& path) {
+  auto s = std::make_unique<Setup>();
+  s->config = config::load(path);
+  config::validate_for_daemon(s->config);
+  const config::Config& c = s->config;
+
+  s->imap.url = c.mailbox.url;
+  s->imap.username = c.mailbox.username;
+  if (!c.mailbox.oauth2_token_file.empty()) {
+    s->imap.bearer_token = read_secret(c.mailbox.oauth2_token_file, "[mailbox] oauth2_token_file");
+  } else {
+    s->imap.password = read_secret(c.mailbox.password_file, "[mailbox] password_file");
+  }
+  s->imap.ca_file = c.mailbox.ca_file;
+  s->imap.allow_insecure = c.mailbox.allow_insecure;
+  // A message may be as large as the MIME limit; the IMAP parser must accept its literal.
+  s->imap.limits.max_literal_bytes =
+      std::max<std::size_t>(s->imap.limits.max_literal_bytes, c.limits.mime.max_message_bytes);
+
+  s->smtp.url = c.smtp.url;
+  s->smtp.username = c.smtp.username;
+  if (!c.smtp.oauth2_token_file.empty()) {
+    s->smtp.bearer_token = read_secret(c.smtp.oauth2_token_file, "[smtp] oauth2_token_file");
+  } else if (!c.smtp.username.empty()) {
+    s->smtp.password = read_secret(c.smtp.password_file, "[smtp] password_file");
+  }
+  s->smtp.ca_file = c.smtp.ca_file;
+  s->smtp.allow_insecure = c.smtp.allow_insecure;
+
+  const std::string templates = c.letters.templates_dir.empty()
+                                    ? std::string(TILSKUDD_TEMPLATES_DIR)
+                                    : c.letters.templates_dir;
+  try {
+    s->intake.templates = outgoing::load_templates(templates);
+  } catch (const std::exception& e) {
+    throw config::ConfigError(std::string("[letters] templates: ") + e.what());
+  }
+  s->intake.config = &s->config;
+  PdfLimits limits = c.limits.pdf;
+  s->intake.pdf = [limits](std::string_view bytes) {
+    return extract_pdf_text_sandboxed(bytes, limits);
+  };
+  s->outbox.max_attempts = c.smtp.max_attempts;
+  s->outbox.max_per_recipient_per_day = c.smtp.max_per_recipient_per_day;
+  auto rng = std::make_shared<std::mt19937>(std::random_device{}());
+  s->outbox.jitter = [rng] { return std::uniform_real_distribution<double>(0, 1)(*rng); };
+  return s;
+}
+
+std::string envelope_address(const config::Config& c) {
+  return own_address(c);
+}
+
+SendAttempt send_with(const SmtpOptions& opt, const std::string& from, const OutboxItem& item) {
+  SmtpResult r = smtp_send(opt, from, item.recipient, item.body);
+  SendAttempt a;
+  a.detail = r.detail;
+  a.data_handed_over = r.data_handed_over;
+  switch (r.outcome) {
+    case SmtpResult::Outcome::accepted:
+      a.outcome = SendAttempt::Outcome::accepted;
+      break;
+    case SmtpResult::Outcome::temporary:
+      a.outcome = SendAttempt::Outcome::temporary;
+      break;
+    case SmtpResult::Outcome::permanent:
+      a.outcome = SendAttempt::Outcome::permanent;
+      break;
+  }
+  return a;
+}
+
+// Only one daemon works a store: an exclusive lock on "<store>.lock", held for the process's
+// life (released by the kernel when it dies, also after SIGKILL).
+class StoreLock {
+ public:
+  explicit StoreLock(const std::string& store_path) {
+    path_ = store_path + ".lock";
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw StoreError("cannot open lock file " + path_);
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      held_elsewhere_ = true;
+    }
+  }
+  ~StoreLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool held_elsewhere() const { return held_elsewhere_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool held_elsewhere_ = false;
+};
+
+struct CycleResult {
+  bool imap_ok = true;
+  bool halted = false;  // the mailbox needs a person (UIDVALIDITY not re-approved)
+  PollStats stats;
+  OutboxRun outbox;
+};
+
+// One cycle: poll, reminders, outbox. Errors are logged here; the result says what failed.
+class Worker {
+ public:
+  Worker(Setup& setup, Store& store, const std::atomic<bool>& stop)
+      : setup_(&setup), store_(store), stop_(stop) {
+    rebuild();
+  }
+
+  void replace_setup(Setup& setup) {
+    setup_ = &setup;
+    imap_->logout();
+    rebuild();
+  }
+
+  CycleResult cycle() {
+    CycleResult r;
+    try {
+      r.stats = poller_->poll(wall_now, stop_);
+      if (!r.stats.idle) {
+        spdlog::info(
+            "poll of {}: {} candidate(s), {} fetched, {} new case(s), {} merged, {} duplicate(s), "
+            "{} ignored, {} failed, {} quarantined",
+            poller_->mailbox(), r.stats.candidates, r.stats.fetched, r.stats.new_cases,
+            r.stats.merged, r.stats.duplicates, r.stats.ignored, r.stats.failed,
+            r.stats.quarantined);
+      } else {
+        spdlog::debug("poll of {}: nothing new", poller_->mailbox());
+      }
+    } catch (const ImapError& e) {
+      r.imap_ok = false;
+      spdlog::warn("IMAP {}: {} ({})", poller_->mailbox(), e.what(), to_string(e.kind()));
+      imap_->logout();
+    } catch (const MailboxChanged& e) {
+      r.imap_ok = false;
+      r.halted = true;
+      spdlog::error("mailbox halted: {}", e.what());
+      imap_->logout();
+    } catch (const StoreError& e) {
+      r.imap_ok = false;
+      spdlog::error("store: {} (the poll is retried)", e.what());
+    }
+    if (stop_.load()) return r;
+    try {
+      for (const auto& n : queue_due_reminders(store_, setup_->intake, wall_now())) log::note(n);
+    } catch (const StoreError& e) {
+      spdlog::error("store: {} (reminders are retried)", e.what());
+    }
+    try {
+      const std::string from = envelope_address(setup_->config);
+      const SmtpOptions smtp = setup_->smtp;
+      r.outbox = run_outbox(
+          store_, [&](const OutboxItem& item) { return send_with(smtp, from, item); },
+          setup_->outbox, wall_now, [&] { return stop_.load(); });
+      for (const auto& n : r.outbox.notes) log::note(n);
+    } catch (const StoreError& e) {
+      spdlog::error("store: {} (the outbox is retried)", e.what());
+    }
+    return r;
+  }
+
+ private:
+  void rebuild() {
+    imap_ = std::make_unique<ImapClient>(setup_->imap);
+    poller_ = std::make_unique<Poller>(setup_->config, store_, setup_->intake, *imap_, log::note);
+  }
+
+  Setup* setup_;
+  Store& store_;
+  const std::atomic<bool>& stop_;
+  std::unique_ptr<ImapClient> imap_;
+  std::unique_ptr<Poller> poller_;
+};
+
+class Service {
+ public:
+  Service(std::string config_path, std::unique_ptr<Setup> setup, Store& store)
+      : config_path_(std::move(config_path)),
+        setup_(std::move(setup)),
+        store_(store),
+        signals_(io_, SIGTERM, SIGINT, SIGHUP),
+        poll_timer_(io_),
+        worker_(*setup_, store_, stop_) {}
+
+  int run() {
+    watch_signals();
+    worker_thread_ = std::thread([this] { work(); });
+    start_idle();
+    request_cycle();
+    io_.run();
+    stop_.store(true);
+    {
+      std::lock_guard lk(mu_);
+      cv_.notify_all();
+    }
+    if (worker_thread_.joinable()) worker_thread_.join();
+    stop_idle();
+    spdlog::info("stopped");
+    return 0;
+  }
+
+ private:
+  // ---- on the event loop -------------------------------------------------------------------
+
+  void watch_signals() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        watch_signals();
+        return;
+      }
+      spdlog::info("{} received: finishing the message in hand, then stopping",
+                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      stop_.store(true);
+      poll_timer_.cancel();
+      {
+        std::lock_guard lk(mu_);
+        cv_.notify_all();
+      }
+      if (idle_client_) idle_client_->interrupt();
+      // The loop ends when the worker reports its last cycle done (worker_finished).
+    });
+  }
+
+  void reload() {
+    try {
+      auto fresh = make_setup(config_path_);
+      std::lock_guard lk(mu_);
+      pending_setup_ = std::move(fresh);
+      spdlog::info("SIGHUP: config {} reloaded; it applies from the next cycle", config_path_);
+      cv_.notify_all();
+    } catch (const std::exception& e) {
+      spdlog::error("SIGHUP: config not reloaded, the old one stays: {}", e.what());
+    }
+  }
+
+  void request_cycle() {
+    std::lock_guard lk(mu_);
+    cycle_requested_ = true;
+    cv_.notify_all();
+  }
+
+  void schedule(std::chrono::milliseconds delay) {
+    poll_timer_.expires_after(delay);
+    poll_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !stop_.load()) request_cycle();
+    });
+  }
+
+  // ---- the worker thread -------------------------------------------------------------------
+
+  void work() {
+    int failures = 0;
+    std::mt19937 rng(std::random_device{}());
+    while (true) {
+      std::unique_ptr<Setup> fresh;
+      {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return stop_.load() || cycle_requested_ || pending_setup_; });
+        if (stop_.load()) break;
+        fresh = std::move(pending_setup_);
+        if (!fresh && !cycle_requested_) continue;
+        cycle_requested_ = false;
+      }
+      if (fresh) {
+        old_setups_.push_back(std::move(setup_));
+        setup_ = std::move(fresh);
+        worker_.replace_setup(*setup_);
+        // The IDLE connection follows the new mailbox settings at its next reconnect.
+      }
+      CycleResult r = worker_.cycle();
+      if (stop_.load()) break;
+      const auto interval = std::chrono::seconds(setup_->config.mailbox.poll_interval_seconds);
+      std::chrono::milliseconds delay = interval;
+      if (!r.imap_ok) {
+        // Exponential backoff, capped at 15 minutes, with jitter; never shorter than 1 s.
+        ++failures;
+        auto base = std::min<std::chrono::milliseconds>(
+            15min, std::chrono::milliseconds(1000) * (1LL << std::min(failures, 10)));
+        auto jitter = std::uniform_int_distribution<long long>(0, base.count() / 2)(rng);
+        delay = std::min<std::chrono::milliseconds>(
+            std::max<std::chrono::milliseconds>(base, std::chrono::milliseconds(1000)) +
+                std::chrono::milliseconds(jitter),
+            std::max<std::chrono::milliseconds>(interval, 15min));
+        spdlog::warn("next attempt in {} s (failure {} in a row)", delay.count() / 1000, failures);
+      } else {
+        failures = 0;
+      }
+      asio::post(io_, [this, delay] { schedule(delay); });
+    }
+    asio::post(io_, [this] { io_.stop(); });
+  }
+
+  // ---- the IDLE thread ---------------------------------------------------------------------
+
+  void start_idle() {
+    if (!setup_->config.mailbox.idle) return;
+    idle_client_ = std::make_unique<ImapClient>(setup_->imap);
+    idle_mailbox_ = mailbox_from_url(setup_->config.mailbox.url);
+    idle_interval_ = setup_->config.mailbox.poll_interval_seconds;
+    idle_thread_ = std::thread([this] { idle_loop(); });
+  }
+
+  void stop_idle() {
+    if (idle_client_) idle_client_->interrupt();
+    if (idle_thread_.joinable()) idle_thread_.join();
+    if (idle_client_) idle_client_->logout();
+  }
+
+  void idle_loop() {
+    // Copies: the worker may swap setup_ on SIGHUP while this thread runs.
+    const std::string mailbox = idle_mailbox_;
+    const int interval = idle_interval_;
+    int failures = 0;
+    while (!stop_.load()) {
+      try {
+        if (!idle_client_->connected()) {
+          idle_client_->connect();
+          auto caps = idle_client_->capability();
+          if (std::find(caps.begin(), caps.end(), "IDLE") == caps.end()) {
+            spdlog::info("the IMAP server offers no IDLE; polling every {} s", interval);
+            idle_client_->logout();
+            return;
+          }
+          idle_client_->examine(mailbox);  // read-only: IDLE must never change anything
+          spdlog::debug("IDLE connection ready on {}", mailbox);
+        }
+        failures = 0;
+        IdleResult r = idle_client_->idle(25min);
+        if (stop_.load()) break;
+        if (r.woke) {
+          spdlog::debug("IDLE: new mail in {}", mailbox);
+          asio::post(io_, [this] {
+            poll_timer_.cancel();
+            request_cycle();
+          });
+        }
+      } catch (const ImapError& e) {
+        if (stop_.load()) break;
+        ++failures;
+        spdlog::warn("IMAP IDLE connection: {} ({}); reconnecting", e.what(), to_string(e.kind()));
+        idle_client_->logout();
+        std::unique_lock lk(mu_);
+        cv_.wait_for(lk, std::chrono::seconds(std::min(300, 1 << std::min(failures, 8))),
+                     [&] { return stop_.load(); });
+      }
+    }
+  }
+
+  std::string config_path_;
+  std::unique_ptr<Setup> setup_;
+  std::vector<std::unique_ptr<Setup>> old_setups_;  // kept: the IDLE thread may still read them
+  Store& store_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer poll_timer_;
+  std::atomic<bool> stop_{false};
+  Worker worker_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool cycle_requested_ = false;
+  std::unique_ptr<Setup> pending_setup_;
+  std::thread worker_thread_;
+
+  std::unique_ptr<ImapClient> idle_client_;
+  std::string idle_mailbox_;
+  int idle_interval_ = 60;
+  std::thread idle_thread_;
+};
+
+}  // namespace
+
+int run_daemon(const RunArgs& args) {
+  log::setup(args.log_level);
+  std::unique_ptr<Setup> setup;
+  try {
+    setup = make_setup(args.config_path);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "tilskudd: config error: " << e.what() << "\n";
+    return 2;
+  }
+  const config::Config& cfg = setup->config;
+  std::error_code ec;
+  auto parent = std::filesystem::path(cfg.store.path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+
+  std::optional<StoreLock> lock;
+  std::optional<Store> store;
+  try {
+    lock.emplace(cfg.store.path);
+    if (lock->held_elsewhere()) {
+      std::cerr << "tilskudd: another tilskudd daemon is working on " << cfg.store.path << " (lock "
+                << lock->path() << "); exiting\n";
+      return 3;
+    }
+    store.emplace(Store::open(cfg.store.path));
+    if (int n = store->recover_outbox(); n > 0) {
+      spdlog::warn(
+          "{} outgoing mail(s) were being sent when the daemon stopped; they are marked "
+          "uncertain and not resent: a person must check them",
+          n);
+    }
+  } catch (const StoreError& e) {
+    spdlog::error("store {}: {}", cfg.store.path, e.what());
+    return 1;
+  }
+  spdlog::info("tilskudd starting: mailbox {} as {}, store {}", mailbox_from_url(cfg.mailbox.url),
+               cfg.mailbox.username, cfg.store.path);
+
+  if (args.once) {
+    std::atomic<bool> stop{false};
+    Worker worker(*setup, *store, stop);
+    CycleResult r = worker.cycle();
+    return r.imap_ok ? 0 : 1;
+  }
+  Service service(args.config_path, std::move(setup), *store);
+  return service.run();
+}
+
+}  // namespace tilskudd

@@ -1,0 +1,31 @@
+// `tilskudd run`: the daemon.
+//
+// Threads and who does what:
+// - The Boost.Asio event loop (the main thread) owns the schedule and the signals: the poll
+//   timer, SIGTERM/SIGINT (finish the message in hand, then exit 0) and SIGHUP (reload the
+//   config; a broken file is logged and the old config stays). It never blocks.
+// - One worker thread does the blocking work a cycle needs: IMAP poll, intake into the store,
+//   reminders, the outbox over SMTP. The loop hands it cycles; it reports back to the loop when
+//   a cycle is done and when the next one is due (the poll interval, or a backoff after errors).
+// - One IDLE thread holds a second, read-only (EXAMINE) IMAP connection in IDLE and asks the
+//   loop for a cycle as soon as the server reports new mail. It re-IDLEs every 25 minutes and
+//   reconnects after BYE or errors; the poll timer catches whatever IDLE misses.
+// The IMAP client is blocking (poll() with deadlines on curl's socket), so it lives on these
+// threads rather than in the loop; see docs/DECISIONS.md "Daemon".
+#pragma once
+
+#include <string>
+
+namespace tilskudd {
+
+struct RunArgs {
+  std::string config_path;
+  bool once = false;  // one poll-and-process cycle (fetch, decide, send), then exit
+  std::string log_level = "info";
+};
+
+// Returns the process exit code: 0 after --once or a clean stop, 1 when --once failed, 2 for a
+// config error, 3 when another daemon holds the store.
+int run_daemon(const RunArgs& args);
+
+}  // namespace tilskudd

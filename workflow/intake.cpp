@@ -1,0 +1,530 @@
+#include "workflow/intake.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <regex>
+#include <set>
+
+#include "parsers/mime.h"
+#include "parsers/text.h"
+#include "workflow/assess.h"
+
+namespace tilskudd {
+
+namespace {
+
+Date date_of(Timestamp t) {
+  std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
+  return Date{static_cast<int>(ymd.year()), static_cast<int>(static_cast<unsigned>(ymd.month())),
+              static_cast<int>(static_cast<unsigned>(ymd.day()))};
+}
+
+// Our own case reference in a subject ("Sv: Vedtak ... TT-2026-0042").
+std::optional<std::string> case_ref_in(const std::string& subject) {
+  static const std::regex re(R"((?:^|[^A-Za-z0-9])(TT-\d{4}-\d{4,6})(?![0-9]))", std::regex::icase);
+  std::smatch m;
+  if (!std::regex_search(subject, m, re)) return std::nullopt;
+  std::string ref = m[1].str();
+  for (char& ch : ref) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return ref;
+}
+
+std::set<std::string> employee_keys(const Form& f) {
+  std::set<std::string> out;
+  for (const auto& l : f.lines) out.insert(text::name_key(l.employee));
+  return out;
+}
+
+std::set<std::string> employee_keys(const CaseRecord& c) {
+  std::set<std::string> out;
+  for (const auto& l : c.lines) out.insert(l.employee_key);
+  return out;
+}
+
+std::string domain_of(const std::string& address) {
+  auto at = address.rfind('@');
+  return at == std::string::npos ? "localhost" : address.substr(at + 1);
+}
+
+outgoing::LetterKind letter_kind(OutboxKind k) {
+  switch (k) {
+    case OutboxKind::decision:
+      return outgoing::LetterKind::decision;
+    case OutboxKind::documentation_request:
+      return outgoing::LetterKind::documentation_request;
+    case OutboxKind::reminder:
+      return outgoing::LetterKind::reminder;
+  }
+  return outgoing::LetterKind::decision;
+}
+
+std::string letter_kind_text(LetterKind k) {
+  switch (k) {
+    case LetterKind::grant:
+      return "grant";
+    case LetterKind::rejection:
+      return "rejection";
+    case LetterKind::unknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+std::string flags_text(const std::vector<Flag>& flags) {
+  std::string out;
+  for (const auto& f : flags) {
+    if (!out.empty()) out += "; ";
+    out += f.code + ": " + f.reason;
+  }
+  return out;
+}
+
+AssessOptions base_options(Store& store, const IntakeSettings& s, Date received, Timestamp now) {
+  AssessOptions o;
+  o.received = received;
+  o.today = date_of(now);
+  o.pdf = s.pdf;
+  if (auto round = rules::round_for(s.config->years, received)) {
+    o.prior = store.prior_grants(round->year);
+  }
+  return o;
+}
+
+// Every message of the case that is part of the application (the application first, then each
+// reply in order), folded into one assessment: each later message is read with the case's form
+// and the letters so far. The result's `letters` are the last message's own.
+Assessment fold_case(Store& store, const CaseRecord& c, const IntakeSettings& s, Timestamp now) {
+  Date received = Date::from_iso(c.received).value_or(date_of(now));
+  std::optional<Assessment> acc;
+  std::vector<Letter> letters;
+  for (const MessageRecord& m : store.case_messages(c.id)) {
+    if (m.status != "processed") continue;
+    auto raw = store.message_raw(m.id);
+    if (!raw) continue;
+    AssessOptions o = base_options(store, s, received, now);
+    if (acc) {
+      o.case_form = acc->form;
+      o.case_letters = letters;
+    }
+    Assessment a = assess(*raw, *s.config, o);
+    if (a.ignored_reason) continue;  // an auto-reply that slipped in adds nothing
+    letters.insert(letters.end(), a.letters.begin(), a.letters.end());
+    acc = std::move(a);
+  }
+  if (!acc) throw StoreError("case " + c.ref + " has no readable application message");
+  return *acc;
+}
+
+void queue(Store& store, const CaseRecord& c, OutboxKind kind, const IntakeSettings& s,
+           Timestamp now, std::vector<IntakeNote>& notes) {
+  if (c.contact_email.empty()) {
+    notes.push_back({c.ref, true,
+                     "no e-mail address to send the " + std::string(outbox_kind_name(kind)) +
+                         " to; a person must contact the applicant"});
+    store.add_event(c.id, s.actor, "no recipient for " + std::string(outbox_kind_name(kind)), now);
+    return;
+  }
+  OutboxItem item = make_letter(store, c, kind, s, now);
+  EnqueueResult r = store.enqueue_outbox(item, now);
+  if (r.inserted) {
+    notes.push_back({c.ref, false, "queued " + std::string(outbox_kind_name(kind))});
+  }
+}
+
+// After a case entered `to`: the letter it owes, the reminder, the warning.
+void after_transition(Store& store, CaseRecord& c, const IntakeSettings& s, Timestamp now,
+                      std::vector<IntakeNote>& notes) {
+  switch (c.state) {
+    case CaseState::decided:
+      queue(store, c, OutboxKind::decision, s, now, notes);
+      break;
+    case CaseState::needs_documentation:
+      queue(store, c, OutboxKind::documentation_request, s, now, notes);
+      if (s.config->case_.reminder_days > 0) {
+        store.set_reminder_due(c.id, now + std::chrono::days(s.config->case_.reminder_days), now);
+      }
+      break;
+    case CaseState::flagged:
+      notes.push_back({c.ref, true,
+                       "flagged for a person: " +
+                           (c.flags.empty() ? std::string("see the case") : flags_text(c.flags)) +
+                           "; resolve it with `tilskudd cases show " + c.ref + "`"});
+      break;
+    default:
+      break;
+  }
+}
+
+std::string status_reason(const Assessment& a) {
+  switch (a.decision.status) {
+    case rules::CaseStatus::decided:
+      return "every line decided";
+    case rules::CaseStatus::needs_documentation:
+      return "waiting for the state's letter";
+    case rules::CaseStatus::flagged:
+      return a.flags.empty() ? "a person must look" : a.flags.front().code;
+    case rules::CaseStatus::ignored:
+      return "ignored";
+  }
+  return "";
+}
+
+IntakeOutcome new_case(Store& store, std::int64_t row, const Assessment& a, const IntakeSettings& s,
+                       Timestamp now) {
+  IntakeOutcome out;
+  out.kind = IntakeOutcome::Kind::new_case;
+  out.message_row = row;
+  CaseRecord c = store.create_case(a, row, now, s.actor);
+  store.mark_message(row, "processed");
+  store.set_mailbox_state(row, "to_mark");
+  out.notes.push_back({c.ref, false, "received -> created from message"});
+  CaseState to = state_for(a.decision.status).value_or(CaseState::flagged);
+  c = store.transition(c.id, to, s.actor, status_reason(a), now);
+  out.notes.push_back(
+      {c.ref, false,
+       "received -> " + std::string(case_state_name(to)) + " (" + status_reason(a) + ")"});
+  after_transition(store, c, s, now, out.notes);
+  out.case_record = store.find_case(c.id);
+  out.mark_in_mailbox = true;
+  return out;
+}
+
+// A message that joins case `c` (a reply, or the application sent again).
+IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std::string& why,
+                         const IntakeSettings& s, Timestamp now) {
+  IntakeOutcome out;
+  out.kind = IntakeOutcome::Kind::merged;
+  out.message_row = row;
+  out.reason = why;
+  out.mark_in_mailbox = true;
+  store.attach_message(row, c.id);
+  store.mark_message(row, "processed");
+  store.set_mailbox_state(row, "to_mark");
+  const std::string msg_detail = "message " + std::to_string(row);
+  const bool open = c.state == CaseState::received || c.state == CaseState::needs_documentation ||
+                    c.state == CaseState::flagged;
+  if (!open) {
+    // After the decision a person reads it: it may be an appeal or a question.
+    store.add_event(c.id, s.actor, "message received after the decision (" + why + ")", now,
+                    {{"message_row", row}});
+    out.notes.push_back({c.ref, true,
+                         "a message arrived after the decision (" + why +
+                             "); a person must read it (it may be an appeal)"});
+    out.case_record = c;
+    return out;
+  }
+
+  Assessment a = fold_case(store, c, s, now);
+  for (const Letter& l : a.letters) {
+    store.add_letter(c.id, row, l.filename, letter_kind_text(l.kind));
+  }
+  std::vector<std::string> missing_before = c.missing;
+  store.update_decision(c.id, a.form, a.decision, a.flags, s.actor, now);
+  store.add_event(c.id, s.actor, "message joined the case (" + why + ")", now,
+                  {{"message_row", row},
+                   {"assessed_status", std::string(rules::case_status_code(a.decision.status))}});
+  out.notes.push_back({c.ref, false, "message joined the case (" + why + ")"});
+  c = *store.find_case(c.id);
+
+  CaseState to = state_for(a.decision.status).value_or(CaseState::flagged);
+  if (c.state == CaseState::flagged) {
+    // A person already holds the case; the new evidence waits for them.
+    out.notes.push_back({c.ref, true,
+                         "new evidence for a flagged case (re-assessed: " +
+                             std::string(rules::case_status_code(a.decision.status)) +
+                             "); a person must decide it"});
+  } else if (to != c.state) {
+    CaseState from = c.state;
+    c = store.transition(c.id, to, s.actor, status_reason(a) + " after " + why, now);
+    out.notes.push_back({c.ref, false,
+                         std::string(case_state_name(from)) + " -> " +
+                             std::string(case_state_name(to)) + " (" + status_reason(a) + ")"});
+    after_transition(store, c, s, now, out.notes);
+  } else if (c.state == CaseState::needs_documentation && c.missing != missing_before) {
+    // Still waiting, for something else now: say exactly what is still missing.
+    queue(store, c, OutboxKind::documentation_request, s, now, out.notes);
+  } else {
+    out.notes.push_back({c.ref, false, "still " + std::string(case_state_name(c.state))});
+  }
+  out.case_record = store.find_case(c.id);
+  return out;
+}
+
+// The case a message answers: In-Reply-To / References to a message of the case (ours or the
+// applicant's), else our case reference in the subject.
+std::optional<std::pair<CaseRecord, std::string>> linked_case(Store& store,
+                                                              const mime::Headers& h) {
+  std::vector<std::string> ids;
+  if (!h.in_reply_to.empty()) ids.push_back(h.in_reply_to);
+  for (auto it = h.references.rbegin(); it != h.references.rend(); ++it) ids.push_back(*it);
+  for (const auto& id : ids) {
+    if (auto c = store.find_case_by_message_id(id)) return std::pair{*c, std::string("reply")};
+  }
+  if (auto ref = case_ref_in(h.subject)) {
+    if (auto c = store.find_case_by_ref(*ref)) {
+      return std::pair{*c, std::string("case reference in the subject")};
+    }
+  }
+  return std::nullopt;
+}
+
+IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
+                      const std::string& received_text, const IntakeSettings& s, Timestamp now) {
+  const config::Config& cfg = *s.config;
+  Date received = received_date(received_text, date_of(now));
+  Assessment a = assess(raw, cfg, base_options(store, s, received, now));
+
+  mime::Headers headers;
+  headers.subject = a.subject;
+  headers.in_reply_to = a.in_reply_to;
+  headers.references = a.references;
+  auto linked = linked_case(store, headers);
+
+  if (a.ignored_reason && *a.ignored_reason != "no_case_number") {
+    // Machine-generated: never answered, never merged. A bounce of our mail is worth a warning.
+    IntakeOutcome out;
+    out.kind = IntakeOutcome::Kind::ignored;
+    out.message_row = row;
+    out.reason = *a.ignored_reason;
+    store.mark_message(row, "ignored", *a.ignored_reason);
+    if (linked) {
+      store.add_event(linked->first.id, s.actor, *a.ignored_reason + " received", now,
+                      {{"message_row", row}});
+      out.notes.push_back({linked->first.ref, *a.ignored_reason == "bounce",
+                           *a.ignored_reason + " received for the case" +
+                               (*a.ignored_reason == "bounce"
+                                    ? std::string("; our mail did not arrive, a person must "
+                                                  "contact the applicant")
+                                    : std::string())});
+    }
+    return out;
+  }
+  if (linked) return merge_into(store, row, linked->first, linked->second, s, now);
+  if (a.ignored_reason) {
+    IntakeOutcome out;
+    out.kind = IntakeOutcome::Kind::ignored;
+    out.message_row = row;
+    out.reason = *a.ignored_reason;
+    store.mark_message(row, "ignored", *a.ignored_reason);
+    return out;
+  }
+  // The same application again (same organisation, round and employees): it joins that case.
+  if (!a.form.org_number.empty() && a.decision.round && !a.form.lines.empty()) {
+    auto keys = employee_keys(a.form);
+    for (const CaseRecord& c :
+         store.cases_for_org_round(a.form.org_number, a.decision.round->deadline.iso())) {
+      if (employee_keys(c) == keys) {
+        return merge_into(store, row, c, "the same application sent again", s, now);
+      }
+    }
+  }
+  return new_case(store, row, a, s, now);
+}
+
+}  // namespace
+
+std::string_view intake_kind_name(IntakeOutcome::Kind k) {
+  switch (k) {
+    case IntakeOutcome::Kind::new_case:
+      return "new_case";
+    case IntakeOutcome::Kind::merged:
+      return "merged";
+    case IntakeOutcome::Kind::duplicate:
+      return "duplicate";
+    case IntakeOutcome::Kind::ignored:
+      return "ignored";
+    case IntakeOutcome::Kind::already_processed:
+      return "already_processed";
+  }
+  return "ignored";
+}
+
+Date received_date(const std::string& received, Date fallback) {
+  if (received.size() >= 10) {
+    if (auto d = Date::from_iso(received.substr(0, 10))) return *d;
+  }
+  return fallback;
+}
+
+IntakeOutcome intake_message(Store& store, const IncomingMessage& m, const IntakeSettings& s,
+                             Timestamp now) {
+  return store.transaction([&]() -> IntakeOutcome {
+    RecordResult rec = store.record_message(m);
+    MessageRecord row = *store.message(rec.id);
+    if (!rec.inserted && row.status != "new" && row.status != "failed") {
+      IntakeOutcome out;
+      out.kind = IntakeOutcome::Kind::already_processed;
+      out.message_row = rec.id;
+      out.mark_in_mailbox = row.mailbox_state == "to_mark";
+      return out;
+    }
+    // The same mail under another identity (moved, fetched again after a UIDVALIDITY change,
+    // or simply sent twice): it belongs where the first copy went. Never decided twice.
+    std::vector<std::int64_t> earlier = rec.same_message_id;
+    earlier.insert(earlier.end(), rec.same_content.begin(), rec.same_content.end());
+    std::sort(earlier.begin(), earlier.end());
+    for (std::int64_t id : earlier) {
+      auto prev = store.message(id);
+      if (!prev || prev->status == "new" || prev->status == "failed") continue;
+      IntakeOutcome out;
+      out.message_row = rec.id;
+      if (prev->case_id) {
+        out.kind = IntakeOutcome::Kind::duplicate;
+        store.attach_message(rec.id, *prev->case_id);
+        store.mark_message(rec.id, "duplicate");
+        store.set_mailbox_state(rec.id, "to_mark");
+        store.add_event(*prev->case_id, s.actor, "the same message seen again", now,
+                        {{"message_row", rec.id}, {"first_row", id}});
+        out.case_record = store.find_case(*prev->case_id);
+        out.mark_in_mailbox = true;
+        out.reason = "same message as row " + std::to_string(id);
+        if (out.case_record) {
+          out.notes.push_back({out.case_record->ref, false, "the same message seen again"});
+        }
+      } else {
+        out.kind = IntakeOutcome::Kind::ignored;
+        store.mark_message(rec.id, "ignored", prev->last_error);
+        out.reason = prev->last_error.empty() ? "seen before" : prev->last_error;
+      }
+      return out;
+    }
+    return process(store, rec.id, m.raw, m.received, s, now);
+  });
+}
+
+IntakeOutcome retry_message(Store& store, std::int64_t message_row, const IntakeSettings& s,
+                            Timestamp now) {
+  return store.transaction([&]() -> IntakeOutcome {
+    auto row = store.message(message_row);
+    if (!row) throw StoreError("no message " + std::to_string(message_row));
+    auto raw = store.message_raw(message_row);
+    if (!raw) throw StoreError("message " + std::to_string(message_row) + " has no stored bytes");
+    return process(store, message_row, *raw, row->received, s, now);
+  });
+}
+
+std::pair<std::int64_t, int> record_failure(Store& store, const IncomingMessage& m,
+                                            const std::string& error) {
+  return store.transaction([&] {
+    RecordResult rec = store.record_message(m);
+    store.mark_message(rec.id, "failed", error);
+    return std::pair{rec.id, store.message(rec.id)->attempts};
+  });
+}
+
+IntakeOutcome quarantine_message(Store& store, std::int64_t message_row, const std::string& error,
+                                 const IntakeSettings& s, Timestamp now) {
+  return store.transaction([&]() -> IntakeOutcome {
+    auto row = store.message(message_row);
+    if (!row) throw StoreError("no message " + std::to_string(message_row));
+    Assessment a;
+    a.message_id = row->message_id;
+    a.subject = "(quarantined message)";
+    a.received = received_date(row->received, date_of(now));
+    a.case_number_found = true;
+    a.decision.status = rules::CaseStatus::flagged;
+    a.flags.push_back({"processing_failed", "the message could not be processed after " +
+                                                std::to_string(row->attempts) +
+                                                " attempts: " + error});
+    CaseRecord c = store.create_case(a, message_row, now, s.actor);
+    store.mark_message(message_row, "quarantined", error);
+    store.set_mailbox_state(message_row, "to_quarantine");
+    c = store.transition(c.id, CaseState::flagged, s.actor, "processing_failed", now);
+    IntakeOutcome out;
+    out.kind = IntakeOutcome::Kind::new_case;
+    out.message_row = message_row;
+    out.reason = "quarantined";
+    out.notes.push_back({c.ref, true,
+                         "message quarantined after " + std::to_string(row->attempts) +
+                             " failed attempts (" + error +
+                             "); a person must read it in the mailbox (keyword " +
+                             s.config->mailbox.quarantine_keyword + ")"});
+    out.case_record = c;
+    return out;
+  });
+}
+
+std::vector<IntakeNote> queue_due_reminders(Store& store, const IntakeSettings& s, Timestamp now) {
+  std::vector<IntakeNote> notes;
+  const std::string now_text = iso_utc(now);
+  for (const CaseRecord& c : store.list_cases(CaseState::needs_documentation)) {
+    if (c.reminder_due.empty() || c.reminder_due > now_text) continue;
+    store.transaction([&] {
+      queue(store, c, OutboxKind::reminder, s, now, notes);
+      store.set_reminder_due(c.id, std::nullopt, now);
+      store.add_event(c.id, s.actor, "reminder queued", now);
+    });
+  }
+  return notes;
+}
+
+OutboxItem make_letter(Store& store, const CaseRecord& c, OutboxKind kind, const IntakeSettings& s,
+                       Timestamp now) {
+  const config::Config& cfg = *s.config;
+  outgoing::LetterInput in;
+  in.case_number = cfg.case_.number;
+  in.case_ref = c.ref;
+  in.owner = c.owner;
+  in.org_number = c.org_number;
+  in.applicant_reference = c.applicant_reference;
+  in.round = c.round;
+  in.total = c.total;
+  for (const CaseLine& l : c.lines) {
+    in.lines.push_back({l.employee, l.outcome, l.amount, l.reason});
+  }
+  in.missing = c.missing;
+  in.received = c.received;
+  in.letter_date = date_of(now).iso();
+
+  // The applicant's latest message is what we answer.
+  std::string in_reply_to;
+  std::vector<std::string> references;
+  for (const MessageRecord& m : store.case_messages(c.id)) {
+    if (m.message_id.empty()) continue;
+    if (in.original_subject.empty()) {
+      if (auto raw = store.message_raw(m.id)) {
+        // The header block alone is enough for the subject.
+        std::string_view head(*raw);
+        if (auto end = head.find("\r\n\r\n"); end != std::string_view::npos) {
+          head = head.substr(0, end + 4);
+        } else if (auto lf = head.find("\n\n"); lf != std::string_view::npos) {
+          head = head.substr(0, lf + 2);
+        }
+        in.original_subject = mime::parse(head).headers.subject;
+      }
+    }
+    references.push_back(m.message_id);
+    in_reply_to = m.message_id;
+  }
+  if (references.size() > 10) references.erase(references.begin() + 1, references.end() - 9);
+
+  outgoing::RenderedLetter letter = outgoing::render(s.templates, letter_kind(kind), in);
+  int n = 1;
+  for (const OutboxItem& o : store.outbox_for_case(c.id)) {
+    if (o.kind == kind) ++n;
+  }
+  std::string from_address = own_address(cfg);
+  outgoing::OutgoingMail mail;
+  mail.from = cfg.smtp.from;
+  mail.to = c.contact_email;
+  mail.subject = letter.subject;
+  mail.body = letter.body;
+  mail.message_id =
+      outgoing::make_message_id(c.ref, outbox_kind_name(kind), n, domain_of(from_address));
+  mail.in_reply_to = in_reply_to;
+  mail.references = references;
+  mail.case_ref = c.ref;
+  mail.date = outgoing::rfc5322_date(now);
+
+  OutboxItem item;
+  item.case_id = c.id;
+  item.kind = kind;
+  item.message_id = mail.message_id;
+  item.recipient = c.contact_email;
+  item.subject = letter.subject;
+  item.body = outgoing::compose(mail);
+  return item;
+}
+
+}  // namespace tilskudd

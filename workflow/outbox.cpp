@@ -1,0 +1,104 @@
+#include "workflow/outbox.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tilskudd {
+
+std::chrono::seconds backoff_delay(const OutboxPolicy& policy, int attempts) {
+  double base = static_cast<double>(policy.base_delay.count());
+  double cap = static_cast<double>(policy.max_delay.count());
+  double d = std::min(cap, base * std::pow(2.0, std::max(0, attempts - 1)));
+  // Full delay in [d/2, d): spreads retries of many items over time.
+  double j = std::clamp(policy.jitter ? policy.jitter() : 0.5, 0.0, 1.0);
+  return std::chrono::seconds(static_cast<std::int64_t>(d * (0.5 + 0.5 * j)));
+}
+
+OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& policy,
+                     const std::function<Timestamp()>& clock, const std::function<bool()>& stop,
+                     int max_items) {
+  OutboxRun run;
+  for (int i = 0; i < max_items; ++i) {
+    if (stop && stop()) break;
+    Timestamp now = clock();
+    auto item = store.next_due_outbox(now);
+    if (!item) break;
+    auto c = store.find_case(item->case_id);
+    const std::string ref = c ? c->ref : std::string();
+    const std::string kind(outbox_kind_name(item->kind));
+
+    // A burst of mail to one address (a loop with an auto-responder that slipped through, or
+    // an applicant who writes again and again) waits instead of flooding them.
+    if (store.count_outbox_to(item->recipient, now - std::chrono::hours(24)) >=
+        policy.max_per_recipient_per_day) {
+      store.mark_outbox(item->id, OutboxStatus::pending, "per-recipient limit reached",
+                        now + std::chrono::hours(1));
+      ++run.deferred;
+      run.notes.push_back(
+          {ref, true,
+           kind + " held back for an hour: " + std::to_string(policy.max_per_recipient_per_day) +
+               " mails to this recipient in 24 hours"});
+      continue;
+    }
+
+    store.mark_outbox(item->id, OutboxStatus::sending, "", std::nullopt);
+    SendAttempt r = send(*item);
+    now = clock();
+    const int attempts = item->attempts + 1;
+    store.transaction([&] {
+      switch (r.outcome) {
+        case SendAttempt::Outcome::accepted:
+          store.mark_outbox(item->id, OutboxStatus::sent, "", std::nullopt);
+          ++run.sent;
+          if (c) {
+            if (item->kind == OutboxKind::decision && c->state == CaseState::decided) {
+              store.transition(c->id, CaseState::decision_sent, "daemon",
+                               "decision accepted by the mail server", now,
+                               {{"message_id", item->message_id}});
+              run.notes.push_back({ref, false, "decided -> decision_sent"});
+            } else {
+              store.add_event(c->id, "daemon", kind + " sent", now,
+                              {{"message_id", item->message_id}});
+              run.notes.push_back({ref, false, kind + " sent"});
+            }
+          }
+          break;
+        case SendAttempt::Outcome::temporary:
+          if (r.data_handed_over) {
+            store.mark_outbox(item->id, OutboxStatus::uncertain, r.detail, std::nullopt);
+            ++run.uncertain;
+            run.notes.push_back({ref, true,
+                                 kind + " may or may not have been delivered (" + r.detail +
+                                     "); it is not resent: a person must check"});
+          } else if (attempts >= policy.max_attempts) {
+            store.mark_outbox(item->id, OutboxStatus::failed, r.detail, std::nullopt);
+            ++run.failed;
+            if (c) store.add_event(c->id, "daemon", kind + " failed: " + r.detail, now);
+            run.notes.push_back({ref, true,
+                                 kind + " failed " + std::to_string(attempts) + " times (" +
+                                     r.detail + "); a person must send it"});
+          } else {
+            auto delay = backoff_delay(policy, attempts);
+            store.mark_outbox(item->id, OutboxStatus::pending, r.detail, now + delay);
+            ++run.retried;
+            run.notes.push_back({ref, false,
+                                 kind + " not sent (" + r.detail + "); retry in " +
+                                     std::to_string(delay.count()) + " s"});
+          }
+          break;
+        case SendAttempt::Outcome::permanent:
+          // A 5xx is a definite answer, also after the data: the mail was not accepted.
+          store.mark_outbox(item->id, OutboxStatus::failed, r.detail, std::nullopt);
+          ++run.failed;
+          if (c) store.add_event(c->id, "daemon", kind + " refused: " + r.detail, now);
+          run.notes.push_back({ref, true,
+                               kind + " refused by the mail server (" + r.detail +
+                                   "); a person must contact the applicant"});
+          break;
+      }
+    });
+  }
+  return run;
+}
+
+}  // namespace tilskudd

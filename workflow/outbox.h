@@ -1,0 +1,62 @@
+// The outbox worker's logic: take due letters from the store, hand each to a sender (the
+// daemon's SMTP client; a fake in unit tests), and record what happened. Pure apart from the
+// store and the injected sender and clock.
+//
+// What a send can end in, and why (see docs/DECISIONS.md "Outbox"):
+// - accepted: `sent`; a decision moves its case decided -> decision_sent.
+// - temporary (4xx, connection, timeout) before the message data was handed over: `pending`
+//   again with exponential backoff (capped, with jitter) until `max_attempts`, then `failed`
+//   and a warning for a person.
+// - permanent (5xx): `failed` and a warning; never retried.
+// - any failure after the data was handed over: `uncertain`. The server may have accepted the
+//   mail, so it is never resent blindly: a person checks (or the Sent folder is reconciled).
+// The item is marked `sending` (committed) before the SMTP transfer starts, so a crash during
+// the transfer leaves `sending`, which Store::recover_outbox turns into `uncertain` at start.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "workflow/intake.h"
+#include "workflow/store.h"
+
+namespace tilskudd {
+
+struct SendAttempt {
+  enum class Outcome { accepted, temporary, permanent };
+  Outcome outcome = Outcome::temporary;
+  std::string detail;             // the server's answer or the error; no credentials
+  bool data_handed_over = false;  // the failure came after the message data was sent
+};
+
+using SendFn = std::function<SendAttempt(const OutboxItem&)>;
+
+struct OutboxPolicy {
+  int max_attempts = 8;
+  std::chrono::seconds base_delay{60};
+  std::chrono::seconds max_delay{3600};
+  int max_per_recipient_per_day = 20;
+  // A number in [0, 1) for the jitter; fixed in tests.
+  std::function<double()> jitter = [] { return 0.5; };
+};
+
+struct OutboxRun {
+  int sent = 0;
+  int retried = 0;
+  int failed = 0;
+  int uncertain = 0;
+  int deferred = 0;
+  std::vector<IntakeNote> notes;
+};
+
+// The delay before attempt `attempts + 1` after `attempts` failed ones.
+std::chrono::seconds backoff_delay(const OutboxPolicy& policy, int attempts);
+
+// Sends due items until none is due, `max_items` were tried, or `stop()` says so.
+OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& policy,
+                     const std::function<Timestamp()>& clock, const std::function<bool()>& stop,
+                     int max_items = 100);
+
+}  // namespace tilskudd
