@@ -1,0 +1,102 @@
+// The administrators' terminal view of cases (read-only): `tilskudd cases list [--state S]
+// [--json]`, `tilskudd cases flagged [--json]` and `tilskudd cases show REF [--json]`.
+//
+// Text output is for a saksbehandler in a terminal: aligned columns, amounts as "55 000 kr".
+// Everything that came from a mail (owner, names, reasons, file names) is made safe for a terminal
+// first: invalid UTF-8 becomes U+FFFD, control characters (ESC, CR, ...) and bidi overrides
+// become '?', so a hostile applicant cannot paint or rewrite the administrator's screen.
+//
+// JSON output (--json) is for scripts and is stable: fields are only ever added, never renamed or
+// removed. Absent values are null, never "" (except the free-text fields marked "string").
+//
+// `cases list --json` and `cases flagged --json`: an array of case summaries, oldest first:
+//   {
+//     "ref":          "TT-2026-0001",
+//     "state":        "flagged",        // case_state_name: received, needs_documentation, flagged,
+//                                       // decided, decision_sent, scheduled, paid
+//     "created_at":   "2026-03-01T12:00:00Z",   // ISO-8601 UTC
+//     "updated_at":   "2026-03-01T12:00:00Z",
+//     "owner":        string,           // barnehageeier, as the form gave it
+//     "org_number":   string,           // as stored ("" when the form had none)
+//     "round":        "2020-09-01" | null,  // the payout round's deadline
+//     "round_year":   2020 | null,      // the rules' (budget) year of the round
+//     "round_number": 1 | null,         // 1-based round within that year
+//     "total":        55000,            // whole kroner, sum of the approved lines
+//     "line_count":   2,
+//     "flagged":      true,             // state == "flagged"
+//     "attention":    [Attention]       // what a person must do; [] unless state is flagged
+//   }
+// Attention (one thing a person must resolve, flagged lines first, then case-level flags):
+//   { "code": "not_on_roster", "employee": "Ola Hansen" | null (case-level), "reason": string }
+//   For a flagged case with neither (e.g. flagged by an admin), one item with code "" and the
+//   latest event's reason.
+//
+// `cases show REF --json`: one object, every field of the summary above, plus
+//   "contact_email":       string,
+//   "account_number":      string,
+//   "applicant_reference": string,    // "Deres referanse"
+//   "reminder_due":        ISO-8601 | null,
+//   "flags":   [{"code": "invalid_org_number", "reason": "..."}],  // the latest assessment's flags
+//   "missing": ["Tildelingsbrev eller avslagsbrev ... for Ola Hansen"],  // what the applicant owes
+//   "lines":   [{ "idx": 0, "employee": string, "programme": "ABLU"|"BLU_DELTID"|"OTHER",
+//                 "cost": 95000 | null, "state_status": "granted"|"rejected"|"unknown",
+//                 "state_grant": 40000 | null, "outcome":
+//                 "approved"|"rejected"|"flagged"|"pending", "amount": 55000, "reason_code":
+//                 string, "reason": string (bokmål) }],
+//   "letters": [{ "filename": string, "kind": "grant"|"rejection"|"unknown", "stored": bool }],
+//   "outbox":  [{ "id": 1, "kind": "decision"|"documentation_request"|"reminder",
+//                 "status": "pending"|"sending"|"sent"|"uncertain"|"failed",
+//                 "recipient": string, "subject": string, "message_id": string, "attempts": 0,
+//                 "next_attempt_at": ISO-8601 | null, "last_error": string,
+//                 "created_at": ISO-8601 }],
+//   "events":  [{ "id": 1, "at": ISO-8601, "actor": "daemon" | "admin:<user>" | ...,
+//                 "from": state | null (the case's creation), "to": state, "reason": string,
+//                 "detail": object (the event's JSON detail; {} when it is not valid JSON) }]
+//
+// Exit codes: 0 success (also for "no cases"); 1 unknown ref; 2 the store failed (message on err).
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "workflow/store.h"
+
+namespace tilskudd::admin {
+
+struct ListOptions {
+  std::optional<CaseState> state = std::nullopt;  // only cases in this state
+  bool flagged_only = false;  // `cases flagged`: only state flagged, with what to do
+  bool json = false;
+};
+
+// `cases list` / `cases flagged`. Returns the exit code.
+int cases_list(Store& store, const ListOptions& options, std::ostream& out, std::ostream& err);
+
+// `cases show REF`. REF is matched case-insensitively ("tt-2026-0001"). Returns the exit code.
+int case_show(Store& store, const std::string& ref, bool json, std::ostream& out,
+              std::ostream& err);
+
+// Helpers, public for tests and other admin commands.
+
+// 55000 -> "55 000 kr", -1500 -> "-1 500 kr".
+std::string format_kroner(Kroner amount);
+
+// Makes text from a mail safe to print in a terminal (see the top of this file); keeps ordinary
+// UTF-8 (æøå) as it is.
+std::string terminal_safe(std::string_view s);
+
+// Number of code points, the width used for aligning columns.
+std::size_t display_width(std::string_view utf8);
+
+// Cuts to at most `width` code points, ending in "…" when cut; never splits a UTF-8 sequence.
+std::string truncate(std::string_view utf8, std::size_t width);
+
+// The JSON documented above.
+nlohmann::json case_summary_json(Store& store, const CaseRecord& c);
+nlohmann::json case_detail_json(Store& store, const CaseRecord& c);
+
+}  // namespace tilskudd::admin
