@@ -1,0 +1,498 @@
+// `tilskudd run` end to end against real Dovecot + OpenSMTPD on loopback: applicants send over
+// SMTP, the daemon (the real binary) polls post@ over IMAPS, decides, and its letters arrive in
+// the applicants' mailboxes over SMTP. Each test has its own post@ mailbox, applicants and store.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "parsers/mime.h"
+#include "tests/support/mail_servers.h"
+#include "tests/support/pdf_writer.h"
+#include "workflow/store.h"
+
+#ifndef TILSKUDD_BINARY
+#error "TILSKUDD_BINARY must be defined"
+#endif
+
+extern char** environ;
+
+using namespace tilskudd;
+using namespace tilskudd::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+int this_year() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return tm.tm_year + 1900;
+}
+
+std::string base64(const std::string& in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int line = 0;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
+    out += t[(v >> 18) & 63];
+    out += t[(v >> 12) & 63];
+    out += i + 1 < in.size() ? t[(v >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? t[v & 63] : '=';
+    if (++line == 19) {
+      out += "\r\n";
+      line = 0;
+    }
+  }
+  return out + "\r\n";
+}
+
+struct Employee {
+  std::string name;
+  int cost = 95000;
+  int state_grant = 40000;  // what the letter grants
+};
+
+// A grant letter from Statsforvalteren as a PDF, in the wording the state uses.
+std::string grant_letter(const std::string& owner, const std::vector<Employee>& employees) {
+  int y = this_year();
+  std::ostringstream t;
+  t << "Statsforvalteren i Oslo og Viken\n\nVår dato: 15.06." << y << "    Vår ref.: " << y
+    << "/4711\n\n"
+    << "Tildeling av tilretteleggingsmidler for barnehagelærerutdanning " << y << "\n\n"
+    << "Vi viser til deres søknad om tilretteleggingsmidler for ansatte som tar\n"
+    << "barnehagelærerutdanning.\n\nVedtak\n";
+  for (const auto& e : employees) {
+    t << "Statsforvalteren tildeler " << owner << " kr " << e.state_grant / 1000 << " 000 i\n"
+      << "tilretteleggingsmidler for " << e.name << ", som tar ABLU ved OsloMet, for studieåret "
+      << y << "/" << y + 1 << ".\n\n";
+  }
+  return make_pdf({t.str()});
+}
+
+struct Application {
+  std::string from;  // also the form's E-post
+  std::string to;
+  std::string owner = "Solsikken Barnehage AS";
+  std::string org = "987 654 325";
+  std::string message_id;
+  std::string subject = "Søknad om tilretteleggingstilskudd - sak 20/30298";
+  std::vector<Employee> employees;
+  bool with_letter = true;
+  std::string in_reply_to;  // for replies
+  bool form = true;
+};
+
+std::string compose(const Application& a) {
+  std::ostringstream form;
+  if (a.form) {
+    form << "Hei,\r\n\r\nVedlagt er søknaden vår med brevet fra Statsforvalteren.\r\n\r\n"
+         << "Søknad: Tilretteleggingstilskudd ved videre- og etterutdanning for "
+            "barnehageansatte\r\n"
+         << "Saksnummer: 20/30298\r\nBarnehageeier: " << a.owner
+         << "\r\nOrganisasjonsnummer: " << a.org
+         << "\r\nBarnehage: Solsikken barnehage\r\nKontaktperson: Kari Nordmann\r\nE-post: "
+         << a.from << "\r\nKontonummer: 1234 56 78903\r\nDeres referanse: SOL-7\r\n\r\n"
+         << "Navn | Utdanning | Studiested | Kostnad | Tilskudd fra Statsforvalteren\r\n";
+    for (const auto& e : a.employees) {
+      form << e.name << " | ABLU | OsloMet | " << e.cost << " | "
+           << (a.with_letter ? std::to_string(e.state_grant) : std::string("ikke mottatt"))
+           << "\r\n";
+    }
+  } else {
+    form << "Hei,\r\n\r\nHer er brevet fra Statsforvalteren som dere ba om.\r\n\r\nHilsen Kari\r\n";
+  }
+  std::ostringstream m;
+  m << "From: Kari Nordmann <" << a.from << ">\r\nTo: " << a.to << "\r\nSubject: " << a.subject
+    << "\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nMessage-ID: <" << a.message_id << ">\r\n";
+  if (!a.in_reply_to.empty()) {
+    m << "In-Reply-To: <" << a.in_reply_to << ">\r\nReferences: <" << a.in_reply_to << ">\r\n";
+  }
+  m << "MIME-Version: 1.0\r\n";
+  const bool letter = a.with_letter && !a.employees.empty();
+  if (!letter) {
+    m << "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+      << form.str();
+    return m.str();
+  }
+  m << "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n"
+    << "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    << form.str() << "\r\n--b1\r\nContent-Type: application/pdf; name=\"Tildelingsbrev.pdf\"\r\n"
+    << "Content-Disposition: attachment; filename=\"Tildelingsbrev.pdf\"\r\n"
+    << "Content-Transfer-Encoding: base64\r\n\r\n"
+    << base64(grant_letter(a.owner, a.employees)) << "--b1--\r\n";
+  return m.str();
+}
+
+std::string plain_mail(const std::string& from, const std::string& to, const std::string& subject,
+                       const std::string& id) {
+  return "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject +
+         "\r\nDate: Tue, 24 Nov 2026 09:00:00 +0100\r\nMessage-ID: <" + id +
+         ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+         "Hei, jeg lurer på åpningstidene på biblioteket.\r\n";
+}
+
+struct Result {
+  int status = -1;  // exit code, or -signal
+  std::string log;
+};
+
+int decode_status(int st) {
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return -WTERMSIG(st);
+  return -1000;
+}
+
+// A daemon run in the background, with its stderr in a file.
+class Daemon {
+ public:
+  Daemon(const std::string& config, const std::string& log_path, bool once) : log_(log_path) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    std::vector<std::string> args = {TILSKUDD_BINARY, "run",         "--config",
+                                     config,          "--log-level", "debug"};
+    if (once) args.push_back("--once");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, TILSKUDD_BINARY, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~Daemon() {
+    if (pid_ > 0 && !done_) {
+      ::kill(pid_, SIGKILL);
+      int st = 0;
+      ::waitpid(pid_, &st, 0);
+    }
+  }
+  // Waits for the exit; kills after `timeout`.
+  Result wait(std::chrono::milliseconds timeout = 120s) {
+    Result r;
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    int st = 0;
+    while (true) {
+      pid_t w = ::waitpid(pid_, &st, WNOHANG);
+      if (w == pid_) break;
+      if (std::chrono::steady_clock::now() > end) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &st, 0);
+        break;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    done_ = true;
+    r.status = decode_status(st);
+    std::ifstream in(log_);
+    r.log.assign(std::istreambuf_iterator<char>(in), {});
+    return r;
+  }
+  void signal(int sig) { ::kill(pid_, sig); }
+  std::string log() const {
+    std::ifstream in(log_);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool done_ = false;
+  std::string log_;
+};
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MailServers& s = MailServers::get();
+    if (!s.skip_reason.empty()) GTEST_SKIP() << s.skip_reason;
+    static int counter = 0;
+    tag_ = std::to_string(::getpid()) + "x" + std::to_string(++counter);
+    post_ = "post" + tag_ + "@asker.test";
+    dir_ = std::filesystem::temp_directory_path() / ("tilskudd-daemon-" + tag_);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    write("pw", "secret-post" + tag_ + "\n");
+    write("roster.csv",
+          "employee,programme,org_number\n"
+          "Marte Kristiansen,ABLU,987654325\nJonas Berg,ABLU,987654325\n"
+          "Ola Nordmann,ABLU,987654325\nLise Haugen,ABLU,987654325\n"
+          "Per Olsen,ABLU,987654325\nNina Dahl,ABLU,987654325\n");
+    config_ = (dir_ / "tilskudd.toml").string();
+    write_config(60);
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
+
+  void write_config(int poll_interval) {
+    MailServers& s = MailServers::get();
+    std::ostringstream c;
+    c << "[mailbox]\nurl = \"" << s.imaps_url() << "\"\nusername = \"" << post_
+      << "\"\npassword_file = \"pw\"\nca_file = \"" << s.ca_file()
+      << "\"\npoll_interval_seconds = " << poll_interval << "\n\n[smtp]\nurl = \"" << s.smtp_url()
+      << "\"\nfrom = \"Asker kommune <" << post_
+      << ">\"\nallow_insecure = true\n\n[store]\npath = \"store.db\"\n\n";
+    for (int y = this_year() - 1; y <= this_year() + 1; ++y) {
+      c << "[year." << y << "]\ndeadlines = [\"" << y << "-06-30\", \"" << y
+        << "-12-31\"]\ncap_per_student_when_state_rejected = 75000\n"
+        << "programmes = [\"ABLU\", \"BLU_DELTID\"]\nroster = \"roster.csv\"\n\n";
+    }
+    write("tilskudd.toml", c.str());
+  }
+
+  std::string applicant(const std::string& local) { return local + tag_ + "@solsikken.test"; }
+
+  Application application(const std::string& applicant_local, std::vector<Employee> employees) {
+    Application a;
+    a.from = applicant(applicant_local);
+    a.to = post_;
+    a.message_id =
+        "app-" + applicant_local + "-" + tag_ + "-" + std::to_string(++ids_) + "@solsikken.test";
+    a.employees = std::move(employees);
+    return a;
+  }
+
+  void deliver(const Application& a) { smtp_deliver(a.from, post_, compose(a)); }
+
+  Result run_once() {
+    Daemon d(config_, (dir_ / "daemon.log").string(), true);
+    return d.wait();
+  }
+
+  Store store() { return Store::open((dir_ / "store.db").string()); }
+
+  std::filesystem::path dir_;
+  std::string tag_;
+  std::string post_;
+  std::string config_;
+  int ids_ = 0;
+};
+
+mime::Message parse(const StoredMessage& m) {
+  return mime::parse(m.raw);
+}
+
+TEST_F(DaemonTest, DecidesApplicationsAndLeavesOtherMailAsItWas) {
+  Application a = application("kari", {{"Marte Kristiansen", 95000, 40000}});
+  deliver(a);
+  smtp_deliver("citizen@example.test", post_,
+               plain_mail("citizen@example.test", post_, "Åpningstider", "c1-" + tag_ + "@x"));
+  smtp_deliver("other@example.test", post_,
+               plain_mail("other@example.test", post_, "Spørsmål", "c2-" + tag_ + "@x"));
+  Application b = application("ola", {{"Jonas Berg", 80000, 30000}});
+  deliver(b);
+  ASSERT_TRUE(wait_for_messages(post_, 4));
+  {
+    // By hand: the first application is read, the second citizen mail read and flagged.
+    auto c = imap_login(post_);
+    c->select("INBOX");
+    c->uid_store_add_flags("1", "\\Seen");
+    c->uid_store_add_flags("3", "\\Seen \\Flagged");
+    c->logout();
+  }
+  std::vector<StoredMessage> before = inbox(post_);
+  ASSERT_EQ(before.size(), 4u);
+
+  Result r = run_once();
+  ASSERT_EQ(r.status, 0) << r.log;
+
+  std::vector<StoredMessage> after = inbox(post_);
+  ASSERT_EQ(after.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(after[i].uid, before[i].uid);
+  // Applications: the keyword, and their own \Seen as it was.
+  std::set<std::uint32_t> app_uids;
+  for (const auto& m : after) {
+    auto h = parse(m).headers;
+    if (h.message_id == a.message_id || h.message_id == b.message_id) app_uids.insert(m.uid);
+  }
+  ASSERT_EQ(app_uids.size(), 2u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    const bool app = app_uids.count(after[i].uid) > 0;
+    EXPECT_EQ(has_flag(after[i], "$Tilskudd"), app) << "UID " << after[i].uid;
+    EXPECT_EQ(has_flag(after[i], "\\Seen"), has_flag(before[i], "\\Seen")) << "UID " << i + 1;
+    if (!app) {
+      EXPECT_EQ(after[i].flags, before[i].flags) << "other mail must stay as it was";
+    }
+  }
+
+  // Each applicant has exactly one decision, in Norwegian, with the amount and references.
+  ASSERT_TRUE(wait_for_messages(a.from, 1));
+  ASSERT_TRUE(wait_for_messages(b.from, 1));
+  auto got = inbox(a.from);
+  ASSERT_EQ(got.size(), 1u);
+  mime::Message d = parse(got[0]);
+  EXPECT_NE(d.headers.subject.find("20/30298"), std::string::npos) << d.headers.subject;
+  EXPECT_NE(d.headers.subject.find("TT-"), std::string::npos) << d.headers.subject;
+  EXPECT_EQ(d.headers.in_reply_to, a.message_id);
+  EXPECT_EQ(d.headers.get("Auto-Submitted"), "auto-replied");
+  EXPECT_NE(d.text.find("Marte Kristiansen: innvilget, kr 55 000"), std::string::npos) << d.text;
+  EXPECT_NE(d.text.find("3 uker"), std::string::npos);
+  EXPECT_NE(d.text.find("SOL-7"), std::string::npos);
+  EXPECT_EQ(inbox(b.from).size(), 1u);
+
+  {
+    Store s = store();
+    auto cases = s.list_cases();
+    ASSERT_EQ(cases.size(), 2u);
+    for (const auto& c : cases) EXPECT_EQ(c.state, CaseState::decision_sent) << c.ref;
+  }
+
+  // A second run finds nothing new and sends nothing.
+  Result r2 = run_once();
+  ASSERT_EQ(r2.status, 0) << r2.log;
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(inbox(a.from).size(), 1u);
+  EXPECT_EQ(inbox(b.from).size(), 1u);
+  std::vector<StoredMessage> again = inbox(post_);
+  ASSERT_EQ(again.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(again[i].flags, after[i].flags);
+}
+
+TEST_F(DaemonTest, DocumentationRequestAnsweredByReplyCompletesTheCase) {
+  Application a = application("hilde", {{"Ola Nordmann", 90000, 35000}});
+  a.with_letter = false;
+  deliver(a);
+  ASSERT_TRUE(wait_for_messages(post_, 1));
+  Result r = run_once();
+  ASSERT_EQ(r.status, 0) << r.log;
+  ASSERT_TRUE(wait_for_messages(a.from, 1));
+  mime::Message request = parse(inbox(a.from).at(0));
+  EXPECT_NE(request.text.find("Ola Nordmann"), std::string::npos) << request.text;
+  EXPECT_NE(request.text.find("Statsforvalteren"), std::string::npos);
+  {
+    Store s = store();
+    auto cases = s.list_cases();
+    ASSERT_EQ(cases.size(), 1u);
+    EXPECT_EQ(cases[0].state, CaseState::needs_documentation);
+  }
+
+  // The applicant answers with the letter, replying to our request (no form this time).
+  Application reply = application("hilde", {{"Ola Nordmann", 90000, 35000}});
+  reply.form = false;
+  reply.subject = "SV: " + request.headers.subject;
+  reply.in_reply_to = request.headers.message_id;
+  deliver(reply);
+  ASSERT_TRUE(wait_for_messages(post_, 2));
+  Result r2 = run_once();
+  ASSERT_EQ(r2.status, 0) << r2.log;
+  ASSERT_TRUE(wait_for_messages(a.from, 2));
+  auto mails = inbox(a.from);
+  ASSERT_EQ(mails.size(), 2u);
+  mime::Message decision = parse(mails[1]);
+  EXPECT_NE(decision.text.find("Ola Nordmann: innvilget, kr 55 000"), std::string::npos)
+      << decision.text;
+  Store s = store();
+  auto cases = s.list_cases();
+  ASSERT_EQ(cases.size(), 1u) << "the reply joins the case";
+  EXPECT_EQ(cases[0].state, CaseState::decision_sent);
+  EXPECT_EQ(s.case_messages(cases[0].id).size(), 2u);
+}
+
+TEST_F(DaemonTest, ApplicationSentTwiceGetsOneDecision) {
+  Application a = application("tone", {{"Lise Haugen", 95000, 40000}});
+  deliver(a);
+  Application again = a;  // sent again: a new Message-ID, the same application
+  again.message_id = "again-" + a.message_id;
+  deliver(again);
+  deliver(a);  // and the very same message once more
+  ASSERT_TRUE(wait_for_messages(post_, 3));
+  Result r = run_once();
+  ASSERT_EQ(r.status, 0) << r.log;
+  ASSERT_TRUE(wait_for_messages(a.from, 1));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(inbox(a.from).size(), 1u);
+  Store s = store();
+  ASSERT_EQ(s.list_cases().size(), 1u);
+  EXPECT_EQ(s.case_messages(s.list_cases()[0].id).size(), 3u);
+}
+
+TEST_F(DaemonTest, StopInTheMiddleThenRestartDecidesEachApplicationOnce) {
+  const std::vector<std::string> names = {"Marte Kristiansen", "Jonas Berg", "Ola Nordmann",
+                                          "Lise Haugen",       "Per Olsen",  "Nina Dahl"};
+  std::vector<Application> apps;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    apps.push_back(application("s" + std::to_string(i), {{names[i], 95000, 40000}}));
+    apps.back().from = applicant("s" + std::to_string(i));
+    deliver(apps.back());
+  }
+  ASSERT_TRUE(wait_for_messages(post_, static_cast<std::uint32_t>(apps.size())));
+  write_config(1);
+  {
+    Daemon d(config_, (dir_ / "daemon.log").string(), false);
+    // Stop it as soon as the first decision is out.
+    bool first = wait_for_messages(apps[0].from, 1, 60s) || wait_for_messages(apps[1].from, 1, 5s);
+    d.signal(SIGTERM);
+    Result r = d.wait(60s);
+    ASSERT_TRUE(first) << r.log;
+    EXPECT_EQ(r.status, 0) << r.log;
+    EXPECT_NE(r.log.find("SIGTERM received"), std::string::npos) << r.log;
+  }
+  Result r = run_once();
+  ASSERT_EQ(r.status, 0) << r.log;
+  for (const auto& a : apps) {
+    ASSERT_TRUE(wait_for_messages(a.from, 1)) << a.from;
+  }
+  std::this_thread::sleep_for(1s);
+  for (const auto& a : apps) EXPECT_EQ(inbox(a.from).size(), 1u) << a.from;
+  Store s = store();
+  EXPECT_EQ(s.list_cases().size(), apps.size());
+  for (const auto& c : s.list_cases()) EXPECT_EQ(c.state, CaseState::decision_sent) << c.ref;
+}
+
+TEST_F(DaemonTest, IdleWakesTheDaemonAndASecondDaemonIsRefused) {
+  write_config(600);  // polling alone would not see the mail within the test
+  Daemon d(config_, (dir_ / "daemon.log").string(), false);
+  // Wait until the IDLE connection is up (the debug log says so).
+  const auto end = std::chrono::steady_clock::now() + 30s;
+  while (d.log().find("IDLE connection ready") == std::string::npos &&
+         std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_NE(d.log().find("IDLE connection ready"), std::string::npos) << d.log();
+
+  Daemon second(config_, (dir_ / "second.log").string(), true);
+  Result s = second.wait(30s);
+  EXPECT_EQ(s.status, 3) << s.log;
+  EXPECT_NE(s.log.find("another tilskudd daemon"), std::string::npos) << s.log;
+
+  Application a = application("silje", {{"Per Olsen", 95000, 40000}});
+  deliver(a);
+  EXPECT_TRUE(wait_for_messages(a.from, 1, 60s)) << d.log();
+  d.signal(SIGTERM);
+  Result r = d.wait(60s);
+  EXPECT_EQ(r.status, 0) << r.log;
+}
+
+TEST_F(DaemonTest, RefusesPlainImapWithoutAllowInsecure) {
+  MailServers& s = MailServers::get();
+  std::string text = "[mailbox]\nurl = \"imap://127.0.0.1:" + s.var("TILSKUDD_IMAP_PORT") +
+                     "/INBOX\"\nusername = \"" + post_ +
+                     "\"\npassword_file = \"pw\"\n\n[smtp]\nurl = \"" + s.smtp_url() +
+                     "\"\nfrom = \"x <" + post_ +
+                     ">\"\nallow_insecure = true\n\n[store]\npath = \"store.db\"\n\n"
+                     "[year.2026]\ndeadlines = [\"2026-12-01\"]\nprogrammes = [\"ABLU\"]\n"
+                     "cap_per_student_when_state_rejected = 75000\n";
+  write("tilskudd.toml", text);
+  Result r = run_once();
+  EXPECT_EQ(r.status, 2) << r.log;
+  EXPECT_NE(r.log.find("allow_insecure"), std::string::npos) << r.log;
+}
+
+}  // namespace
