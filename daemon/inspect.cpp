@@ -37,8 +37,7 @@ int run_inspect(const InspectArgs& args) {
   if (args.received) {
     auto d = Date::from_iso(*args.received);
     if (!d) {
-      std::cerr << "tilskudd: --received: '" << *args.received
-                << "' is not a date (YYYY-MM-DD)\n";
+      std::cerr << "tilskudd: --received: '" << *args.received << "' is not a date (YYYY-MM-DD)\n";
       return 2;
     }
     opt.received = d;

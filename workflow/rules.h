@@ -32,8 +32,8 @@ struct LineDecision {
 
 // Rule 6: the payout round an application falls into.
 struct Round {
-  Date deadline;  // the round's deadline ("2020-09-01")
-  int year = 0;   // the rules' year
+  Date deadline;   // the round's deadline ("2020-09-01")
+  int year = 0;    // the rules' year
   int number = 0;  // 1-based within the year
 };
 
