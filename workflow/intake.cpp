@@ -71,12 +71,15 @@ std::string letter_kind_text(LetterKind k) {
   return "unknown";
 }
 
-std::string flags_text(const std::vector<Flag>& flags) {
-  std::string out;
+// The flag codes only: the reasons name employees, and the log needs no more personal data
+// than the case reference and what kind of problem it is (`cases show` has the rest).
+std::string flag_codes(const std::vector<Flag>& flags) {
+  std::vector<std::string> codes;
   for (const auto& f : flags) {
-    if (!out.empty()) out += "; ";
-    out += f.code + ": " + f.reason;
+    if (std::find(codes.begin(), codes.end(), f.code) == codes.end()) codes.push_back(f.code);
   }
+  std::string out;
+  for (const auto& c : codes) out += (out.empty() ? "" : ", ") + c;
   return out;
 }
 
@@ -147,9 +150,9 @@ void after_transition(Store& store, CaseRecord& c, const IntakeSettings& s, Time
       break;
     case CaseState::flagged:
       notes.push_back({c.ref, true,
-                       "flagged for a person: " +
-                           (c.flags.empty() ? std::string("see the case") : flags_text(c.flags)) +
-                           "; resolve it with `tilskudd cases show " + c.ref + "`"});
+                       "flagged for a person (" +
+                           (c.flags.empty() ? std::string("see the case") : flag_codes(c.flags)) +
+                           "); see `tilskudd cases show " + c.ref + "`"});
       break;
     default:
       break;
@@ -288,6 +291,7 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
     out.message_row = row;
     out.reason = *a.ignored_reason;
     store.mark_message(row, "ignored", *a.ignored_reason);
+    if (!linked) store.forget_message_bytes(row);
     if (linked) {
       store.add_event(linked->first.id, s.actor, *a.ignored_reason + " received", now,
                       {{"message_row", row}});
@@ -307,6 +311,7 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
     out.message_row = row;
     out.reason = *a.ignored_reason;
     store.mark_message(row, "ignored", *a.ignored_reason);
+    store.forget_message_bytes(row);
     return out;
   }
   // The same application again (same organisation, round and employees): it joins that case.
@@ -385,6 +390,7 @@ IntakeOutcome intake_message(Store& store, const IncomingMessage& m, const Intak
       } else {
         out.kind = IntakeOutcome::Kind::ignored;
         store.mark_message(rec.id, "ignored", prev->last_error);
+        store.forget_message_bytes(rec.id);
         out.reason = prev->last_error.empty() ? "seen before" : prev->last_error;
       }
       return out;

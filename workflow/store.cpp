@@ -668,6 +668,14 @@ void Store::mark_message(std::int64_t id, const std::string& status, const std::
   if (sqlite3_changes(db_) != 1) throw StoreError("no message " + std::to_string(id));
 }
 
+void Store::forget_message_bytes(std::int64_t id) {
+  Stmt q(prepare(
+      "UPDATE blobs SET bytes = X'' WHERE sha256 = (SELECT sha256 FROM messages WHERE id = ?1) "
+      "AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sha256 = blobs.sha256 AND m.id <> ?1 "
+      "AND m.case_id IS NOT NULL)"));
+  q.i64(1, id).run();
+}
+
 void Store::set_mailbox_state(std::int64_t id, const std::string& state) {
   Stmt q(prepare("UPDATE messages SET mailbox_state = ? WHERE id = ?"));
   q.text(1, state).i64(2, id).run();

@@ -222,6 +222,10 @@ class Store {
   void mark_message(std::int64_t id, const std::string& status, const std::string& error = {});
   void attach_message(std::int64_t message_row, std::int64_t case_id);
   void set_mailbox_state(std::int64_t id, const std::string& state);
+  // A message that is none of our business (a citizen's mail the search let through): its hash
+  // stays, so a re-delivery is still recognised, but its bytes are dropped unless a message that
+  // belongs to a case shares them.
+  void forget_message_bytes(std::int64_t id);
   std::vector<MessageRecord> messages_with_mailbox_state(const std::string& mailbox,
                                                          const std::string& state);
   std::vector<MessageRecord> case_messages(std::int64_t case_id);
