@@ -267,6 +267,46 @@ TEST_F(StoreTest, RawBytesRoundTripIncludingNulAndAreStoredOnce) {
   EXPECT_FALSE(s.message_raw(999).has_value());
 }
 
+TEST_F(StoreTest, ForgottenBytesKeepTheHashButNotTheMail) {
+  Store s = Store::open(path_);
+  auto a = s.record_message({"INBOX", 7, 1, "", "a citizen's private mail", ""});
+  s.mark_message(a.id, "ignored", "no_case_number");
+  s.forget_message_bytes(a.id);
+  EXPECT_EQ(s.message_raw(a.id), std::string());
+  // The same bytes delivered again are still recognised by their hash.
+  auto b = s.record_message({"INBOX", 7, 2, "", "a citizen's private mail", ""});
+  EXPECT_EQ(b.same_content, std::vector<std::int64_t>{a.id});
+}
+
+TEST_F(StoreTest, BytesSharedWithACaseAreNotForgotten) {
+  Store s = Store::open(path_);
+  auto a = s.record_message({"INBOX", 7, 1, "", "shared bytes", ""});
+  auto b = s.record_message({"INBOX", 7, 2, "", "shared bytes", ""});
+  Assessment as;
+  as.received = Date{2026, 3, 1};
+  CaseRecord c = s.create_case(as, a.id, at(2026, 3, 1));
+  ASSERT_EQ(s.message(a.id)->case_id, c.id);
+  s.forget_message_bytes(b.id);
+  EXPECT_EQ(s.message_raw(a.id), "shared bytes");
+}
+
+TEST_F(StoreTest, MailboxStateTracksWhatTheMailboxIsOwed) {
+  Store s = Store::open(path_);
+  auto a = s.record_message({"INBOX", 7, 1, "<a@x>", "A", ""});
+  auto b = s.record_message({"INBOX", 7, 2, "<b@x>", "B", ""});
+  EXPECT_EQ(s.message(a.id)->mailbox_state, "none");
+  s.set_mailbox_state(a.id, "to_mark");
+  s.set_mailbox_state(b.id, "to_quarantine");
+  ASSERT_EQ(s.messages_with_mailbox_state("INBOX", "to_mark").size(), 1u);
+  EXPECT_EQ(s.messages_with_mailbox_state("INBOX", "to_mark")[0].uid, 1u);
+  EXPECT_TRUE(s.messages_with_mailbox_state("Other", "to_mark").empty());
+  s.set_mailbox_state(a.id, "marked");
+  EXPECT_TRUE(s.messages_with_mailbox_state("INBOX", "to_mark").empty());
+  EXPECT_THROW(s.set_mailbox_state(a.id, "bogus"), StoreError);
+  EXPECT_EQ(s.known_message_ids("INBOX"), (std::vector<std::string>{"a@x", "b@x"}));
+  EXPECT_EQ(s.known_message_ids("INBOX", /*only_unmoved=*/true), std::vector<std::string>{"b@x"});
+}
+
 TEST_F(StoreTest, HostileTextIsStoredVerbatim) {
   Store s = Store::open(path_);
   std::string evil = "<'); DROP TABLE cases; --@x>";
