@@ -33,6 +33,11 @@ int main(int argc, char** argv) {
   cmd_run->add_option("--config", run.config_path, "Config file (TOML)")->required();
   cmd_run->add_flag("--once", run.once,
                     "One full poll-and-process cycle (fetch, decide, send), then exit");
+  cmd_run->add_flag("--dry-run", run.dry_run,
+                    "Shadow mode: only read the mailbox, send nothing, keep cases in a scratch "
+                    "store");
+  cmd_run->add_option("--scratch-store", run.scratch_store,
+                      "The scratch store of --dry-run (default: <[store] path>.dry-run)");
   cmd_run->add_option("--log-level", run.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 

@@ -99,13 +99,18 @@ std::string search_criteria(std::uint32_t first_uid, const std::string& case_num
 }
 
 Poller::Poller(const config::Config& config, Store& store, const IntakeSettings& intake,
-               ImapClient& imap, NoteSink notes)
+               ImapClient& imap, NoteSink notes, bool read_only)
     : config_(config),
       store_(store),
       intake_(intake),
       imap_(imap),
       notes_(std::move(notes)),
-      mailbox_(mailbox_from_url(config.mailbox.url)) {}
+      mailbox_(mailbox_from_url(config.mailbox.url)),
+      read_only_(read_only) {}
+
+MailboxInfo Poller::open_mailbox() {
+  return read_only_ ? imap_.examine(mailbox_) : imap_.select(mailbox_);
+}
 
 void Poller::ensure_selected() {
   if (!imap_.connected()) {
@@ -135,6 +140,11 @@ void Poller::count(const IntakeOutcome& o, PollStats& stats) {
 }
 
 void Poller::mark(std::int64_t row, std::uint32_t uid, bool quarantine, PollStats& stats) {
+  if (read_only_) {
+    // Shadow mode never writes to the mailbox; the scratch store remembers it as marked.
+    store_.set_mailbox_state(row, quarantine ? "quarantined" : "marked");
+    return;
+  }
   const std::string set = std::to_string(uid);
   const std::string& keyword =
       quarantine ? config_.mailbox.quarantine_keyword : config_.mailbox.keyword;
@@ -315,7 +325,7 @@ PollStats Poller::poll(const std::function<Timestamp()>& clock, const std::atomi
 
   if (!selected_) {
     // The first poll on a connection selects at once (it marks messages and needs UIDNEXT).
-    MailboxInfo info = imap_.select(mailbox_);
+    MailboxInfo info = open_mailbox();
     selected_ = true;
     keywords_allowed_ =
         std::any_of(info.permanent_flags.begin(), info.permanent_flags.end(),
@@ -334,7 +344,7 @@ PollStats Poller::poll(const std::function<Timestamp()>& clock, const std::atomi
     return stats;
   }
   // Re-select: the selected mailbox's view must include what STATUS saw.
-  MailboxInfo info = imap_.select(mailbox_);
+  MailboxInfo info = open_mailbox();
   if (cp && cp->uidvalidity != info.uidvalidity) reapprove(info.uidvalidity, now);
   retry_failed(stats, now);
   mark_pending(info.uidvalidity, stats);

@@ -57,8 +57,10 @@ using NoteSink = std::function<void(const IntakeNote&)>;
 
 class Poller {
  public:
+  // `read_only` (shadow mode, `run --dry-run`): EXAMINE instead of SELECT, and the mailbox is
+  // never marked or moved; everything else happens in the (scratch) store as usual.
   Poller(const config::Config& config, Store& store, const IntakeSettings& intake, ImapClient& imap,
-         NoteSink notes);
+         NoteSink notes, bool read_only = false);
 
   // Connects when needed and polls once. Throws ImapError (network trouble: the caller backs
   // off and reconnects), StoreError, or MailboxChanged. `stop` is checked between messages.
@@ -86,6 +88,9 @@ class Poller {
   bool keywords_allowed_ = true;
   bool move_folder_ready_ = false;
   std::uint64_t cycles_ = 0;
+  bool read_only_ = false;
+
+  MailboxInfo open_mailbox();
 };
 
 }  // namespace tilskudd

@@ -176,8 +176,8 @@ struct CycleResult {
 // One cycle: poll, reminders, outbox. Errors are logged here; the result says what failed.
 class Worker {
  public:
-  Worker(Setup& setup, Store& store, const std::atomic<bool>& stop)
-      : setup_(&setup), store_(store), stop_(stop) {
+  Worker(Setup& setup, Store& store, const std::atomic<bool>& stop, bool dry_run)
+      : setup_(&setup), store_(store), stop_(stop), dry_run_(dry_run) {
     rebuild();
   }
 
@@ -223,38 +223,77 @@ class Worker {
     try {
       const std::string from = envelope_address(setup_->config);
       const SmtpOptions smtp = setup_->smtp;
-      r.outbox = run_outbox(
-          store_, [&](const OutboxItem& item) { return send_with(smtp, from, item); },
-          setup_->outbox, wall_now, [&] { return stop_.load(); });
+      SendFn send = [&](const OutboxItem& item) { return send_with(smtp, from, item); };
+      if (dry_run_) {
+        send = [&](const OutboxItem& item) {
+          auto c = store_.find_case(item.case_id);
+          log::note({c ? c->ref : "", false,
+                     "dry run: would send the " + std::string(outbox_kind_name(item.kind)) +
+                         (c && item.kind == OutboxKind::decision
+                              ? " (total " + std::to_string(c->total) + " kr)"
+                              : std::string())});
+          return SendAttempt{SendAttempt::Outcome::accepted, "dry run", false};
+        };
+      }
+      r.outbox =
+          run_outbox(store_, send, setup_->outbox, wall_now, [&] { return stop_.load(); });
       for (const auto& n : r.outbox.notes) log::note(n);
     } catch (const StoreError& e) {
       spdlog::error("store: {} (the outbox is retried)", e.what());
     }
+    try {
+      summarise_flagged(wall_now());
+    } catch (const StoreError& e) {
+      spdlog::error("store: {}", e.what());
+    }
     return r;
+  }
+
+  // Every flagged case gets one WARN line a day until a person resolves it, so nothing waits
+  // unseen. The first summary comes with the first cycle.
+  void summarise_flagged(Timestamp now) {
+    if (last_summary_ && now - *last_summary_ < std::chrono::hours(24)) return;
+    last_summary_ = now;
+    auto flagged = store_.list_cases(CaseState::flagged);
+    if (flagged.empty()) return;
+    spdlog::warn("{} case(s) wait for a person: `tilskudd cases flagged` lists them",
+                 flagged.size());
+    for (const CaseRecord& c : flagged) {
+      std::string codes;
+      for (const Flag& f : c.flags) {
+        if (codes.find(f.code) == std::string::npos) codes += (codes.empty() ? "" : ", ") + f.code;
+      }
+      log::note({c.ref, true,
+                 "still flagged since " + c.updated_at.substr(0, 10) + " (" +
+                     (codes.empty() ? std::string("see the case") : codes) + ")"});
+    }
   }
 
  private:
   void rebuild() {
     imap_ = std::make_unique<ImapClient>(setup_->imap);
-    poller_ = std::make_unique<Poller>(setup_->config, store_, setup_->intake, *imap_, log::note);
+    poller_ = std::make_unique<Poller>(setup_->config, store_, setup_->intake, *imap_, log::note,
+                                       dry_run_);
   }
 
   Setup* setup_;
   Store& store_;
   const std::atomic<bool>& stop_;
+  bool dry_run_ = false;
+  std::optional<Timestamp> last_summary_;
   std::unique_ptr<ImapClient> imap_;
   std::unique_ptr<Poller> poller_;
 };
 
 class Service {
  public:
-  Service(std::string config_path, std::unique_ptr<Setup> setup, Store& store)
+  Service(std::string config_path, std::unique_ptr<Setup> setup, Store& store, bool dry_run)
       : config_path_(std::move(config_path)),
         setup_(std::move(setup)),
         store_(store),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         poll_timer_(io_),
-        worker_(*setup_, store_, stop_) {}
+        worker_(*setup_, store_, stop_, dry_run) {}
 
   int run() {
     watch_signals();
@@ -455,7 +494,14 @@ int run_daemon(const RunArgs& args) {
     std::cerr << "tilskudd: config error: " << e.what() << "\n";
     return 2;
   }
-  const config::Config& cfg = setup->config;
+  config::Config& cfg = setup->config;
+  if (args.dry_run) {
+    cfg.store.path =
+        args.scratch_store.empty() ? cfg.store.path + ".dry-run" : args.scratch_store;
+    spdlog::info(
+        "dry run: the mailbox is only read, nothing is sent, cases go to the scratch store {}",
+        cfg.store.path);
+  }
   std::error_code ec;
   auto parent = std::filesystem::path(cfg.store.path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -485,11 +531,11 @@ int run_daemon(const RunArgs& args) {
 
   if (args.once) {
     std::atomic<bool> stop{false};
-    Worker worker(*setup, *store, stop);
+    Worker worker(*setup, *store, stop, args.dry_run);
     CycleResult r = worker.cycle();
     return r.imap_ok ? 0 : 1;
   }
-  Service service(args.config_path, std::move(setup), *store);
+  Service service(args.config_path, std::move(setup), *store, args.dry_run);
   return service.run();
 }
 

@@ -21,6 +21,11 @@ namespace tilskudd {
 struct RunArgs {
   std::string config_path;
   bool once = false;  // one poll-and-process cycle (fetch, decide, send), then exit
+  // Shadow mode: the mailbox is only read (EXAMINE, BODY.PEEK), no mail is sent, and cases are
+  // kept in a scratch store (`scratch_store`, default "<[store] path>.dry-run"), never the real
+  // one. It logs what it would decide and send.
+  bool dry_run = false;
+  std::string scratch_store;
   std::string log_level = "info";
 };
 

@@ -160,7 +160,9 @@ int decode_status(int st) {
 // A daemon run in the background, with its stderr in a file.
 class Daemon {
  public:
-  Daemon(const std::string& config, const std::string& log_path, bool once) : log_(log_path) {
+  Daemon(const std::string& config, const std::string& log_path, bool once,
+         std::vector<std::string> extra = {})
+      : log_(log_path) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -168,6 +170,7 @@ class Daemon {
     std::vector<std::string> args = {TILSKUDD_BINARY, "run",         "--config",
                                      config,          "--log-level", "debug"};
     if (once) args.push_back("--once");
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -478,6 +481,26 @@ TEST_F(DaemonTest, IdleWakesTheDaemonAndASecondDaemonIsRefused) {
   d.signal(SIGTERM);
   Result r = d.wait(60s);
   EXPECT_EQ(r.status, 0) << r.log;
+}
+
+TEST_F(DaemonTest, DryRunReadsTheMailboxButChangesAndSendsNothing) {
+  Application a = application("dry", {{"Nina Dahl", 95000, 40000}});
+  deliver(a);
+  ASSERT_TRUE(wait_for_messages(post_, 1));
+  std::vector<StoredMessage> before = inbox(post_);
+  Daemon d(config_, (dir_ / "daemon.log").string(), true, {"--dry-run"});
+  Result r = d.wait();
+  ASSERT_EQ(r.status, 0) << r.log;
+  EXPECT_NE(r.log.find("dry run: would send the decision"), std::string::npos) << r.log;
+  std::vector<StoredMessage> after = inbox(post_);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].flags, before[0].flags) << "shadow mode must not mark the message";
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(inbox(a.from).size(), 0u) << "shadow mode must not send";
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "store.db")) << "the real store is not touched";
+  Store scratch = Store::open((dir_ / "store.db.dry-run").string());
+  ASSERT_EQ(scratch.list_cases().size(), 1u);
+  EXPECT_EQ(scratch.list_cases()[0].total, 55000);
 }
 
 TEST_F(DaemonTest, RefusesPlainImapWithoutAllowInsecure) {
