@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <regex>
 #include <set>
 
@@ -272,6 +273,53 @@ std::optional<std::pair<CaseRecord, std::string>> linked_case(Store& store,
   return std::nullopt;
 }
 
+// The same mail under another identity (moved, fetched again after a UIDVALIDITY change, or
+// simply sent twice): it belongs where the first copy went. Never decided twice.
+std::optional<IntakeOutcome> seen_before(Store& store, const RecordResult& rec,
+                                         const IntakeSettings& s, Timestamp now) {
+  std::vector<std::int64_t> earlier = rec.same_message_id;
+  earlier.insert(earlier.end(), rec.same_content.begin(), rec.same_content.end());
+  std::sort(earlier.begin(), earlier.end());
+  for (std::int64_t id : earlier) {
+    auto prev = store.message(id);
+    if (!prev || prev->status == "new" || prev->status == "failed") continue;
+    IntakeOutcome out;
+    out.message_row = rec.id;
+    if (prev->case_id) {
+      out.kind = IntakeOutcome::Kind::duplicate;
+      const bool quarantined = prev->status == "quarantined";
+      store.attach_message(rec.id, *prev->case_id);
+      store.mark_message(rec.id, quarantined ? "quarantined" : "duplicate");
+      store.set_mailbox_state(rec.id, quarantined ? "to_quarantine" : "to_mark");
+      store.add_event(*prev->case_id, s.actor, "the same message seen again", now,
+                      {{"message_row", rec.id}, {"first_row", id}});
+      out.case_record = store.find_case(*prev->case_id);
+      out.mark_in_mailbox = !quarantined;
+      out.reason = "same message as row " + std::to_string(id);
+      if (out.case_record) {
+        out.notes.push_back({out.case_record->ref, false, "the same message seen again"});
+      }
+    } else {
+      out.kind = IntakeOutcome::Kind::ignored;
+      store.mark_message(rec.id, "ignored", prev->last_error);
+      store.forget_message_bytes(rec.id);
+      out.reason = prev->last_error.empty() ? "seen before" : prev->last_error;
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
+// A bounce or auto-reply names our mail in its attached original (message/rfc822 or
+// text/rfc822-headers), not in its own headers: our Message-IDs carry the case reference.
+std::optional<CaseRecord> case_named_inside(Store& store, std::string_view raw) {
+  static const std::regex re(R"(tilskudd\.(TT-\d{4}-\d{4,6})\.[a-z_]+\.\d+@)");
+  std::string head(raw.substr(0, std::min<std::size_t>(raw.size(), 1u << 20)));
+  std::smatch m;
+  if (std::regex_search(head, m, re)) return store.find_case_by_ref(m[1].str());
+  return std::nullopt;
+}
+
 IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
                       const std::string& received_text, const IntakeSettings& s, Timestamp now) {
   const config::Config& cfg = *s.config;
@@ -286,6 +334,9 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
 
   if (a.ignored_reason && *a.ignored_reason != "no_case_number") {
     // Machine-generated: never answered, never merged. A bounce of our mail is worth a warning.
+    if (!linked && *a.ignored_reason != "own_message") {
+      if (auto c = case_named_inside(store, raw)) linked = std::pair{*c, std::string("bounce")};
+    }
     IntakeOutcome out;
     out.kind = IntakeOutcome::Kind::ignored;
     out.message_row = row;
@@ -323,6 +374,36 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
         return merge_into(store, row, c, "the same application sent again", s, now);
       }
     }
+    // The same employees in another case of this organisation in the same budget year: maybe
+    // the same application again after a deadline, maybe a new one. Rule 5's cap already
+    // protects lines the state rejected; any other line that would be paid again must not be
+    // paid automatically, so a person decides.
+    std::set<std::string> unprotected;
+    for (const auto& l : a.decision.lines) {
+      if (l.outcome == rules::Outcome::approved && l.reason_code != "state_rejected_cap") {
+        unprotected.insert(text::name_key(l.employee));
+      }
+    }
+    std::string others;
+    for (const CaseRecord& c : store.cases_for_org(a.form.org_number)) {
+      if (c.round_year != a.decision.round->year) continue;
+      auto theirs = employee_keys(c);
+      if (theirs == keys && c.state == CaseState::needs_documentation) {
+        // Still waiting for this very application's letter: it is the answer, late or not.
+        return merge_into(store, row, c, "the same application sent again", s, now);
+      }
+      const bool overlap = std::any_of(c.lines.begin(), c.lines.end(), [&](const CaseLine& l) {
+        return unprotected.count(l.employee_key) && l.outcome != "rejected";
+      });
+      if (overlap) others += (others.empty() ? "" : ", ") + c.ref;
+    }
+    if (!others.empty()) {
+      a.flags.push_back({"duplicate", "the same organisation applied for the same employee(s) in " +
+                                          others +
+                                          " this year; a person must check that this is not "
+                                          "the same application twice"});
+      a.decision.status = rules::CaseStatus::flagged;
+    }
   }
   return new_case(store, row, a, s, now);
 }
@@ -345,9 +426,37 @@ std::string_view intake_kind_name(IntakeOutcome::Kind k) {
   return "ignored";
 }
 
+Date oslo_date(Timestamp t) {
+  // Norway: CET (UTC+1), CEST (UTC+2) from the last Sunday of March 01:00 UTC to the last Sunday
+  // of October 01:00 UTC (the EU rule).
+  using namespace std::chrono;
+  const year y = year_month_day{floor<days>(t)}.year();
+  const sys_seconds dst_start{sys_days{y / March / Sunday[last]} + hours(1)};
+  const sys_seconds dst_end{sys_days{y / October / Sunday[last]} + hours(1)};
+  const auto local = t + (t >= dst_start && t < dst_end ? hours(2) : hours(1));
+  return date_of(floor<seconds>(local));
+}
+
 Date received_date(const std::string& received, Date fallback) {
+  // "2026-11-24T23:36:40+00:00": the instant, then its date in Norway (deadlines are Norwegian
+  // calendar days, whatever zone the mail server reports in).
+  int y = 0, mo = 0, d = 0, hh = 0, mm = 0, ss = 0, oh = 0, om = 0;
+  char sign = '+';
+  if (std::sscanf(received.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%2d:%2d", &y, &mo, &d, &hh, &mm, &ss,
+                  &sign, &oh, &om) == 9 &&
+      (sign == '+' || sign == '-')) {
+    auto ymd = std::chrono::year{y} / std::chrono::month{static_cast<unsigned>(mo)} /
+               std::chrono::day{static_cast<unsigned>(d)};
+    if (ymd.ok() && hh < 24 && mm < 60 && ss <= 60 && oh < 24 && om < 60) {
+      auto t = std::chrono::sys_days{ymd} + std::chrono::hours(hh) + std::chrono::minutes(mm) +
+               std::chrono::seconds(ss);
+      auto offset = std::chrono::hours(oh) + std::chrono::minutes(om);
+      t = sign == '+' ? t - offset : t + offset;
+      return oslo_date(std::chrono::floor<std::chrono::seconds>(t));
+    }
+  }
   if (received.size() >= 10) {
-    if (auto d = Date::from_iso(received.substr(0, 10))) return *d;
+    if (auto date = Date::from_iso(received.substr(0, 10))) return *date;
   }
   return fallback;
 }
@@ -364,37 +473,7 @@ IntakeOutcome intake_message(Store& store, const IncomingMessage& m, const Intak
       out.mark_in_mailbox = row.mailbox_state == "to_mark";
       return out;
     }
-    // The same mail under another identity (moved, fetched again after a UIDVALIDITY change,
-    // or simply sent twice): it belongs where the first copy went. Never decided twice.
-    std::vector<std::int64_t> earlier = rec.same_message_id;
-    earlier.insert(earlier.end(), rec.same_content.begin(), rec.same_content.end());
-    std::sort(earlier.begin(), earlier.end());
-    for (std::int64_t id : earlier) {
-      auto prev = store.message(id);
-      if (!prev || prev->status == "new" || prev->status == "failed") continue;
-      IntakeOutcome out;
-      out.message_row = rec.id;
-      if (prev->case_id) {
-        out.kind = IntakeOutcome::Kind::duplicate;
-        store.attach_message(rec.id, *prev->case_id);
-        store.mark_message(rec.id, "duplicate");
-        store.set_mailbox_state(rec.id, "to_mark");
-        store.add_event(*prev->case_id, s.actor, "the same message seen again", now,
-                        {{"message_row", rec.id}, {"first_row", id}});
-        out.case_record = store.find_case(*prev->case_id);
-        out.mark_in_mailbox = true;
-        out.reason = "same message as row " + std::to_string(id);
-        if (out.case_record) {
-          out.notes.push_back({out.case_record->ref, false, "the same message seen again"});
-        }
-      } else {
-        out.kind = IntakeOutcome::Kind::ignored;
-        store.mark_message(rec.id, "ignored", prev->last_error);
-        store.forget_message_bytes(rec.id);
-        out.reason = prev->last_error.empty() ? "seen before" : prev->last_error;
-      }
-      return out;
-    }
+    if (auto out = seen_before(store, rec, s, now)) return *out;
     return process(store, rec.id, m.raw, m.received, s, now);
   });
 }
@@ -406,6 +485,10 @@ IntakeOutcome retry_message(Store& store, std::int64_t message_row, const Intake
     if (!row) throw StoreError("no message " + std::to_string(message_row));
     auto raw = store.message_raw(message_row);
     if (!raw) throw StoreError("message " + std::to_string(message_row) + " has no stored bytes");
+    IncomingMessage m{row->mailbox, row->uidvalidity, row->uid, row->message_id,
+                      *raw,         row->received};
+    RecordResult rec = store.record_message(m);  // the row exists: this finds its copies
+    if (auto out = seen_before(store, rec, s, now)) return *out;
     return process(store, message_row, *raw, row->received, s, now);
   });
 }

@@ -53,9 +53,13 @@ struct IntakeOutcome {
 
 std::string_view intake_kind_name(IntakeOutcome::Kind k);
 
-// The date an application counts as received: the date part of the IMAP INTERNALDATE as the
-// daemon stores it ("2026-11-24T11:36:40+01:00" -> 2026-11-24), else `fallback`.
+// The date an application counts as received: the IMAP INTERNALDATE as the daemon stores it
+// ("2026-11-24T23:36:40+00:00"), as a calendar date in Norway (CET/CEST: 2026-11-25 here);
+// a bare "YYYY-MM-DD..." is taken as it is; else `fallback`.
 Date received_date(const std::string& received, Date fallback);
+
+// The calendar date in Norway (Europe/Oslo: CET, CEST by the EU rule) of an instant.
+Date oslo_date(Timestamp t);
 
 // Records the message and acts on it, all in one transaction. Throws StoreError when the store
 // fails (nothing written) and whatever parsing throws (nothing written; the caller counts the

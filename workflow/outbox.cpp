@@ -41,7 +41,7 @@ OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& polic
       continue;
     }
 
-    store.mark_outbox(item->id, OutboxStatus::sending, "", std::nullopt);
+    store.begin_send(item->id, now);
     SendAttempt r = send(*item);
     now = clock();
     const int attempts = item->attempts + 1;

@@ -16,7 +16,7 @@ namespace {
 
 // Migration i takes user_version from i to i+1. Never edit a migration that has shipped; add
 // the next one.
-constexpr std::array<std::string_view, 3> kMigrations{
+constexpr std::array<std::string_view, 4> kMigrations{
     // 1: messages, cases and their audit trail.
     R"sql(
 CREATE TABLE mailbox_checkpoint(
@@ -150,6 +150,13 @@ ALTER TABLE cases ADD COLUMN missing_documentation TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE cases ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX cases_org_round ON cases(org_number, round);
 CREATE INDEX outbox_recipient ON outbox(recipient, created_at);
+)sql",
+    // 4: when each outgoing mail was handed to the SMTP server (the per-recipient limit counts
+    // mails by when they left, not when they were queued).
+    R"sql(
+ALTER TABLE outbox ADD COLUMN attempted_at TEXT;
+CREATE INDEX outbox_recipient_attempted ON outbox(recipient, attempted_at);
+CREATE INDEX cases_org ON cases(org_number);
 )sql",
 };
 
@@ -905,6 +912,18 @@ std::vector<CaseRecord> Store::cases_for_org_round(const std::string& org_number
   return out;
 }
 
+std::vector<CaseRecord> Store::cases_for_org(const std::string& org_number) {
+  std::vector<std::int64_t> ids;
+  {
+    Stmt q(prepare("SELECT id FROM cases WHERE org_number = ? ORDER BY id"));
+    q.text(1, org_number);
+    while (q.step()) ids.push_back(q.col_i64(0));
+  }
+  std::vector<CaseRecord> out;
+  for (auto id : ids) out.push_back(load_case(id));
+  return out;
+}
+
 void Store::add_event(std::int64_t case_id, const std::string& actor, const std::string& reason,
                       Timestamp now, const nlohmann::json& detail) {
   transaction([&] {
@@ -1159,10 +1178,18 @@ void Store::mark_outbox(std::int64_t id, OutboxStatus status, const std::string&
   if (sqlite3_changes(db_) != 1) throw StoreError("no outbox item " + std::to_string(id));
 }
 
+void Store::begin_send(std::int64_t id, Timestamp now) {
+  Stmt q(
+      prepare("UPDATE outbox SET status = 'sending', attempts = attempts + 1, attempted_at = ? "
+              "WHERE id = ?"));
+  q.text(1, iso_utc(now)).i64(2, id).run();
+  if (sqlite3_changes(db_) != 1) throw StoreError("no outbox item " + std::to_string(id));
+}
+
 int Store::count_outbox_to(const std::string& recipient, Timestamp since) {
   Stmt q(
       prepare("SELECT COUNT(*) FROM outbox WHERE recipient = ? COLLATE NOCASE AND status IN "
-              "('sending', 'sent', 'uncertain') AND created_at >= ?"));
+              "('sending', 'sent', 'uncertain') AND attempted_at >= ?"));
   q.text(1, recipient).text(2, iso_utc(since));
   return q.step() ? static_cast<int>(q.col_i64(0)) : 0;
 }

@@ -253,6 +253,7 @@ class Store {
   // Cases of one organisation in one payout round (a re-sent application finds its case).
   std::vector<CaseRecord> cases_for_org_round(const std::string& org_number,
                                               const std::string& round);
+  std::vector<CaseRecord> cases_for_org(const std::string& org_number);
   // An event without a state change (a reply arrived, a mail went out, ...).
   void add_event(std::int64_t case_id, const std::string& actor, const std::string& reason,
                  Timestamp now, const nlohmann::json& detail = nlohmann::json::object());
@@ -287,10 +288,14 @@ class Store {
   std::optional<OutboxItem> next_due_outbox(Timestamp now);
   std::optional<OutboxItem> outbox_item(std::int64_t id);
   std::vector<OutboxItem> outbox_for_case(std::int64_t case_id);
+  // The item goes to the SMTP server now: `sending`, one more attempt, the time noted (it counts
+  // toward the per-recipient limit from now on). Committed before the transfer starts.
+  void begin_send(std::int64_t id, Timestamp now);
   // Sets status and error; `sending` counts an attempt; next_attempt when retrying.
   void mark_outbox(std::int64_t id, OutboxStatus status, const std::string& error,
                    std::optional<Timestamp> next_attempt);
-  // Mails to `recipient` that left or may have left since `since` (the per-recipient limit).
+  // Mails to `recipient` whose sending began since `since` and that left or may have left
+  // (the per-recipient limit).
   int count_outbox_to(const std::string& recipient, Timestamp since);
   // After a crash: items left in `sending` may or may not have gone out -> `uncertain`.
   int recover_outbox();
