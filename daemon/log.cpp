@@ -77,13 +77,12 @@ void setup(const std::string& level) {
 void setup(const std::string& level, const std::string& journal_socket) {
   std::shared_ptr<spdlog::logger> logger;
   if (systemd::under_journald()) {
-    logger = std::make_shared<spdlog::logger>("tilskudd",
-                                              std::make_shared<JournalSink>(journal_socket));
+    logger =
+        std::make_shared<spdlog::logger>("tilskudd", std::make_shared<JournalSink>(journal_socket));
   } else {
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     logger = std::make_shared<spdlog::logger>("tilskudd", sink);
-    logger->set_formatter(
-        std::make_unique<spdlog::pattern_formatter>("%Y-%m-%d %H:%M:%S %-5l %v"));
+    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%d %H:%M:%S %-5l %v"));
   }
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::trace);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "daemon/imap_protocol.h"
+#include "daemon/log.h"
 #include "parsers/mime.h"
 
 namespace tilskudd {
@@ -116,6 +117,7 @@ void Poller::ensure_selected() {
   if (!imap_.connected()) {
     imap_.connect();
     selected_ = false;
+    if (on_login_) on_login_();
   }
 }
 
@@ -240,6 +242,9 @@ void Poller::process_uid(std::uint32_t uidvalidity, std::uint32_t uid, const Mes
   m.raw = *raw;
   m.message_id = header_message_id(*raw);
   m.received = meta ? internaldate_to_iso(meta->internaldate) : "";
+  // Journald fields for every line logged while this message is in hand.
+  log::ScopedContext log_context(
+      {"", m.message_id, mailbox_ + "/" + std::to_string(uidvalidity) + "/" + std::to_string(uid)});
   auto advance = [&] {
     auto cp = store_.checkpoint(mailbox_);
     std::uint32_t highest = cp && cp->uidvalidity == uidvalidity ? cp->highest_uid : 0;

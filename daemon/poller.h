@@ -67,6 +67,8 @@ class Poller {
   PollStats poll(const std::function<Timestamp()>& clock, const std::atomic<bool>& stop);
 
   const std::string& mailbox() const { return mailbox_; }
+  // Called after every successful login.
+  void on_login(std::function<void()> fn) { on_login_ = std::move(fn); }
 
  private:
   void ensure_selected();
@@ -89,6 +91,7 @@ class Poller {
   bool move_folder_ready_ = false;
   std::uint64_t cycles_ = 0;
   bool read_only_ = false;
+  std::function<void()> on_login_;
 
   MailboxInfo open_mailbox();
 };

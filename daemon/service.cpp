@@ -28,6 +28,7 @@
 #include "daemon/pdf_sandbox.h"
 #include "daemon/poller.h"
 #include "daemon/smtp_sender.h"
+#include "daemon/systemd.h"
 #include "workflow/intake.h"
 #include "workflow/outbox.h"
 #include "workflow/outgoing.h"
@@ -176,8 +177,13 @@ struct CycleResult {
 // One cycle: poll, reminders, outbox. Errors are logged here; the result says what failed.
 class Worker {
  public:
-  Worker(Setup& setup, Store& store, const std::atomic<bool>& stop, bool dry_run)
-      : setup_(&setup), store_(store), stop_(stop), dry_run_(dry_run) {
+  Worker(Setup& setup, Store& store, const std::atomic<bool>& stop, bool dry_run,
+         std::function<void()> progress = {})
+      : setup_(&setup),
+        store_(store),
+        stop_(stop),
+        dry_run_(dry_run),
+        progress_(std::move(progress)) {
     rebuild();
   }
 
@@ -189,6 +195,7 @@ class Worker {
 
   CycleResult cycle() {
     CycleResult r;
+    if (progress_) progress_();
     try {
       r.stats = poller_->poll(wall_now, stop_);
       if (!r.stats.idle) {
@@ -235,8 +242,7 @@ class Worker {
           return SendAttempt{SendAttempt::Outcome::accepted, "dry run", false};
         };
       }
-      r.outbox =
-          run_outbox(store_, send, setup_->outbox, wall_now, [&] { return stop_.load(); });
+      r.outbox = run_outbox(store_, send, setup_->outbox, wall_now, [&] { return stop_.load(); });
       for (const auto& n : r.outbox.notes) log::note(n);
     } catch (const StoreError& e) {
       spdlog::error("store: {} (the outbox is retried)", e.what());
@@ -272,14 +278,26 @@ class Worker {
  private:
   void rebuild() {
     imap_ = std::make_unique<ImapClient>(setup_->imap);
-    poller_ = std::make_unique<Poller>(setup_->config, store_, setup_->intake, *imap_, log::note,
-                                       dry_run_);
+    poller_ = std::make_unique<Poller>(
+        setup_->config, store_, setup_->intake, *imap_,
+        [this](const IntakeNote& n) {
+          log::note(n);
+          if (progress_) progress_();
+        },
+        dry_run_);
+    // READY=1 after the first successful login (an unreachable mailbox at start keeps the unit
+    // "activating", with STATUS= saying why); a long first backlog does not delay it.
+    poller_->on_login([] {
+      static std::atomic<bool> sent{false};
+      if (!sent.exchange(true)) systemd::ready();
+    });
   }
 
   Setup* setup_;
   Store& store_;
   const std::atomic<bool>& stop_;
   bool dry_run_ = false;
+  std::function<void()> progress_;  // called whenever work moves on (the watchdog's heartbeat)
   std::optional<Timestamp> last_summary_;
   std::unique_ptr<ImapClient> imap_;
   std::unique_ptr<Poller> poller_;
@@ -293,13 +311,15 @@ class Service {
         store_(store),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         poll_timer_(io_),
-        worker_(*setup_, store_, stop_, dry_run) {}
+        worker_(*setup_, store_, stop_, dry_run, [this] { heartbeat(); }) {}
 
   int run() {
     watch_signals();
+    heartbeat();
     worker_thread_ = std::thread([this] { work(); });
     start_idle();
     request_cycle();
+    if (watchdog_) watchdog_tick();
     io_.run();
     stop_.store(true);
     {
@@ -325,6 +345,8 @@ class Service {
       }
       spdlog::info("{} received: finishing the message in hand, then stopping",
                    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      systemd::stopping();
+      systemd::status("stopping: finishing the message in hand");
       stop_.store(true);
       poll_timer_.cancel();
       {
@@ -337,15 +359,37 @@ class Service {
   }
 
   void reload() {
+    systemd::reloading();
     try {
       auto fresh = make_setup(config_path_);
       std::lock_guard lk(mu_);
       pending_setup_ = std::move(fresh);
       spdlog::info("SIGHUP: config {} reloaded; it applies from the next cycle", config_path_);
+      systemd::status("config reloaded");
       cv_.notify_all();
     } catch (const std::exception& e) {
       spdlog::error("SIGHUP: config not reloaded, the old one stays: {}", e.what());
+      systemd::status(std::string("config reload failed, the old config is in use: ") + e.what());
     }
+    systemd::ready();
+  }
+
+  // WATCHDOG=1 from the loop, but only while the worker shows signs of life: a worker stuck for
+  // longer than any network or PDF timeout allows stops the pings, and systemd restarts us.
+  void watchdog_tick() {
+    const auto since = std::chrono::steady_clock::now() -
+                       std::chrono::steady_clock::time_point(
+                           std::chrono::steady_clock::duration(last_progress_.load()));
+    if (since < 10min) systemd::watchdog();
+    watchdog_timer_.expires_after(
+        std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog_) / 3);
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) watchdog_tick();
+    });
+  }
+
+  void heartbeat() {
+    last_progress_.store(std::chrono::steady_clock::now().time_since_epoch().count());
   }
 
   void request_cycle() {
@@ -383,7 +427,9 @@ class Service {
         // The IDLE connection follows the new mailbox settings at its next reconnect.
       }
       CycleResult r = worker_.cycle();
+      heartbeat();
       if (stop_.load()) break;
+
       const auto interval = std::chrono::seconds(setup_->config.mailbox.poll_interval_seconds);
       std::chrono::milliseconds delay = interval;
       if (!r.imap_ok) {
@@ -397,8 +443,18 @@ class Service {
                 std::chrono::milliseconds(jitter),
             std::max<std::chrono::milliseconds>(interval, 15min));
         spdlog::warn("next attempt in {} s (failure {} in a row)", delay.count() / 1000, failures);
+        systemd::status(r.halted ? std::string("mailbox halted: UIDVALIDITY changed, a person must "
+                                               "check the mailbox")
+                                 : "mailbox unreachable (" + std::to_string(failures) +
+                                       " failures in a row); next attempt in " +
+                                       std::to_string(delay.count() / 1000) + " s");
       } else {
         failures = 0;
+        systemd::status(
+            "last poll " + iso_utc(wall_now()) + ": " + std::to_string(r.stats.new_cases) +
+            " new case(s), " + std::to_string(r.stats.merged) + " merged, " +
+            std::to_string(r.stats.failed) + " failed; " + std::to_string(r.outbox.sent) +
+            " mail(s) sent; next poll in " + std::to_string(delay.count() / 1000) + " s");
       }
       asio::post(io_, [this, delay] { schedule(delay); });
     }
@@ -468,6 +524,10 @@ class Service {
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer poll_timer_;
+  asio::steady_timer watchdog_timer_{io_};
+  std::optional<std::chrono::microseconds> watchdog_ = systemd::watchdog_interval();
+  std::atomic<std::chrono::steady_clock::rep> last_progress_{0};
+
   std::atomic<bool> stop_{false};
   Worker worker_;
 
@@ -491,13 +551,12 @@ int run_daemon(const RunArgs& args) {
   try {
     setup = make_setup(args.config_path);
   } catch (const config::ConfigError& e) {
-    std::cerr << "tilskudd: config error: " << e.what() << "\n";
+    spdlog::error("config error: {}", e.what());
     return 2;
   }
   config::Config& cfg = setup->config;
   if (args.dry_run) {
-    cfg.store.path =
-        args.scratch_store.empty() ? cfg.store.path + ".dry-run" : args.scratch_store;
+    cfg.store.path = args.scratch_store.empty() ? cfg.store.path + ".dry-run" : args.scratch_store;
     spdlog::info(
         "dry run: the mailbox is only read, nothing is sent, cases go to the scratch store {}",
         cfg.store.path);
@@ -511,8 +570,8 @@ int run_daemon(const RunArgs& args) {
   try {
     lock.emplace(cfg.store.path);
     if (lock->held_elsewhere()) {
-      std::cerr << "tilskudd: another tilskudd daemon is working on " << cfg.store.path << " (lock "
-                << lock->path() << "); exiting\n";
+      spdlog::error("another tilskudd daemon is working on {} (lock {}); exiting", cfg.store.path,
+                    lock->path());
       return 3;
     }
     store.emplace(Store::open(cfg.store.path));

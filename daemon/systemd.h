@@ -24,11 +24,11 @@ namespace tilskudd::systemd {
 // socket error. The environment is left as it is.
 bool notify(std::string_view state);
 
-bool ready();                         // "READY=1": start-up or a reload is complete
-bool status(std::string_view text);   // "STATUS=<text>" (line breaks become spaces)
-bool watchdog();                      // "WATCHDOG=1": keep-alive, every WatchdogSec/3 or so
-bool stopping();                      // "STOPPING=1": a stop has begun
-bool reloading();                     // "RELOADING=1": a reload has begun; ready() ends it
+bool ready();                        // "READY=1": start-up or a reload is complete
+bool status(std::string_view text);  // "STATUS=<text>" (line breaks become spaces)
+bool watchdog();                     // "WATCHDOG=1": keep-alive, every WatchdogSec/3 or so
+bool stopping();                     // "STOPPING=1": a stop has begun
+bool reloading();                    // "RELOADING=1": a reload has begun; ready() ends it
 
 // The watchdog period systemd expects keep-alives within: $WATCHDOG_USEC, when it is a
 // positive integer and $WATCHDOG_PID is unset or names this process. nullopt otherwise (no

@@ -5,10 +5,14 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -501,6 +505,53 @@ TEST_F(DaemonTest, DryRunReadsTheMailboxButChangesAndSendsNothing) {
   Store scratch = Store::open((dir_ / "store.db.dry-run").string());
   ASSERT_EQ(scratch.list_cases().size(), 1u);
   EXPECT_EQ(scratch.list_cases()[0].total, 55000);
+}
+
+TEST_F(DaemonTest, BrokenConfigOnReloadKeepsTheOldOneAndSystemdHearsAboutIt) {
+  // systemd's notify socket, played by the test.
+  const std::string sock_path = (dir_ / "notify.sock").string();
+  int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path.c_str());
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{30, 0};
+  ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto next_datagram = [&] {
+    char buf[4096];
+    ssize_t n = ::recv(sock, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+  };
+  auto wait_for = [&](const std::string& what) {
+    for (int i = 0; i < 20; ++i) {
+      std::string d = next_datagram();
+      if (d.empty()) return std::string();
+      if (d.find(what) != std::string::npos) return d;
+    }
+    return std::string();
+  };
+
+  ::setenv("NOTIFY_SOCKET", sock_path.c_str(), 1);
+  Daemon d(config_, (dir_ / "daemon.log").string(), false);
+  ::unsetenv("NOTIFY_SOCKET");
+  EXPECT_NE(wait_for("READY=1"), "") << d.log();
+  EXPECT_NE(wait_for("STATUS=last poll"), "") << d.log();
+
+  write("tilskudd.toml", "[mailbox\nthis is not TOML");
+  d.signal(SIGHUP);
+  std::string status = wait_for("STATUS=config reload failed");
+  EXPECT_NE(status, "") << d.log();
+  // The old config still works: a new application is decided.
+  Application a = application("reload", {{"Jonas Berg", 95000, 40000}});
+  deliver(a);
+  EXPECT_TRUE(wait_for_messages(a.from, 1, 60s)) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_NE(wait_for("STOPPING=1"), "");
+  Result r = d.wait(60s);
+  EXPECT_EQ(r.status, 0) << r.log;
+  EXPECT_NE(r.log.find("config not reloaded, the old one stays"), std::string::npos) << r.log;
+  ::close(sock);
 }
 
 TEST_F(DaemonTest, RefusesPlainImapWithoutAllowInsecure) {
