@@ -562,7 +562,8 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
   }
 
   Config cfg;
-  check_keys(ctx, root, "", {"mailbox", "smtp", "store", "case", "year", "limits", "letters"});
+  check_keys(ctx, root, "",
+             {"mailbox", "smtp", "store", "case", "year", "limits", "letters", "retention"});
   if (const auto* t = sub_table(ctx, root, "mailbox")) read_mailbox(ctx, *t, cfg.mailbox);
   if (const auto* t = sub_table(ctx, root, "smtp")) read_smtp(ctx, *t, cfg.smtp);
   if (const auto* t = sub_table(ctx, root, "store")) {
@@ -580,6 +581,12 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
     }
   }
   if (const auto* t = sub_table(ctx, root, "limits")) read_limits(ctx, *t, cfg.limits);
+  if (const auto* t = sub_table(ctx, root, "retention")) {
+    check_keys(ctx, *t, "retention", {"raw_message_days"});
+    if (auto v = read_int(ctx, *t, "retention", "raw_message_days", 0, 36500)) {
+      cfg.retention.raw_message_days = static_cast<int>(*v);
+    }
+  }
   if (const auto* t = sub_table(ctx, root, "letters")) {
     check_keys(ctx, *t, "letters", {"templates"});
     read_string(ctx, *t, "letters", "templates", cfg.letters.templates_dir);

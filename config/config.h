@@ -90,12 +90,18 @@ struct Limits {
   std::size_t max_docx_uncompressed_bytes = 32u << 20;
 };
 
+// How long raw bytes are kept (the archive rules). 0 = for ever.
+struct Retention {
+  int raw_message_days = 0;  // after a case's last change, once it is decided and sent
+};
+
 struct Config {
   Mailbox mailbox;
   Smtp smtp;
   Store store;
   Case case_;
   Letters letters;
+  Retention retention;
   std::map<int, Year> years;  // at least one
   Limits limits;
   std::filesystem::path source;  // the file it was read from

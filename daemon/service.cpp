@@ -122,8 +122,9 @@ std::string envelope_address(const config::Config& c) {
   return own_address(c);
 }
 
-SendAttempt send_with(const SmtpOptions& opt, const std::string& from, const OutboxItem& item) {
-  SmtpResult r = smtp_send(opt, from, item.recipient, item.body);
+SendAttempt send_with(const SmtpOptions& opt, const std::string& from, const OutboxItem& item,
+                      const std::function<void()>& data_complete) {
+  SmtpResult r = smtp_send(opt, from, item.recipient, item.body, data_complete);
   SendAttempt a;
   a.detail = r.detail;
   a.data_handed_over = r.data_handed_over;
@@ -230,9 +231,11 @@ class Worker {
     try {
       const std::string from = envelope_address(setup_->config);
       const SmtpOptions smtp = setup_->smtp;
-      SendFn send = [&](const OutboxItem& item) { return send_with(smtp, from, item); };
+      SendFn send = [&](const OutboxItem& item, const std::function<void()>& data_complete) {
+        return send_with(smtp, from, item, data_complete);
+      };
       if (dry_run_) {
-        send = [&](const OutboxItem& item) {
+        send = [&](const OutboxItem& item, const std::function<void()>&) {
           auto c = store_.find_case(item.case_id);
           log::note({c ? c->ref : "", false,
                      "dry run: would send the " + std::string(outbox_kind_name(item.kind)) +
@@ -260,6 +263,7 @@ class Worker {
   void summarise_flagged(Timestamp now) {
     if (last_summary_ && now - *last_summary_ < std::chrono::hours(24)) return;
     last_summary_ = now;
+    daily_housekeeping(now);
     auto flagged = store_.list_cases(CaseState::flagged);
     if (flagged.empty()) return;
     spdlog::warn("{} case(s) wait for a person: `tilskudd cases flagged` lists them",
@@ -276,6 +280,27 @@ class Worker {
   }
 
  private:
+  // Once a day: the event log's hash chain is checked and its head logged (an anchor outside
+  // the store, so that removing the newest events shows too), and the retention rule applied.
+  void daily_housekeeping(Timestamp now) {
+    EventChainCheck chain = store_.verify_events();
+    if (chain.ok) {
+      spdlog::info("event log intact: {} event(s) verified, head #{} {}", chain.checked,
+                   chain.head_id, chain.head_hash);
+    } else {
+      spdlog::error("event log tampered with: {} (event #{}); a person must investigate",
+                    chain.problem, chain.first_bad_id);
+    }
+    const int days = setup_->config.retention.raw_message_days;
+    if (days > 0 && !dry_run_) {
+      int n = store_.forget_old_bytes(now - std::chrono::days(days),
+                                      "raw messages deleted after " + std::to_string(days) +
+                                          " days ([retention] raw_message_days)",
+                                      now);
+      if (n > 0) spdlog::info("retention: raw messages of {} case(s) deleted", n);
+    }
+  }
+
   void rebuild() {
     imap_ = std::make_unique<ImapClient>(setup_->imap);
     poller_ = std::make_unique<Poller>(
@@ -577,8 +602,9 @@ int run_daemon(const RunArgs& args) {
     store.emplace(Store::open(cfg.store.path));
     if (int n = store->recover_outbox(); n > 0) {
       spdlog::warn(
-          "{} outgoing mail(s) were being sent when the daemon stopped; they are marked "
-          "uncertain and not resent: a person must check them",
+          "{} outgoing mail(s) were being sent when the daemon stopped: those interrupted "
+          "before the data was complete go out again; any interrupted after it are marked "
+          "uncertain and not resent (`tilskudd cases show` lists them)",
           n);
     }
   } catch (const StoreError& e) {

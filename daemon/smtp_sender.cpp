@@ -48,6 +48,9 @@ struct Transfer {
   long final_reply_code = 0;
   std::string last_reply;  // the last complete server reply line (never an AUTH challenge)
   bool quitting = false;   // QUIT sent: its "221 Bye" says nothing about the failure
+  const std::function<void()>* data_complete = nullptr;
+  bool data_complete_called = false;
+  bool data_complete_failed = false;
 };
 
 bool starts_with_word(std::string_view line, std::string_view word) {
@@ -68,6 +71,18 @@ std::string_view chomp(std::string_view s) {
 
 size_t read_cb(char* buf, size_t size, size_t nitems, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  if (t->pos == t->message.size() && t->data_complete && *t->data_complete &&
+      !t->data_complete_called) {
+    // The end of the data, before curl sends the terminating dot: the caller records it.
+    // If it cannot (a store error), the transfer is aborted here, so nothing is delivered.
+    t->data_complete_called = true;
+    try {
+      (*t->data_complete)();
+    } catch (...) {
+      t->data_complete_failed = true;
+      return CURL_READFUNC_ABORT;
+    }
+  }
   if (t->stage != Stage::end_of_data) t->stage = Stage::message;
   const std::size_t len = std::min(size * nitems, t->message.size() - t->pos);
   if (len > 0) std::memcpy(buf, t->message.data() + t->pos, len);
@@ -181,7 +196,8 @@ const char* to_string(SmtpResult::Outcome outcome) {
 }
 
 SmtpResult smtp_send(const SmtpOptions& opt, std::string_view envelope_from,
-                     std::string_view recipient, std::string_view message) {
+                     std::string_view recipient, std::string_view message,
+                     const std::function<void()>& data_complete) {
   using Outcome = SmtpResult::Outcome;
   const bool implicit_tls = has_scheme(opt.url, "smtps://");
   if (!implicit_tls && !has_scheme(opt.url, "smtp://")) {
@@ -210,6 +226,7 @@ SmtpResult smtp_send(const SmtpOptions& opt, std::string_view envelope_from,
 
   Transfer t;
   t.message = message;
+  t.data_complete = &data_complete;
   char errbuf[CURL_ERROR_SIZE] = {0};
   CURL* c = h.get();
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);

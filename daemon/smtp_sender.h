@@ -32,6 +32,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -63,7 +64,10 @@ const char* to_string(SmtpResult::Outcome outcome);  // "accepted", "temporary",
 // `envelope_from` and `recipient` are bare addresses ("post@asker.kommune.no"; a "Name <a@b>"
 // form is reduced to its address). `message` is the complete RFC 5322 message with CRLF line
 // ends (outgoing::compose); curl does the dot-stuffing.
+// `data_complete` (optional) is called once, when curl has taken the message's last byte and
+// before it sends the terminating "<CRLF>.<CRLF>".
 SmtpResult smtp_send(const SmtpOptions& options, std::string_view envelope_from,
-                     std::string_view recipient, std::string_view message);
+                     std::string_view recipient, std::string_view message,
+                     const std::function<void()>& data_complete = {});
 
 }  // namespace tilskudd

@@ -42,7 +42,8 @@ OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& polic
     }
 
     store.begin_send(item->id, now);
-    SendAttempt r = send(*item);
+    const std::int64_t id = item->id;
+    SendAttempt r = send(*item, [&store, id] { store.mark_data_handed_over(id); });
     now = clock();
     const int attempts = item->attempts + 1;
     store.transaction([&] {

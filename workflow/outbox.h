@@ -10,8 +10,10 @@
 // - permanent (5xx): `failed` and a warning; never retried.
 // - any failure after the data was handed over: `uncertain`. The server may have accepted the
 //   mail, so it is never resent blindly: a person checks (or the Sent folder is reconciled).
-// The item is marked `sending` (committed) before the SMTP transfer starts, so a crash during
-// the transfer leaves `sending`, which Store::recover_outbox turns into `uncertain` at start.
+// The item is marked `sending` (committed) before the SMTP transfer starts, and the moment the
+// whole message is handed over is committed too (from inside the transfer, before the
+// terminating dot), so after a crash Store::recover_outbox resends what the server cannot have
+// accepted and holds only the rest (a window of one SMTP round trip) as `uncertain`.
 #pragma once
 
 #include <chrono>
@@ -31,7 +33,10 @@ struct SendAttempt {
   bool data_handed_over = false;  // the failure came after the message data was sent
 };
 
-using SendFn = std::function<SendAttempt(const OutboxItem&)>;
+// The sender calls `data_complete` once, when the message's last byte has been handed over and
+// before the terminating "." is sent; the outbox records that step durably.
+using SendFn =
+    std::function<SendAttempt(const OutboxItem&, const std::function<void()>& data_complete)>;
 
 struct OutboxPolicy {
   int max_attempts = 8;

@@ -16,7 +16,7 @@ namespace {
 
 // Migration i takes user_version from i to i+1. Never edit a migration that has shipped; add
 // the next one.
-constexpr std::array<std::string_view, 4> kMigrations{
+constexpr std::array<std::string_view, 5> kMigrations{
     // 1: messages, cases and their audit trail.
     R"sql(
 CREATE TABLE mailbox_checkpoint(
@@ -158,7 +158,40 @@ ALTER TABLE outbox ADD COLUMN attempted_at TEXT;
 CREATE INDEX outbox_recipient_attempted ON outbox(recipient, attempted_at);
 CREATE INDEX cases_org ON cases(org_number);
 )sql",
+    // 5: the event log becomes a hash chain (tampering shows); events written before it have no
+    // hash and are reported as such by verify_events.
+    R"sql(
+ALTER TABLE events ADD COLUMN hash TEXT;
+-- How far a send got: NULL before the message's last byte was handed to the SMTP client,
+-- 'data' after (only then may the server have accepted it).
+ALTER TABLE outbox ADD COLUMN send_step TEXT;
+)sql",
 };
+
+// The canonical text of an event for the hash chain: every field, length-prefixed so that no
+// two different events have the same text.
+std::string event_text(const std::string& prev_hash, std::int64_t id, std::int64_t case_id,
+                       const std::string& at, const std::string& actor,
+                       const std::optional<std::string>& from, const std::string& to,
+                       const std::string& reason, const std::string& detail) {
+  std::string out = "tilskudd-event-v1";
+  auto field = [&](std::string_view v) {
+    out += '\n';
+    out += std::to_string(v.size());
+    out += ':';
+    out += v;
+  };
+  field(prev_hash);
+  field(std::to_string(id));
+  field(std::to_string(case_id));
+  field(at);
+  field(actor);
+  field(from ? *from : std::string("\x01null"));
+  field(to);
+  field(reason);
+  field(detail);
+  return out;
+}
 
 // The ledger kind that counts against rule 5's yearly cap per student (DECISIONS.md: the
 // reason code of a line approved under the cap).
@@ -809,11 +842,7 @@ CaseRecord Store::create_case(const Assessment& a, std::int64_t message_row, Tim
     nlohmann::json flags = nlohmann::json::array();
     for (const Flag& f : a.flags) flags.push_back(f.code);
     detail["flags"] = flags;
-    Stmt q(
-        prepare("INSERT INTO events(case_id, at, actor, from_state, to_state, reason, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)"));
-    q.i64(1, id).text(2, at).text(3, actor).null(4).text(5, "received");
-    q.text(6, "created from message").text(7, detail.dump()).run();
+    insert_event(id, at, actor, std::nullopt, "received", "created from message", detail.dump());
     return load_case(id);
   });
 }
@@ -912,6 +941,109 @@ std::vector<CaseRecord> Store::cases_for_org_round(const std::string& org_number
   return out;
 }
 
+void Store::insert_event(std::int64_t case_id, const std::string& at, const std::string& actor,
+                         const std::optional<std::string>& from, const std::string& to,
+                         const std::string& reason, const std::string& detail) {
+  std::string prev;
+  std::int64_t id = 1;
+  {
+    Stmt q(prepare("SELECT id, COALESCE(hash, '') FROM events ORDER BY id DESC LIMIT 1"));
+    if (q.step()) {
+      id = q.col_i64(0) + 1;
+      prev = q.col_text(1);
+    }
+  }
+  const std::string hash =
+      sha256_hex(event_text(prev, id, case_id, at, actor, from, to, reason, detail));
+  Stmt q(prepare(
+      "INSERT INTO events(id, case_id, at, actor, from_state, to_state, reason, detail, hash) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  q.i64(1, id).i64(2, case_id).text(3, at).text(4, actor);
+  if (from)
+    q.text(5, *from);
+  else
+    q.null(5);
+  q.text(6, to).text(7, reason).text(8, detail).text(9, hash).run();
+}
+
+int Store::forget_old_bytes(Timestamp cutoff, const std::string& reason, Timestamp now) {
+  const std::string cut = iso_utc(cutoff);
+  std::vector<std::int64_t> ids;
+  {
+    Stmt q(prepare(
+        "SELECT c.id FROM cases c WHERE c.state IN ('decision_sent', 'scheduled', 'paid') AND "
+        "c.updated_at < ? AND EXISTS (SELECT 1 FROM messages m JOIN blobs b ON b.sha256 = "
+        "m.sha256 WHERE m.case_id = c.id AND length(b.bytes) > 0) ORDER BY c.id"));
+    q.text(1, cut);
+    while (q.step()) ids.push_back(q.col_i64(0));
+  }
+  for (std::int64_t id : ids) {
+    transaction([&] {
+      // Bytes shared with a case that must still keep them stay.
+      Stmt q(
+          prepare("UPDATE blobs SET bytes = X'' WHERE sha256 IN (SELECT sha256 FROM messages WHERE "
+                  "case_id = ?1) AND NOT EXISTS (SELECT 1 FROM messages m JOIN cases c ON c.id = "
+                  "m.case_id WHERE m.sha256 = blobs.sha256 AND c.id <> ?1 AND (c.state NOT IN "
+                  "('decision_sent', 'scheduled', 'paid') OR c.updated_at >= ?2))"));
+      q.i64(1, id).text(2, cut).run();
+      const std::string state(case_state_name(load_case(id).state));
+      insert_event(id, iso_utc(now), "daemon", state, state, reason, "{}");
+    });
+  }
+  return static_cast<int>(ids.size());
+}
+
+EventChainCheck Store::verify_events() {
+  EventChainCheck r;
+  Stmt q(
+      prepare("SELECT id, case_id, at, actor, from_state, to_state, reason, detail, hash FROM "
+              "events ORDER BY id"));
+  std::string prev;
+  std::int64_t expected_id = 0;
+  bool chain_started = false;
+  while (q.step()) {
+    const std::int64_t id = q.col_i64(0);
+    if (q.col_null(8)) {
+      if (chain_started) {
+        r.ok = false;
+        r.first_bad_id = id;
+        r.problem = "event " + std::to_string(id) + " has no hash inside the chain";
+        return r;
+      }
+      ++r.before_chain;
+      expected_id = id + 1;
+      continue;
+    }
+    if (chain_started && id != expected_id) {
+      r.ok = false;
+      r.first_bad_id = id;
+      r.problem = "events " + std::to_string(expected_id) + ".." + std::to_string(id - 1) +
+                  " are missing (deleted)";
+      return r;
+    }
+    std::optional<std::string> from;
+    if (!q.col_null(4)) from = q.col_text(4);
+    const std::string want =
+        sha256_hex(event_text(prev, id, q.col_i64(1), q.col_text(2), q.col_text(3), from,
+                              q.col_text(5), q.col_text(6), q.col_text(7)));
+    if (want != q.col_text(8)) {
+      r.ok = false;
+      r.first_bad_id = id;
+      r.problem = "event " + std::to_string(id) +
+                  " does not match its hash (changed, or an "
+                  "earlier event was removed)";
+      return r;
+    }
+    chain_started = true;
+    prev = want;
+    expected_id = id + 1;
+    ++r.checked;
+    r.head_id = id;
+    r.head_hash = want;
+  }
+  return r;
+}
+
 std::vector<CaseRecord> Store::cases_for_org(const std::string& org_number) {
   std::vector<std::int64_t> ids;
   {
@@ -928,11 +1060,8 @@ void Store::add_event(std::int64_t case_id, const std::string& actor, const std:
                       Timestamp now, const nlohmann::json& detail) {
   transaction([&] {
     CaseState state = load_case(case_id).state;
-    Stmt q(
-        prepare("INSERT INTO events(case_id, at, actor, from_state, to_state, reason, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)"));
-    q.i64(1, case_id).text(2, iso_utc(now)).text(3, actor).text(4, case_state_name(state));
-    q.text(5, case_state_name(state)).text(6, reason).text(7, detail.dump()).run();
+    const std::string name(case_state_name(state));
+    insert_event(case_id, iso_utc(now), actor, name, name, reason, detail.dump());
   });
 }
 
@@ -985,11 +1114,8 @@ CaseRecord Store::transition(std::int64_t case_id, CaseState to, const std::stri
           "WHERE l.case_id = ? AND l.outcome = 'approved' AND l.amount > 0 ORDER BY l.idx"));
       q.i64(1, case_id).run();
     }
-    Stmt q(
-        prepare("INSERT INTO events(case_id, at, actor, from_state, to_state, reason, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)"));
-    q.i64(1, case_id).text(2, at).text(3, actor).text(4, case_state_name(from));
-    q.text(5, case_state_name(to)).text(6, reason).text(7, detail.dump()).run();
+    insert_event(case_id, at, actor, std::string(case_state_name(from)),
+                 std::string(case_state_name(to)), reason, detail.dump());
     return load_case(case_id);
   });
 }
@@ -1028,11 +1154,8 @@ void Store::update_decision(std::int64_t case_id, const Form& form, const rules:
     nlohmann::json detail = {{"assessed_status", status_name(decision.status)},
                              {"total", decision.total},
                              {"lines", decision.lines.size()}};
-    Stmt q(
-        prepare("INSERT INTO events(case_id, at, actor, from_state, to_state, reason, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)"));
-    q.i64(1, case_id).text(2, at).text(3, actor).text(4, case_state_name(state));
-    q.text(5, case_state_name(state)).text(6, "decision updated").text(7, detail.dump()).run();
+    const std::string name(case_state_name(state));
+    insert_event(case_id, at, actor, name, name, "decision updated", detail.dump());
   });
 }
 
@@ -1180,8 +1303,8 @@ void Store::mark_outbox(std::int64_t id, OutboxStatus status, const std::string&
 
 void Store::begin_send(std::int64_t id, Timestamp now) {
   Stmt q(
-      prepare("UPDATE outbox SET status = 'sending', attempts = attempts + 1, attempted_at = ? "
-              "WHERE id = ?"));
+      prepare("UPDATE outbox SET status = 'sending', attempts = attempts + 1, attempted_at = ?, "
+              "send_step = NULL WHERE id = ?"));
   q.text(1, iso_utc(now)).i64(2, id).run();
   if (sqlite3_changes(db_) != 1) throw StoreError("no outbox item " + std::to_string(id));
 }
@@ -1194,10 +1317,28 @@ int Store::count_outbox_to(const std::string& recipient, Timestamp since) {
   return q.step() ? static_cast<int>(q.col_i64(0)) : 0;
 }
 
+void Store::mark_data_handed_over(std::int64_t id) {
+  Stmt q(prepare("UPDATE outbox SET send_step = 'data' WHERE id = ? AND status = 'sending'"));
+  q.i64(1, id).run();
+}
+
 int Store::recover_outbox() {
-  Stmt q(prepare("UPDATE outbox SET status = 'uncertain' WHERE status = 'sending'"));
-  q.run();
-  return sqlite3_changes(db_);
+  return transaction([&] {
+    // Killed before the whole message was handed over: the server never got the terminating
+    // dot, so it delivered nothing (RFC 5321 4.1.1.4): sending it again is safe.
+    {
+      Stmt q(prepare(
+          "UPDATE outbox SET status = 'pending', last_error = 'interrupted before the data was "
+          "complete; sent again' WHERE status = 'sending' AND send_step IS NULL"));
+      q.run();
+    }
+    const int resent = sqlite3_changes(db_);
+    Stmt q(prepare(
+        "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted after the data was "
+        "handed over; the server may have accepted it' WHERE status = 'sending'"));
+    q.run();
+    return resent + sqlite3_changes(db_);
+  });
 }
 
 }  // namespace tilskudd

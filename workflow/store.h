@@ -172,6 +172,17 @@ struct OutboxItem {
   std::string created_at;
 };
 
+// The result of checking the event log's hash chain.
+struct EventChainCheck {
+  bool ok = true;
+  std::int64_t checked = 0;       // events whose hash was verified
+  std::int64_t before_chain = 0;  // events written before schema 5 (no hash)
+  std::int64_t first_bad_id = 0;
+  std::string problem;
+  std::int64_t head_id = 0;  // the latest event and its hash: log it elsewhere as an anchor, so
+  std::string head_hash;     // that removing the newest events shows too
+};
+
 struct EnqueueResult {
   std::int64_t id = 0;
   bool inserted = false;  // false: this message_id was enqueued before (idempotent retry)
@@ -254,6 +265,13 @@ class Store {
   std::vector<CaseRecord> cases_for_org_round(const std::string& org_number,
                                               const std::string& round);
   std::vector<CaseRecord> cases_for_org(const std::string& org_number);
+  // Retention: for cases decided and sent (decision_sent, scheduled, paid) whose last change is
+  // before `cutoff`, the raw bytes of their messages are deleted (hashes and every record stay),
+  // with an event on each case. Returns the number of cases touched.
+  int forget_old_bytes(Timestamp cutoff, const std::string& reason, Timestamp now);
+  // Recomputes the event log's hash chain: every event's hash covers its fields and the hash of
+  // the event before it, so a changed, inserted or removed event shows.
+  EventChainCheck verify_events();
   // An event without a state change (a reply arrived, a mail went out, ...).
   void add_event(std::int64_t case_id, const std::string& actor, const std::string& reason,
                  Timestamp now, const nlohmann::json& detail = nlohmann::json::object());
@@ -297,7 +315,12 @@ class Store {
   // Mails to `recipient` whose sending began since `since` and that left or may have left
   // (the per-recipient limit).
   int count_outbox_to(const std::string& recipient, Timestamp since);
-  // After a crash: items left in `sending` may or may not have gone out -> `uncertain`.
+  // Called from inside the SMTP transfer when the message's last byte is handed over (before the
+  // terminating dot goes out): from now on a crash leaves the item uncertain.
+  void mark_data_handed_over(std::int64_t id);
+  // After a crash, items left in `sending`: before the data was complete -> `pending` (the
+  // server cannot have accepted them); after -> `uncertain` (never resent blindly). Returns
+  // how many items were recovered.
   int recover_outbox();
 
  private:
@@ -321,6 +344,9 @@ class Store {
   void exec(const char* sql);
   void migrate();
   CaseRecord load_case(std::int64_t id);
+  void insert_event(std::int64_t case_id, const std::string& at, const std::string& actor,
+                    const std::optional<std::string>& from, const std::string& to,
+                    const std::string& reason, const std::string& detail);
   void write_lines(std::int64_t case_id, const Form& form, const rules::Decision& decision);
 
   sqlite3* db_ = nullptr;

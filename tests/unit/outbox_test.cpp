@@ -163,9 +163,14 @@ class OutboxTest : public ::testing::Test {
 
   // The fake SMTP client: records every item it is handed and answers with `answer`.
   SendFn send_fn() {
-    return [this](const OutboxItem& item) {
+    // Like the SMTP client, it reports the end of the data when the answer says the data got
+    // through (accepted, or a failure after it).
+    return [this](const OutboxItem& item, const std::function<void()>& data_complete) {
       calls_.push_back(item);
-      return answer_(item);
+      if (send_hook_) send_hook_(data_complete);
+      SendAttempt a = answer_(item);
+      if (a.outcome == SendAttempt::Outcome::accepted || a.data_handed_over) data_complete();
+      return a;
     };
   }
 
@@ -179,6 +184,7 @@ class OutboxTest : public ::testing::Test {
   Timestamp now_ = at(2020, 8, 20, 8);
   bool stop_ = false;
   std::vector<OutboxItem> calls_;
+  std::function<void(const std::function<void()>&)> send_hook_;
   std::function<SendAttempt(const OutboxItem&)> answer_ = [](const OutboxItem&) {
     return accepted();
   };
@@ -539,11 +545,31 @@ TEST(BackoffDelay, DefaultPolicy) {
 
 // ---- crash during a transfer -------------------------------------------------------------------
 
+TEST_F(OutboxTest, CrashBeforeTheDataWasCompleteSendsAgainAfterRecovery) {
+  CaseRecord c = intake_corpus("01-outlook-single-ablu", 1);
+  answer_ = [](const OutboxItem&) -> SendAttempt {
+    throw std::runtime_error("process killed before the end of the data");
+  };
+  EXPECT_THROW(run(), std::runtime_error);
+  ASSERT_EQ(calls_.size(), 1u);
+  const std::int64_t id = calls_[0].id;
+  store_.reset();
+  store_.emplace(Store::open(path_));
+  EXPECT_EQ(store().recover_outbox(), 1);
+  EXPECT_EQ(store().outbox_item(id)->status, OutboxStatus::pending);
+  answer_ = [](const OutboxItem&) { return accepted(); };
+  EXPECT_EQ(run().sent, 1);
+  EXPECT_EQ(calls_.size(), 2u);
+  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decision_sent);
+}
+
 TEST_F(OutboxTest, CrashDuringATransferLeavesAnUncertainItemAfterRecovery) {
   CaseRecord c = intake_corpus("01-outlook-single-ablu", 1);
   answer_ = [](const OutboxItem&) -> SendAttempt {
     throw std::runtime_error("process killed mid-transfer");
   };
+  // Killed after the data was handed over: the data_complete step was recorded.
+  send_hook_ = [this](const std::function<void()>& data_complete) { data_complete(); };
   EXPECT_THROW(run(), std::runtime_error);
   ASSERT_EQ(calls_.size(), 1u);
   const std::int64_t id = calls_[0].id;
@@ -571,7 +597,8 @@ TEST_F(OutboxTest, RecoverOutboxTouchesOnlyItemsInSending) {
   CaseRecord b = intake_corpus("07-iphone-no-letter", 2);
   const OutboxItem ia = store().outbox_for_case(a.id).at(0);
   const OutboxItem ib = store().outbox_for_case(b.id).at(0);
-  store().mark_outbox(ia.id, OutboxStatus::sending, "", std::nullopt);
+  store().begin_send(ia.id, now_);
+  store().mark_data_handed_over(ia.id);
   EXPECT_EQ(store().recover_outbox(), 1);
   EXPECT_EQ(store().outbox_item(ia.id)->status, OutboxStatus::uncertain);
   EXPECT_EQ(store().outbox_item(ib.id)->status, OutboxStatus::pending);

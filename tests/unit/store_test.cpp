@@ -445,10 +445,76 @@ TEST_F(StoreTest, EventsAreAppendOnly) {
   auto events = s.case_events(c.id);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].actor, "daemon");
-  // Appending still works.
+  // Appending still works (though a row written behind the store's back breaks the chain).
   EXPECT_EQ(raw_exec("INSERT INTO events(case_id, at, actor, to_state) VALUES (" +
                      std::to_string(c.id) + ", 'now', 'admin', 'received')"),
             SQLITE_OK);
+  EXPECT_FALSE(s.verify_events().ok);
+}
+
+TEST_F(StoreTest, EventLogIsAHashChainThatShowsTampering) {
+  {
+    Store s = Store::open(path_);
+    auto c =
+        new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
+    s.transition(c.id, CaseState::decided, "daemon", "every line decided", at(2026, 3, 1));
+    s.add_event(c.id, "admin:kari", "note", at(2026, 3, 2), {{"text", "checked"}});
+    s.transition(c.id, CaseState::decision_sent, "daemon", "sent", at(2026, 3, 2));
+    EventChainCheck ok = s.verify_events();
+    EXPECT_TRUE(ok.ok) << ok.problem;
+    EXPECT_EQ(ok.checked, 4);
+    EXPECT_EQ(ok.head_id, 4);
+    EXPECT_EQ(ok.head_hash.size(), 64u);
+  }
+  // Someone with write access drops the guard and edits history.
+  ASSERT_EQ(raw_exec("DROP TRIGGER events_no_update; UPDATE events SET reason = 'approved by "
+                     "the boss' WHERE id = 2"),
+            SQLITE_OK);
+  {
+    Store s = Store::open(path_);
+    EventChainCheck bad = s.verify_events();
+    EXPECT_FALSE(bad.ok);
+    EXPECT_EQ(bad.first_bad_id, 2);
+  }
+  ASSERT_EQ(raw_exec("UPDATE events SET reason = 'every line decided' WHERE id = 2"), SQLITE_OK);
+  {
+    Store s = Store::open(path_);
+    EXPECT_TRUE(s.verify_events().ok) << "restoring the text restores the chain";
+  }
+  ASSERT_EQ(raw_exec("DROP TRIGGER events_no_delete; DELETE FROM events WHERE id = 3"), SQLITE_OK);
+  {
+    Store s = Store::open(path_);
+    EventChainCheck bad = s.verify_events();
+    EXPECT_FALSE(bad.ok);
+    EXPECT_EQ(bad.first_bad_id, 4);
+    EXPECT_NE(bad.problem.find("missing"), std::string::npos) << bad.problem;
+  }
+}
+
+TEST_F(StoreTest, RetentionDeletesOldRawMessagesOfFinishedCasesOnly) {
+  Store s = Store::open(path_);
+  auto old_done =
+      new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 1, 1));
+  s.transition(old_done.id, CaseState::decided, "daemon", "x", at(2026, 1, 1));
+  s.transition(old_done.id, CaseState::decision_sent, "daemon", "x", at(2026, 1, 2));
+  auto old_open =
+      new_case(s, 2, assessment({{"Ola", rules::Outcome::pending, 0, "x"}}), at(2026, 1, 1));
+  s.transition(old_open.id, CaseState::needs_documentation, "daemon", "x", at(2026, 1, 1));
+  auto recent_done =
+      new_case(s, 3, assessment({{"Per", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
+  s.transition(recent_done.id, CaseState::decided, "daemon", "x", at(2026, 3, 1));
+  s.transition(recent_done.id, CaseState::decision_sent, "daemon", "x", at(2026, 3, 1));
+
+  EXPECT_EQ(s.forget_old_bytes(at(2026, 2, 1), "retention", at(2026, 3, 2)), 1);
+  auto bytes = [&](const CaseRecord& c) { return *s.message_raw(s.case_messages(c.id)[0].id); };
+  EXPECT_EQ(bytes(old_done), "");
+  EXPECT_NE(bytes(old_open), "") << "a case still waiting keeps its mail";
+  EXPECT_NE(bytes(recent_done), "");
+  EXPECT_EQ(s.case_events(old_done.id).back().reason, "retention");
+  EXPECT_EQ(s.case_messages(old_done.id).size(), 1u) << "the record stays";
+  // Nothing left to delete: a second run touches nothing.
+  EXPECT_EQ(s.forget_old_bytes(at(2026, 2, 1), "retention", at(2026, 3, 3)), 0);
+  EXPECT_TRUE(s.verify_events().ok);
 }
 
 TEST_F(StoreTest, ReminderDueIsClearedWhenLeavingNeedsDocumentation) {
@@ -480,8 +546,9 @@ TEST_F(StoreTest, UpdateDecisionReplacesLinesUntilDecided) {
   EXPECT_EQ(events[2].from, CaseState::needs_documentation);
   EXPECT_EQ(events[2].to, CaseState::needs_documentation);
   s.transition(c.id, CaseState::decided, "daemon", "reply merged", at(2026, 3, 10));
-  EXPECT_THROW(s.update_decision(c.id, first.form, first.decision, first.flags, "daemon", at(2026, 3, 11)),
-               StoreError);
+  EXPECT_THROW(
+      s.update_decision(c.id, first.form, first.decision, first.flags, "daemon", at(2026, 3, 11)),
+      StoreError);
   EXPECT_EQ(s.find_case(c.id)->total, 60000);
 }
 
@@ -579,7 +646,7 @@ TEST_F(StoreTest, OutboxIsDueInOrderAndRecoversFromACrashWhileSending) {
   auto due = s.next_due_outbox(at(2026, 3, 3));
   ASSERT_TRUE(due.has_value());
   EXPECT_EQ(due->id, dec);
-  s.mark_outbox(dec, OutboxStatus::sending, "", std::nullopt);
+  s.begin_send(dec, at(2026, 3, 3));
   EXPECT_FALSE(s.next_due_outbox(at(2026, 3, 3)).has_value());
   EXPECT_EQ(s.next_due_outbox(at(2026, 3, 6))->id, req);
 
@@ -592,7 +659,8 @@ TEST_F(StoreTest, OutboxIsDueInOrderAndRecoversFromACrashWhileSending) {
   EXPECT_EQ(retry->attempts, 1);
   EXPECT_EQ(retry->last_error, "421 try later");
 
-  // The daemon died while sending the decision: it may or may not have gone out.
+  // The daemon died after handing the decision's data over: it may or may not have gone out.
+  s.mark_data_handed_over(dec);
   EXPECT_EQ(s.recover_outbox(), 1);
   EXPECT_EQ(s.outbox_item(dec)->status, OutboxStatus::uncertain);
   EXPECT_THROW(s.mark_outbox(999, OutboxStatus::sent, "", std::nullopt), StoreError);
