@@ -217,7 +217,7 @@ void read_smtp(const Context& ctx, const toml::table& t, Smtp& m) {
   constexpr std::string_view s = "smtp";
   check_keys(ctx, t, s,
              {"url", "username", "password_file", "from", "allow_insecure", "oauth2_token_file",
-              "ca_file", "max_per_recipient_per_day", "max_attempts"});
+              "ca_file", "max_per_recipient_per_day", "max_attempts", "retry_seconds"});
   read_string(ctx, t, s, "url", m.url);
   read_string(ctx, t, s, "username", m.username);
   read_string(ctx, t, s, "password_file", m.password_file);
@@ -229,6 +229,7 @@ void read_smtp(const Context& ctx, const toml::table& t, Smtp& m) {
     m.max_per_recipient_per_day = static_cast<int>(*v);
   }
   if (auto v = read_int(ctx, t, s, "max_attempts", 1, 1000)) m.max_attempts = static_cast<int>(*v);
+  if (auto v = read_int(ctx, t, s, "retry_seconds", 1, 3600)) m.retry_seconds = static_cast<int>(*v);
 }
 
 void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
@@ -632,7 +633,26 @@ void check_url(const std::string& section, const std::string& url, bool allow_in
   std::string s(secure), i(insecure);
   if (lower.rfind(s + "://", 0) == 0) return;
   if (lower.rfind(i + "://", 0) == 0) {
-    if (allow_insecure) return;
+    if (allow_insecure) {
+      // Plain text only ever to this machine: a password must never cross a network in clear.
+      std::string host = lower.substr(i.size() + 3);
+      host = host.substr(0, host.find('/'));
+      if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
+      if (!host.empty() && host.front() == '[') {
+        host = host.substr(1, host.find(']') - 1);
+      } else if (auto colon = host.find(':'); colon != std::string::npos) {
+        host = host.substr(0, colon);
+      }
+      const bool ipv4_loopback =
+          host.rfind("127.", 0) == 0 && std::count(host.begin(), host.end(), '.') == 3 &&
+          host.find_first_not_of("0123456789.") == std::string::npos;
+      const bool loopback = host == "localhost" || host == "::1" || ipv4_loopback;
+      if (loopback) return;
+      ctx.fail(section, "url",
+               "'" + url + "' is not encrypted and '" + host +
+                   "' is not this machine; allow_insecure is only for a server on loopback "
+                   "(127.0.0.1, ::1, localhost)");
+    }
     ctx.fail(section, "url",
              "'" + url + "' is not encrypted; use " + s + "://, or set allow_insecure = true");
   }

@@ -50,6 +50,7 @@ struct Smtp {
   std::string ca_file;                 // PEM CA bundle; "" = the system's
   int max_per_recipient_per_day = 20;  // our mails to one address in 24 h; more wait
   int max_attempts = 8;                // temporary failures before an item is held for a person
+  int retry_seconds = 60;              // first retry after a temporary failure; doubles, max 1 h
 };
 
 // The letters we send (templates under config/templates/).

@@ -1,16 +1,24 @@
-// The administrators' terminal view of cases (read-only). See admin.h for the output formats.
+// The administrators' terminal view of cases, and their actions on cases and payout rounds.
+// See admin.h for the output formats.
 #include "daemon/admin.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <exception>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "parsers/text.h"
+#include "workflow/outgoing.h"
+
+#ifndef TILSKUDD_TEMPLATES_DIR
+#define TILSKUDD_TEMPLATES_DIR "/usr/share/tilskudd/templates"
+#endif
 
 namespace tilskudd::admin {
 namespace {
@@ -556,6 +564,209 @@ int case_show(Store& store, const std::string& ref, bool json_output, std::ostre
     err << "error: cannot read case " << terminal_safe(ref) << ": " << e.what() << '\n';
     return 2;
   }
+}
+
+// ---- actions -------------------------------------------------------------------------------
+
+namespace {
+
+std::string refs_text(const std::vector<std::string>& refs) {
+  std::string s;
+  for (const auto& r : refs) s += (s.empty() ? "" : ", ") + terminal_safe(r);
+  return s;
+}
+
+void print_warnings(const std::vector<IntakeNote>& notes, std::ostream& err) {
+  for (const IntakeNote& n : notes) {
+    if (n.warn)
+      err << "warning: " << terminal_safe(n.case_ref) << ": " << terminal_safe(n.text) << '\n';
+  }
+}
+
+std::string sends_within(int poll_interval_seconds) {
+  return "the daemon sends it within poll_interval_seconds (" +
+         std::to_string(poll_interval_seconds) + " s) when it runs";
+}
+
+std::string letter_name(OutboxKind k) {
+  switch (k) {
+    case OutboxKind::decision:
+      return "decision letter";
+    case OutboxKind::documentation_request:
+      return "request for documentation";
+    case OutboxKind::reminder:
+      return "reminder";
+  }
+  return "letter";
+}
+
+// Runs an action; maps its refusal to 1 and a failing store to 2.
+template <class F>
+int run_action(const std::string& what, std::ostream& err, F&& fn) {
+  try {
+    return fn();
+  } catch (const ResolveError& e) {
+    err << "refused: " << terminal_safe(e.what()) << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    err << "error: " << what << ": " << terminal_safe(e.what()) << '\n';
+    return 2;
+  }
+}
+
+}  // namespace
+
+IntakeSettings letter_settings(const config::Config& config) {
+  if (config.smtp.from.empty())
+    throw config::ConfigError("[smtp] from: required to queue letters (the sender of the letters)");
+  const std::string dir = config.letters.templates_dir.empty() ? std::string(TILSKUDD_TEMPLATES_DIR)
+                                                               : config.letters.templates_dir;
+  IntakeSettings s;
+  try {
+    s.templates = outgoing::load_templates(dir);
+  } catch (const std::exception& e) {
+    throw config::ConfigError(std::string("[letters] templates: ") + e.what());
+  }
+  s.config = &config;
+  return s;
+}
+
+int case_resolve(Store& store, const std::string& ref, const ResolveRequest& request,
+                 const IntakeSettings& settings, Timestamp now, std::ostream& out,
+                 std::ostream& err) {
+  return run_action("cannot resolve case " + terminal_safe(ref), err, [&] {
+    ResolveResult r = resolve_case(store, ref, request, settings, now);
+    const CaseRecord& c = r.case_record;
+    out << terminal_safe(c.ref) << ": " << case_state_name(r.from);
+    if (r.from != c.state) out << " -> " << case_state_name(c.state);
+    out << '\n';
+    if (!r.lines.empty()) {
+      Table t;
+      t.header = {"#", "EMPLOYEE", "OUTCOME", "AMOUNT", "REASON"};
+      t.right = {true, false, false, true, false};
+      for (int n : r.lines) {
+        const CaseLine& l = c.lines[static_cast<std::size_t>(n - 1)];
+        t.rows.push_back({std::to_string(n), or_dash(l.employee), or_dash(l.outcome),
+                          format_kroner(l.amount), or_dash(l.reason)});
+      }
+      t.print(out, "  ");
+    } else if (request.action == ResolveRequest::Action::approve) {
+      out << "  every line as the rules decided it\n";
+    }
+    if (request.action == ResolveRequest::Action::ask_documentation) {
+      for (const std::string& m : c.missing) out << "  missing: " << terminal_safe(m) << '\n';
+    }
+    out << "  total: " << format_kroner(c.total) << '\n';
+    if (!c.reminder_due.empty() && c.state == CaseState::needs_documentation)
+      out << "  reminder due: " << terminal_safe(c.reminder_due) << '\n';
+    const int poll = settings.config->mailbox.poll_interval_seconds;
+    if (r.queued) {
+      out << letter_name(*r.queued) << " queued; " << sends_within(poll) << '\n';
+    } else if (c.state == CaseState::flagged || c.state == CaseState::needs_documentation) {
+      out << "no letter: the case still waits (see tilskudd cases show " << terminal_safe(c.ref)
+          << ")\n";
+    }
+    print_warnings(r.notes, err);
+    return 0;
+  });
+}
+
+int case_resend(Store& store, const std::string& ref, const std::string& admin,
+                int poll_interval_seconds, Timestamp now, std::ostream& out, std::ostream& err) {
+  return run_action("cannot resend the decision of " + terminal_safe(ref), err, [&] {
+    ResendResult r = resend_decision(store, ref, admin, now);
+    out << terminal_safe(r.case_record.ref) << ": decision letter "
+        << outbox_status_name(r.previous) << " -> pending (the same letter, Message-ID <"
+        << terminal_safe(r.item.message_id) << ">)\n";
+    out << "queued; " << sends_within(poll_interval_seconds) << '\n';
+    if (r.previous == OutboxStatus::sent)
+      out << "note: it was sent before; the applicant receives the same decision again\n";
+    if (r.previous == OutboxStatus::uncertain)
+      out << "note: it may have arrived already; the applicant may receive it twice\n";
+    return 0;
+  });
+}
+
+int payout_export_command(Store& store, const std::string& round, const std::string& output_path,
+                          std::ostream& out, std::ostream& err) {
+  return run_action("cannot export round " + terminal_safe(round), err, [&] {
+    std::ostringstream csv;
+    PayoutExport x = payout_export(store, round, csv);
+    std::ostream& summary = output_path.empty() ? err : out;
+    if (output_path.empty()) {
+      out << csv.str();
+      out.flush();
+      if (!out) throw std::runtime_error("cannot write the CSV to standard output");
+    } else {
+      std::ofstream f(output_path, std::ios::binary | std::ios::trunc);
+      if (!f) throw std::runtime_error("cannot open " + output_path + " for writing");
+      f << csv.str();
+      f.close();
+      if (!f) throw std::runtime_error("cannot write " + output_path);
+    }
+    summary << "round " << terminal_safe(round) << ": "
+            << plural(static_cast<std::size_t>(x.cases), "case", "cases") << ", "
+            << plural(static_cast<std::size_t>(x.rows), "line", "lines") << ", "
+            << format_kroner(x.total);
+    if (!output_path.empty()) summary << " -> " << terminal_safe(output_path);
+    summary << '\n';
+    if (x.not_scheduled > 0)
+      err << "warning: "
+          << plural(static_cast<std::size_t>(x.not_scheduled), "case is", "cases are")
+          << " not scheduled yet: run `tilskudd payout schedule --round " << terminal_safe(round)
+          << "` first, so that mark-paid covers exactly the cases in this file\n";
+    if (!x.not_ready.empty())
+      err << "warning: " << plural(x.not_ready.size(), "case", "cases")
+          << " of the round not in the file (decision not sent yet): " << refs_text(x.not_ready)
+          << '\n';
+    return 0;
+  });
+}
+
+namespace {
+
+int payout_step(const std::string& verb, const std::string& state, PayoutChange c,
+                const std::string& round, std::ostream& out, std::ostream& err) {
+  out << "round " << terminal_safe(round) << ": ";
+  if (c.changed.empty()) {
+    out << "nothing to " << verb;
+    if (c.already > 0)
+      out << "; " << plural(static_cast<std::size_t>(c.already), "case is", "cases are")
+          << " already " << state;
+    out << '\n';
+  } else {
+    out << plural(c.changed.size(), "case", "cases") << " " << state << ": " << refs_text(c.changed)
+        << '\n';
+    if (c.already > 0)
+      out << plural(static_cast<std::size_t>(c.already), "case was", "cases were") << " already "
+          << state << '\n';
+  }
+  if (c.nothing_to_pay > 0)
+    out << plural(static_cast<std::size_t>(c.nothing_to_pay), "case grants", "cases grant")
+        << " nothing and is not paid\n";
+  if (!c.waiting.empty())
+    err << "warning: " << plural(c.waiting.size(), "case", "cases") << " of the round "
+        << (verb == "schedule" ? "not sent yet" : "not scheduled")
+        << ", left out: " << refs_text(c.waiting) << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int payout_schedule_command(Store& store, const std::string& round, const std::string& admin,
+                            Timestamp now, std::ostream& out, std::ostream& err) {
+  return run_action("cannot schedule round " + terminal_safe(round), err, [&] {
+    return payout_step("schedule", "scheduled", payout_schedule(store, round, admin, now), round,
+                       out, err);
+  });
+}
+
+int payout_mark_paid_command(Store& store, const std::string& round, const std::string& admin,
+                             Timestamp now, std::ostream& out, std::ostream& err) {
+  return run_action("cannot mark round " + terminal_safe(round) + " paid", err, [&] {
+    return payout_step("mark paid", "paid", payout_mark_paid(store, round, admin, now), round, out,
+                       err);
+  });
 }
 
 }  // namespace tilskudd::admin

@@ -54,6 +54,23 @@
 //                 "detail": object (the event's JSON detail; {} when it is not valid JSON) }]
 //
 // Exit codes: 0 success (also for "no cases"); 1 unknown ref; 2 the store failed (message on err).
+//
+// The actions (workflow/resolve.h), for a terminal:
+//   tilskudd cases resolve REF --config F --by NAME
+//       (--approve [--amount N] | --reject | --ask-documentation --missing TEXT [--missing
+//       TEXT...])
+//       [--line N] [--note TEXT]
+//   tilskudd cases resend REF --config F --by NAME
+//   tilskudd payout export --round YYYY-MM-DD --config F [--output FILE]
+//   tilskudd payout schedule --round YYYY-MM-DD --config F --by NAME
+//   tilskudd payout mark-paid --round YYYY-MM-DD --config F --by NAME
+// They print what changed on `out`; warnings and refusals go to `err`. A letter they queue is
+// sent by the running daemon on its next cycle (it runs the outbox every poll), and the output
+// says so. `payout export` writes only the CSV to `out` (its summary goes to `err`), or with
+// --output the CSV to the file and the summary to `out`.
+// Exit codes: 0 done (also "nothing to do": a second schedule or mark-paid); 1 refused (the
+// reason on err: unknown case, wrong state, bad line, missing amount or note, unknown round,
+// ...); 2 the store or a file failed.
 #pragma once
 
 #include <optional>
@@ -63,6 +80,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config.h"
+#include "workflow/intake.h"
+#include "workflow/resolve.h"
 #include "workflow/store.h"
 
 namespace tilskudd::admin {
@@ -79,6 +99,31 @@ int cases_list(Store& store, const ListOptions& options, std::ostream& out, std:
 // `cases show REF`. REF is matched case-insensitively ("tt-2026-0001"). Returns the exit code.
 int case_show(Store& store, const std::string& ref, bool json, std::ostream& out,
               std::ostream& err);
+
+// The settings letters are made with, as the daemon makes them: the config and its templates
+// ([letters] templates_dir, else the built-in folder). Throws config::ConfigError (the templates
+// cannot be read, or [smtp] from is missing: a letter needs a sender).
+IntakeSettings letter_settings(const config::Config& config);
+
+// `cases resolve REF ...`. Returns the exit code.
+int case_resolve(Store& store, const std::string& ref, const ResolveRequest& request,
+                 const IntakeSettings& settings, Timestamp now, std::ostream& out,
+                 std::ostream& err);
+
+// `cases resend REF --by NAME`. `poll_interval_seconds` is only for the message.
+int case_resend(Store& store, const std::string& ref, const std::string& admin,
+                int poll_interval_seconds, Timestamp now, std::ostream& out, std::ostream& err);
+
+// `payout export --round R [--output FILE]`; `output_path` "" writes the CSV to `out`. The file
+// is written only when the export succeeded (nothing is left half-written on a refusal).
+int payout_export_command(Store& store, const std::string& round, const std::string& output_path,
+                          std::ostream& out, std::ostream& err);
+
+// `payout schedule --round R --by NAME` and `payout mark-paid --round R --by NAME`.
+int payout_schedule_command(Store& store, const std::string& round, const std::string& admin,
+                            Timestamp now, std::ostream& out, std::ostream& err);
+int payout_mark_paid_command(Store& store, const std::string& round, const std::string& admin,
+                             Timestamp now, std::ostream& out, std::ostream& err);
 
 // Helpers, public for tests and other admin commands.
 

@@ -3,13 +3,20 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
+#include <cstdint>
 #include <iostream>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "daemon/admin.h"
 #include "daemon/inspect.h"
 #include "daemon/service.h"
+#include "parsers/types.h"
+#include "workflow/intake.h"
+#include "workflow/resolve.h"
 #include "workflow/store.h"
 
 int main(int argc, char** argv) {
@@ -46,7 +53,7 @@ int main(int argc, char** argv) {
   std::string cases_state;
   std::string cases_ref;
   bool cases_json = false;
-  auto* cmd_cases = app.add_subcommand("cases", "Administrators: list and show cases");
+  auto* cmd_cases = app.add_subcommand("cases", "Administrators: list, show and resolve cases");
   cmd_cases->require_subcommand(1);
   auto* cmd_list = cmd_cases->add_subcommand("list", "List cases (newest last)");
   auto* cmd_flagged =
@@ -61,6 +68,81 @@ int main(int argc, char** argv) {
                        "decided, decision_sent, scheduled, paid)");
   cmd_show->add_option("REF", cases_ref, "The case reference, e.g. TT-2026-0042")->required();
 
+  // cases resolve|resend: a saksbehandler's decisions (workflow/resolve.h). The letters are
+  // queued in the store; the running daemon sends them on its next cycle.
+  std::string admin_name;
+  bool do_approve = false, do_reject = false, do_ask = false;
+  std::optional<std::int64_t> resolve_amount;
+  std::optional<int> resolve_line;
+  std::string resolve_note;
+  std::vector<std::string> resolve_missing;
+  auto* cmd_resolve = cmd_cases->add_subcommand(
+      "resolve",
+      "Decide a flagged case (or one waiting for documentation), or ask for documentation");
+  cmd_resolve->add_option("REF", cases_ref, "The case reference, e.g. TT-2026-0042")->required();
+  auto* opt_approve = cmd_resolve->add_flag(
+      "--approve", do_approve, "Approve the line(s); amount: --amount, else what the rules give");
+  auto* opt_reject =
+      cmd_resolve->add_flag("--reject", do_reject, "Reject the line(s); needs --note");
+  auto* opt_ask = cmd_resolve->add_flag("--ask-documentation", do_ask,
+                                        "Ask the applicant for documentation (needs --missing)");
+  opt_approve->excludes(opt_reject)->excludes(opt_ask);
+  opt_reject->excludes(opt_ask);
+  cmd_resolve
+      ->add_option("--amount", resolve_amount,
+                   "Whole kroner for each approved line (default: the rules' amount)")
+      ->needs(opt_approve);
+  cmd_resolve->add_option("--line", resolve_line,
+                          "Only this line (1-based, as `cases show` numbers them); default: every "
+                          "line that waits for a person");
+  cmd_resolve->add_option("--note", resolve_note,
+                          "Why (bokmål: it is the line's reason in the decision letter); required "
+                          "for --reject and for an --amount other than the rules'");
+  cmd_resolve
+      ->add_option("--missing", resolve_missing,
+                   "What the applicant must send (bokmål); repeat for each item")
+      ->needs(opt_ask)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  auto* cmd_resend = cmd_cases->add_subcommand(
+      "resend",
+      "Queue a case's decision letter again (failed, uncertain, or lost by the applicant)");
+  cmd_resend->add_option("REF", cases_ref, "The case reference, e.g. TT-2026-0042")->required();
+  for (auto* c : {cmd_resolve, cmd_resend}) {
+    c->add_option("--config", cases_config, "Config file (TOML)")->required();
+    c->add_option("--by", admin_name, "Your user name, recorded as admin:<name>")->required();
+  }
+
+  // payout export|schedule|mark-paid: a payout round, named by its deadline.
+  std::string payout_round;
+  std::string payout_output;
+  auto* cmd_payout = app.add_subcommand("payout", "Administrators: payout rounds");
+  cmd_payout->require_subcommand(1);
+  auto* cmd_export = cmd_payout->add_subcommand(
+      "export", "The round's payouts as CSV for finance (one row per approved line)");
+  auto* cmd_schedule = cmd_payout->add_subcommand(
+      "schedule", "Put the round's sent decisions into the round (decision_sent -> scheduled)");
+  auto* cmd_paid = cmd_payout->add_subcommand(
+      "mark-paid", "Record that finance paid the round (scheduled -> paid)");
+  const CLI::Validator round_date(
+      [](std::string& s) -> std::string {
+        auto d = tilskudd::Date::from_iso(s);
+        if (s.size() != 10 || !d || !d->valid() || d->iso() != s)
+          return "'" + s + "' is not a date YYYY-MM-DD (the round's deadline, e.g. 2026-12-01)";
+        return "";
+      },
+      "YYYY-MM-DD", "round date");
+  for (auto* c : {cmd_export, cmd_schedule, cmd_paid}) {
+    c->add_option("--round", payout_round, "The round's deadline, YYYY-MM-DD")
+        ->required()
+        ->check(round_date);
+    c->add_option("--config", cases_config, "Config file (TOML)")->required();
+  }
+  cmd_export->add_option("--output", payout_output, "Write the CSV to this file (default: stdout)");
+  for (auto* c : {cmd_schedule, cmd_paid}) {
+    c->add_option("--by", admin_name, "Your user name, recorded as admin:<name>")->required();
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -72,7 +154,59 @@ int main(int argc, char** argv) {
   int rc = 0;
   if (*cmd_inspect) rc = tilskudd::run_inspect(inspect);
   if (*cmd_run) rc = tilskudd::run_daemon(run);
-  if (*cmd_cases) {
+  const bool admin_action = *cmd_resolve || *cmd_resend || *cmd_payout;
+  if (*cmd_resolve && !do_approve && !do_reject && !do_ask) {
+    std::cerr << "tilskudd cases resolve: give one of --approve, --reject, --ask-documentation\n";
+    rc = 2;
+  } else if (admin_action) {
+    rc = [&]() -> int {
+      tilskudd::config::Config cfg;
+      std::optional<tilskudd::IntakeSettings> settings;
+      try {
+        cfg = tilskudd::config::load(cases_config);
+        if (*cmd_resolve) settings = tilskudd::admin::letter_settings(cfg);
+      } catch (const tilskudd::config::ConfigError& e) {
+        std::cerr << "tilskudd: config error: " << e.what() << "\n";
+        return 2;
+      }
+      const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+      std::optional<tilskudd::Store> store;
+      try {
+        store.emplace(tilskudd::Store::open(cfg.store.path));
+      } catch (const tilskudd::StoreError& e) {
+        std::cerr << "tilskudd: store " << cfg.store.path << ": " << e.what() << "\n";
+        return 2;
+      }
+      if (*cmd_resolve) {
+        tilskudd::ResolveRequest req;
+        req.action = do_approve  ? tilskudd::ResolveRequest::Action::approve
+                     : do_reject ? tilskudd::ResolveRequest::Action::reject
+                                 : tilskudd::ResolveRequest::Action::ask_documentation;
+        req.line = resolve_line;
+        req.amount = resolve_amount;
+        req.admin = admin_name;
+        req.note = resolve_note;
+        req.missing = resolve_missing;
+        return tilskudd::admin::case_resolve(*store, cases_ref, req, *settings, now, std::cout,
+                                             std::cerr);
+      }
+      if (*cmd_resend) {
+        return tilskudd::admin::case_resend(*store, cases_ref, admin_name,
+                                            cfg.mailbox.poll_interval_seconds, now, std::cout,
+                                            std::cerr);
+      }
+      if (*cmd_export) {
+        return tilskudd::admin::payout_export_command(*store, payout_round, payout_output,
+                                                      std::cout, std::cerr);
+      }
+      if (*cmd_schedule) {
+        return tilskudd::admin::payout_schedule_command(*store, payout_round, admin_name, now,
+                                                        std::cout, std::cerr);
+      }
+      return tilskudd::admin::payout_mark_paid_command(*store, payout_round, admin_name, now,
+                                                       std::cout, std::cerr);
+    }();
+  } else if (*cmd_cases) {
     rc = [&]() -> int {
       tilskudd::config::Config cfg;
       try {

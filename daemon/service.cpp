@@ -112,6 +112,7 @@ std::unique_ptr<Setup> make_setup(const std::string& path) {
     return extract_pdf_text_sandboxed(bytes, limits);
   };
   s->outbox.max_attempts = c.smtp.max_attempts;
+  s->outbox.base_delay = std::chrono::seconds(c.smtp.retry_seconds);
   s->outbox.max_per_recipient_per_day = c.smtp.max_per_recipient_per_day;
   auto rng = std::make_shared<std::mt19937>(std::random_device{}());
   s->outbox.jitter = [rng] { return std::uniform_real_distribution<double>(0, 1)(*rng); };

@@ -10,6 +10,7 @@
 #include "parsers/mime.h"
 #include "parsers/text.h"
 #include "workflow/assess.h"
+#include "workflow/resolve.h"
 
 namespace tilskudd {
 
@@ -194,6 +195,49 @@ IntakeOutcome new_case(Store& store, std::int64_t row, const Assessment& a, cons
   return out;
 }
 
+// A person's line decisions (cases resolve) survive a re-assessment: the lines they decided
+// keep their outcome and amount, and the case's status follows from the lines again.
+void keep_admin_decisions(Store& store, const CaseRecord& c, Assessment& a) {
+  const auto decided = admin_line_decisions(store.case_events(c.id));
+  if (decided.empty()) return;
+  bool changed = false;
+  for (auto& line : a.decision.lines) {
+    const std::string key = text::name_key(line.employee);
+    for (const auto& d : decided) {
+      if (d.employee_key != key) continue;
+      line.outcome = d.outcome == "approved" ? rules::Outcome::approved : rules::Outcome::rejected;
+      line.amount = d.amount;
+      line.reason = d.reason;
+      line.reason_code = d.reason_code;
+      line.flags.clear();
+      changed = true;
+    }
+  }
+  if (!changed) return;
+  Kroner total = 0;
+  bool pending = false, flagged = false;
+  std::set<std::string> line_codes;
+  for (const auto& line : a.decision.lines) {
+    if (line.outcome == rules::Outcome::approved) total += line.amount;
+    pending |= line.outcome == rules::Outcome::pending;
+    flagged |= line.outcome == rules::Outcome::flagged;
+    for (const auto& f : line.flags) line_codes.insert(f.code);
+  }
+  // Case-level flags (not about a line) still hold the case for a person.
+  bool case_flag = false;
+  for (const auto& f : a.flags) {
+    if (line_codes.count(f.code) || f.code == "malformed_mime" || f.code == "unreadable_letter")
+      continue;
+    bool about_a_line = false;
+    for (const auto& line : c.lines) about_a_line |= line.reason_code == f.code;
+    case_flag |= !about_a_line && a.decision.status == rules::CaseStatus::flagged;
+  }
+  a.decision.total = total;
+  a.decision.status = flagged || case_flag ? rules::CaseStatus::flagged
+                      : pending            ? rules::CaseStatus::needs_documentation
+                                           : rules::CaseStatus::decided;
+}
+
 // A message that joins case `c` (a reply, or the application sent again).
 IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std::string& why,
                          const IntakeSettings& s, Timestamp now) {
@@ -220,6 +264,7 @@ IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std
   }
 
   Assessment a = fold_case(store, c, s, now);
+  keep_admin_decisions(store, c, a);
   for (const Letter& l : a.letters) {
     store.add_letter(c.id, row, l.filename, letter_kind_text(l.kind));
   }

@@ -1110,7 +1110,11 @@ CaseRecord Store::transition(std::int64_t case_id, CaseState to, const std::stri
       Stmt q(prepare(
           "INSERT INTO ledger(year, employee_key, case_id, amount, kind) "
           "SELECT COALESCE(c.round_year, c.year), l.employee_key, l.case_id, l.amount, "
-          "l.reason_code FROM case_lines l JOIN cases c ON c.id = l.case_id "
+          // A person's approval of a line the state did not grant counts toward rule 5's cap
+          // like the rules' own.
+          "CASE WHEN l.reason_code = 'admin_approved' AND l.state_status <> 'granted' "
+          "THEN 'state_rejected_cap' ELSE l.reason_code END "
+          "FROM case_lines l JOIN cases c ON c.id = l.case_id "
           "WHERE l.case_id = ? AND l.outcome = 'approved' AND l.amount > 0 ORDER BY l.idx"));
       q.i64(1, case_id).run();
     }
@@ -1315,6 +1319,14 @@ int Store::count_outbox_to(const std::string& recipient, Timestamp since) {
               "('sending', 'sent', 'uncertain') AND attempted_at >= ?"));
   q.text(1, recipient).text(2, iso_utc(since));
   return q.step() ? static_cast<int>(q.col_i64(0)) : 0;
+}
+
+void Store::requeue_outbox(std::int64_t id, Timestamp now) {
+  Stmt q(
+      prepare("UPDATE outbox SET status = 'pending', attempts = 0, last_error = '', "
+              "next_attempt_at = ?, send_step = NULL WHERE id = ?"));
+  q.text(1, iso_utc(now)).i64(2, id).run();
+  if (sqlite3_changes(db_) != 1) throw StoreError("no outbox item " + std::to_string(id));
 }
 
 void Store::mark_data_handed_over(std::int64_t id) {

@@ -315,6 +315,8 @@ class Store {
   // Mails to `recipient` whose sending began since `since` and that left or may have left
   // (the per-recipient limit).
   int count_outbox_to(const std::string& recipient, Timestamp since);
+  // A person asks for a letter to be sent again: pending now, with a fresh count of attempts.
+  void requeue_outbox(std::int64_t id, Timestamp now);
   // Called from inside the SMTP transfer when the message's last byte is handed over (before the
   // terminating dot goes out): from now on a crash leaves the item uncertain.
   void mark_data_handed_over(std::int64_t id);

@@ -19,6 +19,7 @@
 #include "parsers/text.h"
 #include "tests/support/support.h"
 #include "workflow/assess.h"
+#include "workflow/resolve.h"
 
 namespace tilskudd {
 namespace {
@@ -515,6 +516,219 @@ TEST_F(AdminTest, StoreFailureIsExitCodeTwoWithMessage) {
   Output s = show(decided_.ref);
   EXPECT_EQ(s.rc, 2);
   EXPECT_NE(s.err.find("error: cannot read case " + decided_.ref), std::string::npos) << s.err;
+}
+
+// ---- actions: resolve, resend, payout --------------------------------------------------------
+
+class AdminActionTest : public AdminTest {
+ protected:
+  void SetUp() override {
+    AdminTest::SetUp();
+    cfg_ = config::load(corpus_dir() / "config.toml");
+    settings_ = admin::letter_settings(cfg_);
+  }
+
+  Output resolve(const std::string& ref, const ResolveRequest& req) {
+    Output r;
+    std::ostringstream out, err;
+    r.rc = admin::case_resolve(store(), ref, req, settings_, at(2026, 3, 10), out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
+
+  Output resend(const std::string& ref) {
+    Output r;
+    std::ostringstream out, err;
+    r.rc = admin::case_resend(store(), ref, "kari", 60, at(2026, 3, 11), out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
+
+  template <class F>
+  Output run(F&& f) {
+    Output r;
+    std::ostringstream out, err;
+    r.rc = f(out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
+
+  config::Config cfg_;
+  IntakeSettings settings_;
+};
+
+ResolveRequest approve_request(std::optional<int> line = std::nullopt) {
+  ResolveRequest r;
+  r.action = ResolveRequest::Action::approve;
+  r.line = line;
+  r.admin = "kari";
+  return r;
+}
+
+TEST_F(AdminActionTest, LetterSettingsUseTheBuiltInTemplatesAndNeedASender) {
+  EXPECT_NE(settings_.templates.decision.body.find("{{linjer}}"), std::string::npos);
+  EXPECT_EQ(settings_.config, &cfg_);
+  config::Config no_sender = cfg_;
+  no_sender.smtp.from = "";
+  EXPECT_THROW(admin::letter_settings(no_sender), config::ConfigError);
+  config::Config bad_dir = cfg_;
+  bad_dir.letters.templates_dir = (dir_ / "no-such-folder").string();
+  try {
+    admin::letter_settings(bad_dir);
+    ADD_FAILURE() << "templates from a missing folder";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("[letters] templates"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(AdminActionTest, ResolvePrintsWhatChangedAndThatTheDaemonSendsTheLetter) {
+  ingest_four();
+  Output r = resolve(roster_.ref, approve_request());
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "TT-2026-0002: flagged -> decided\n"
+            "  #  EMPLOYEE         OUTCOME      AMOUNT  REASON\n"
+            "  2  Thomas Berntsen  approved  60 000 kr  Innvilget etter vurdering av "
+            "saksbehandler.\n"
+            "  total: 115 000 kr\n"
+            "decision letter queued; the daemon sends it within poll_interval_seconds (60 s) "
+            "when it runs\n");
+  EXPECT_EQ(store().find_case(roster_.id)->state, CaseState::decided);
+}
+
+TEST_F(AdminActionTest, PartialResolveSaysTheCaseStillWaits) {
+  ingest_four();
+  ResolveRequest ask;
+  ask.action = ResolveRequest::Action::ask_documentation;
+  ask.admin = "kari";
+  ask.missing = {"Bekreftelse fra studiestedet"};
+  Output r = resolve(org_.ref, ask);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find(org_.ref + ": flagged -> needs_documentation\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("  missing: Bekreftelse fra studiestedet\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  reminder due: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("request for documentation queued; the daemon sends it"), std::string::npos)
+      << r.out;
+}
+
+TEST_F(AdminActionTest, RefusedResolveIsExitCodeOneWithTheReason) {
+  ingest_four();
+  Output r = resolve(decided_.ref, approve_request());
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("refused: case TT-2026-0001 is decided"), std::string::npos) << r.err;
+  Output bad_line = resolve(roster_.ref, approve_request(7));
+  EXPECT_EQ(bad_line.rc, 1);
+  EXPECT_NE(bad_line.err.find("there is no line 7"), std::string::npos) << bad_line.err;
+  Output unknown = resolve("TT-1999-0001", approve_request());
+  EXPECT_EQ(unknown.rc, 1);
+  EXPECT_NE(unknown.err.find("no case with ref TT-1999-0001"), std::string::npos);
+}
+
+TEST_F(AdminActionTest, ResendRequeuesAFailedDecisionAndRefusesWhenThereIsNone) {
+  ingest_four();
+  Output none = resend(decided_.ref);  // made without the outbox: no letter
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_NE(none.err.find("has no decision letter"), std::string::npos) << none.err;
+
+  ASSERT_EQ(resolve(roster_.ref, approve_request()).rc, 0);
+  auto items = store().outbox_for_case(roster_.id);
+  ASSERT_EQ(items.size(), 1u);
+  Output pending = resend(roster_.ref);
+  EXPECT_EQ(pending.rc, 1);
+  EXPECT_NE(pending.err.find("already waiting to be sent"), std::string::npos) << pending.err;
+
+  store().begin_send(items[0].id, at(2026, 3, 10));
+  store().mark_outbox(items[0].id, OutboxStatus::failed, "550 mailbox unavailable", std::nullopt);
+  Output r = resend("tt-2026-0002");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "TT-2026-0002: decision letter failed -> pending (the same letter, Message-ID "
+            "<tilskudd.TT-2026-0002.decision.1@asker.kommune.no>)\n"
+            "queued; the daemon sends it within poll_interval_seconds (60 s) when it runs\n");
+  EXPECT_EQ(store().outbox_item(items[0].id)->status, OutboxStatus::pending);
+}
+
+TEST_F(AdminActionTest, PayoutCommandsExportScheduleAndMarkPaid) {
+  ingest_four();
+  store().transition(decided_.id, CaseState::decision_sent, "daemon", "accepted", at(2026, 3, 5));
+  const std::string round = decided_.round;
+  ASSERT_EQ(round, "2020-09-01");
+  const std::string csv =
+      "ref,owner,org_number,account_number,employee,programme,amount,case_total\r\n"
+      "TT-2026-0001,Solsikken Barnehage AS,921456786,15032741131,Ingrid Solberg,ABLU,55000,"
+      "55000\r\n";
+
+  Output x = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_export_command(store(), round, "", o, e);
+  });
+  EXPECT_EQ(x.rc, 0) << x.err;
+  EXPECT_EQ(x.out, csv);  // stdout holds the CSV alone
+  EXPECT_NE(x.err.find("round 2020-09-01: 1 case, 1 line, 55 000 kr\n"), std::string::npos)
+      << x.err;
+  EXPECT_NE(x.err.find("warning: 1 case is not scheduled yet"), std::string::npos) << x.err;
+
+  Output s = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_schedule_command(store(), round, "ola", at(2026, 3, 12), o, e);
+  });
+  EXPECT_EQ(s.rc, 0) << s.err;
+  EXPECT_NE(s.out.find("round 2020-09-01: 1 case scheduled: TT-2026-0001\n"), std::string::npos)
+      << s.out;
+  Output again = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_schedule_command(store(), round, "ola", at(2026, 3, 12), o, e);
+  });
+  EXPECT_EQ(again.rc, 0);
+  EXPECT_NE(again.out.find("round 2020-09-01: nothing to schedule; 1 case is already scheduled"),
+            std::string::npos)
+      << again.out;
+
+  const fs::path file = dir_ / "round.csv";
+  Output f = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_export_command(store(), round, file.string(), o, e);
+  });
+  EXPECT_EQ(f.rc, 0) << f.err;
+  EXPECT_EQ(testing::read_file(file), csv);
+  EXPECT_NE(f.out.find("1 case, 1 line, 55 000 kr -> " + file.string()), std::string::npos)
+      << f.out;
+  EXPECT_EQ(f.err.find("not scheduled"), std::string::npos) << f.err;
+
+  Output paid = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_mark_paid_command(store(), round, "ola", at(2026, 4, 1), o, e);
+  });
+  EXPECT_EQ(paid.rc, 0) << paid.err;
+  EXPECT_NE(paid.out.find("1 case paid: TT-2026-0001"), std::string::npos) << paid.out;
+  EXPECT_EQ(store().find_case(decided_.id)->state, CaseState::paid);
+}
+
+TEST_F(AdminActionTest, PayoutRefusalsAndFileErrors) {
+  ingest_four();
+  Output unknown = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_schedule_command(store(), "2031-12-01", "ola", at(2026, 3, 12), o, e);
+  });
+  EXPECT_EQ(unknown.rc, 1);
+  EXPECT_NE(unknown.err.find("refused: no case belongs to round 2031-12-01"), std::string::npos)
+      << unknown.err;
+
+  const fs::path file = dir_ / "missing-folder" / "round.csv";
+  Output f = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_export_command(store(), decided_.round, file.string(), o, e);
+  });
+  EXPECT_EQ(f.rc, 2);
+  EXPECT_NE(f.err.find("cannot open"), std::string::npos) << f.err;
+  EXPECT_FALSE(fs::exists(file));
+
+  // A refused export leaves no file behind.
+  const fs::path refused = dir_ / "refused.csv";
+  Output r = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_export_command(store(), "2031-12-01", refused.string(), o, e);
+  });
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_FALSE(fs::exists(refused));
 }
 
 }  // namespace

@@ -458,8 +458,24 @@ TEST(ValidateForDaemon, PlainImapNeedsAllowInsecure) {
     EXPECT_NE(std::string(e.what()).find("[mailbox] url"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("allow_insecure"), std::string::npos) << e.what();
   }
+  // allow_insecure is for a server on this machine only.
   c.mailbox.allow_insecure = true;
-  EXPECT_NO_THROW(validate_for_daemon(c));
+  EXPECT_THROW(validate_for_daemon(c), ConfigError);
+  for (const char* url : {"imap://127.0.0.1:1143/INBOX", "imap://localhost/INBOX",
+                          "imap://[::1]:143/INBOX", "imap://user@127.0.0.2/INBOX"}) {
+    c.mailbox.url = url;
+    EXPECT_NO_THROW(validate_for_daemon(c)) << url;
+  }
+  for (const char* url : {"imap://127.0.0.1.evil.example/INBOX", "imap://10.0.0.1/INBOX",
+                          "imap://localhost.example.org/INBOX"}) {
+    c.mailbox.url = url;
+    try {
+      validate_for_daemon(c);
+      ADD_FAILURE() << url << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("loopback"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(ValidateForDaemon, PlainSmtpNeedsAllowInsecure) {
@@ -472,6 +488,8 @@ TEST(ValidateForDaemon, PlainSmtpNeedsAllowInsecure) {
     EXPECT_NE(std::string(e.what()).find("[smtp] url"), std::string::npos) << e.what();
   }
   c.smtp.allow_insecure = true;
+  EXPECT_THROW(validate_for_daemon(c), ConfigError) << "not loopback";
+  c.smtp.url = "smtp://127.0.0.1:2525";
   EXPECT_NO_THROW(validate_for_daemon(c));
 }
 
