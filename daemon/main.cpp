@@ -143,6 +143,14 @@ int main(int argc, char** argv) {
     c->add_option("--by", admin_name, "Your user name, recorded as admin:<name>")->required();
   }
 
+  // store verify: the event log's hash chain.
+  std::string store_config;
+  auto* cmd_store = app.add_subcommand("store", "Operators: check the store");
+  cmd_store->require_subcommand(1);
+  auto* cmd_verify = cmd_store->add_subcommand(
+      "verify", "Check the event log's hash chain (exit 1 when it was tampered with)");
+  cmd_verify->add_option("--config", store_config, "Config file (TOML)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -154,6 +162,30 @@ int main(int argc, char** argv) {
   int rc = 0;
   if (*cmd_inspect) rc = tilskudd::run_inspect(inspect);
   if (*cmd_run) rc = tilskudd::run_daemon(run);
+  if (*cmd_verify) {
+    rc = [&]() -> int {
+      try {
+        tilskudd::config::Config cfg = tilskudd::config::load(store_config);
+        tilskudd::Store store = tilskudd::Store::open(cfg.store.path);
+        tilskudd::EventChainCheck c = store.verify_events();
+        if (!c.ok) {
+          std::cout << "event log TAMPERED WITH: " << c.problem << " (event #" << c.first_bad_id
+                    << ")\n";
+          return 1;
+        }
+        std::cout << "event log intact: " << c.checked << " event(s) verified";
+        if (c.before_chain > 0) std::cout << ", " << c.before_chain << " from before the chain";
+        std::cout << "; head #" << c.head_id << " " << c.head_hash << "\n";
+        return 0;
+      } catch (const tilskudd::config::ConfigError& e) {
+        std::cerr << "tilskudd: config error: " << e.what() << "\n";
+        return 2;
+      } catch (const tilskudd::StoreError& e) {
+        std::cerr << "tilskudd: store: " << e.what() << "\n";
+        return 2;
+      }
+    }();
+  }
   const bool admin_action = *cmd_resolve || *cmd_resend || *cmd_payout;
   if (*cmd_resolve && !do_approve && !do_reject && !do_ask) {
     std::cerr << "tilskudd cases resolve: give one of --approve, --reject, --ask-documentation\n";
