@@ -24,6 +24,7 @@
 #include "parsers/mime.h"
 #include "tests/support/mail_servers.h"
 #include "tests/support/pdf_writer.h"
+#include "tests/support/tcp_proxy.h"
 #include "workflow/store.h"
 
 #ifndef TILSKUDD_BINARY
@@ -242,6 +243,12 @@ class DaemonTest : public ::testing::Test {
     write_config(60);
   }
   void TearDown() override {
+    // Whatever happened, no password ever reaches a log.
+    for (const char* log : {"daemon.log", "second.log"}) {
+      std::ifstream in(dir_ / log);
+      std::string text((std::istreambuf_iterator<char>(in)), {});
+      EXPECT_EQ(text.find("secret-"), std::string::npos) << log << " contains a password";
+    }
     if (!HasFailure()) std::filesystem::remove_all(dir_);
   }
 
@@ -249,14 +256,15 @@ class DaemonTest : public ::testing::Test {
     std::ofstream(dir_ / name) << text;
   }
 
-  void write_config(int poll_interval) {
+  void write_config(int poll_interval, const std::string& imap_url = "",
+                    const std::string& smtp_url = "") {
     MailServers& s = MailServers::get();
     std::ostringstream c;
-    c << "[mailbox]\nurl = \"" << s.imaps_url() << "\"\nusername = \"" << post_
-      << "\"\npassword_file = \"pw\"\nca_file = \"" << s.ca_file()
-      << "\"\npoll_interval_seconds = " << poll_interval << "\n\n[smtp]\nurl = \"" << s.smtp_url()
-      << "\"\nfrom = \"Asker kommune <" << post_
-      << ">\"\nallow_insecure = true\n\n[store]\npath = \"store.db\"\n\n";
+    c << "[mailbox]\nurl = \"" << (imap_url.empty() ? s.imaps_url() : imap_url)
+      << "\"\nusername = \"" << post_ << "\"\npassword_file = \"pw\"\nca_file = \"" << s.ca_file()
+      << "\"\npoll_interval_seconds = " << poll_interval << "\n\n[smtp]\nurl = \""
+      << (smtp_url.empty() ? s.smtp_url() : smtp_url) << "\"\nfrom = \"Asker kommune <" << post_
+      << ">\"\nallow_insecure = true\nretry_seconds = 1\n\n[store]\npath = \"store.db\"\n\n";
     for (int y = this_year() - 1; y <= this_year() + 1; ++y) {
       c << "[year." << y << "]\ndeadlines = [\"" << y << "-06-30\", \"" << y
         << "-12-31\"]\ncap_per_student_when_state_rejected = 75000\n"
@@ -552,6 +560,104 @@ TEST_F(DaemonTest, BrokenConfigOnReloadKeepsTheOldOneAndSystemdHearsAboutIt) {
   EXPECT_EQ(r.status, 0) << r.log;
   EXPECT_NE(r.log.find("config not reloaded, the old one stays"), std::string::npos) << r.log;
   ::close(sock);
+}
+
+// ---- faults --------------------------------------------------------------------------------
+
+TEST_F(DaemonTest, SmtpServerDownThenBackTheLetterGoesOutAfterwards) {
+  MailServers& s = MailServers::get();
+  TcpProxy smtp(std::stoi(s.var("TILSKUDD_SMTP_PORT")));
+  smtp.set_up(false);
+  write_config(60, "", "smtp://127.0.0.1:" + std::to_string(smtp.port()));
+  Application a = application("down", {{"Marte Kristiansen", 95000, 40000}});
+  deliver(a);
+  ASSERT_TRUE(wait_for_messages(post_, 1));
+  Result r = run_once();
+  ASSERT_EQ(r.status, 0) << r.log;  // the mailbox was fine; the letter waits
+  {
+    Store st = store();
+    auto cases = st.list_cases();
+    ASSERT_EQ(cases.size(), 1u);
+    EXPECT_EQ(cases[0].state, CaseState::decided);
+    auto items = st.outbox_for_case(cases[0].id);
+    ASSERT_EQ(items.size(), 1u);
+    EXPECT_EQ(items[0].status, OutboxStatus::pending);
+    EXPECT_FALSE(items[0].last_error.empty());
+  }
+  EXPECT_NE(r.log.find("retry in"), std::string::npos) << r.log;
+  smtp.set_up(true);
+  std::this_thread::sleep_for(2500ms);  // past the first retry (retry_seconds = 1, jitter)
+  Result r2 = run_once();
+  ASSERT_EQ(r2.status, 0) << r2.log;
+  ASSERT_TRUE(wait_for_messages(a.from, 1));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(inbox(a.from).size(), 1u);
+  EXPECT_EQ(store().list_cases()[0].state, CaseState::decision_sent);
+}
+
+TEST_F(DaemonTest, ImapConnectionLostMidMessageThenCaughtUpOnce) {
+  MailServers& s = MailServers::get();
+  TcpProxy imap(std::stoi(s.var("TILSKUDD_IMAPS_PORT")));
+  write_config(60, "imaps://127.0.0.1:" + std::to_string(imap.port()) + "/INBOX");
+  // A large application, so that its literal spans many reads.
+  Application a = application("big", {{"Jonas Berg", 95000, 40000}});
+  std::string raw = compose(a);
+  std::string filler;
+  for (int i = 0; i < 8000; ++i) filler += "Vedlegg linje " + std::to_string(i) + " med tekst.\r\n";
+  raw.insert(raw.rfind("--b1--"),
+             "--b1\r\nContent-Type: text/plain; name=\"vedlegg.txt\"\r\n"
+             "Content-Disposition: attachment; filename=\"vedlegg.txt\"\r\n\r\n" +
+                 filler + "\r\n");
+  smtp_deliver(a.from, post_, raw);
+  ASSERT_TRUE(wait_for_messages(post_, 1));
+  imap.cut_after(60000);  // well inside the message, after login and search
+  Result r = run_once();
+  EXPECT_EQ(r.status, 1) << r.log;
+  EXPECT_NE(r.log.find("IMAP"), std::string::npos) << r.log;
+  EXPECT_EQ(store().list_cases().size(), 0u) << "nothing half-done is kept";
+  imap.cut_after(0);
+  Result r2 = run_once();
+  ASSERT_EQ(r2.status, 0) << r2.log;
+  ASSERT_TRUE(wait_for_messages(a.from, 1));
+  Result r3 = run_once();
+  ASSERT_EQ(r3.status, 0) << r3.log;
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(inbox(a.from).size(), 1u);
+  EXPECT_EQ(store().list_cases().size(), 1u);
+}
+
+TEST_F(DaemonTest, ImapServerGoneThenBackTheDaemonStaysUpAndCatchesUp) {
+  MailServers& s = MailServers::get();
+  TcpProxy imap(std::stoi(s.var("TILSKUDD_IMAPS_PORT")));
+  write_config(1, "imaps://127.0.0.1:" + std::to_string(imap.port()) + "/INBOX");
+  Daemon d(config_, (dir_ / "daemon.log").string(), false);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (d.log().find("poll of INBOX") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  imap.set_up(false);  // the server goes away, connections and all
+  Application a = application("gone", {{"Lise Haugen", 95000, 40000}});
+  deliver(a);
+  std::this_thread::sleep_for(3s);
+  EXPECT_NE(d.log().find("next attempt in"), std::string::npos) << d.log();
+  imap.set_up(true);
+  EXPECT_TRUE(wait_for_messages(a.from, 1, 90s)) << d.log();
+  d.signal(SIGTERM);
+  Result r = d.wait(60s);
+  EXPECT_EQ(r.status, 0) << r.log;
+}
+
+TEST_F(DaemonTest, LoginRefusedIsReportedWithoutThePassword) {
+  write("pw", "secret-wrong-password\n");
+  Application a = application("login", {{"Nina Dahl", 95000, 40000}});
+  deliver(a);
+  ASSERT_TRUE(wait_for_messages(post_, 1));
+  Result r = run_once();
+  EXPECT_EQ(r.status, 1) << r.log;
+  EXPECT_NE(r.log.find("auth"), std::string::npos) << r.log;
+  EXPECT_EQ(r.log.find("wrong-password"), std::string::npos) << r.log;
+  EXPECT_EQ(store().list_cases().size(), 0u);
+  // (TearDown checks that no "secret-" reached the log.)
 }
 
 TEST_F(DaemonTest, RefusesPlainImapWithoutAllowInsecure) {
