@@ -188,7 +188,7 @@ void read_mailbox(const Context& ctx, const toml::table& t, Mailbox& m) {
   check_keys(ctx, t, s,
              {"url", "username", "password_file", "oauth2_token_file", "allow_insecure",
               "poll_interval_seconds", "keyword", "move_to", "ca_file", "idle", "max_attempts",
-              "quarantine_keyword"});
+              "quarantine_keyword", "oauth2"});
   read_string(ctx, t, s, "url", m.url);
   read_string(ctx, t, s, "username", m.username);
   read_string(ctx, t, s, "password_file", m.password_file);
@@ -203,6 +203,7 @@ void read_mailbox(const Context& ctx, const toml::table& t, Mailbox& m) {
   read_bool(ctx, t, s, "idle", m.idle);
   if (auto v = read_int(ctx, t, s, "max_attempts", 1, 100)) m.max_attempts = static_cast<int>(*v);
   read_string(ctx, t, s, "quarantine_keyword", m.quarantine_keyword);
+  read_bool(ctx, t, s, "oauth2", m.oauth2);
   for (const auto* kw : {&m.keyword, &m.quarantine_keyword}) {
     const char* key = kw == &m.keyword ? "keyword" : "quarantine_keyword";
     // An IMAP keyword is an atom: no spaces, no atom-specials (RFC 3501 §9).
@@ -217,7 +218,7 @@ void read_smtp(const Context& ctx, const toml::table& t, Smtp& m) {
   constexpr std::string_view s = "smtp";
   check_keys(ctx, t, s,
              {"url", "username", "password_file", "from", "allow_insecure", "oauth2_token_file",
-              "ca_file", "max_per_recipient_per_day", "max_attempts", "retry_seconds"});
+              "ca_file", "max_per_recipient_per_day", "max_attempts", "retry_seconds", "oauth2"});
   read_string(ctx, t, s, "url", m.url);
   read_string(ctx, t, s, "username", m.username);
   read_string(ctx, t, s, "password_file", m.password_file);
@@ -229,7 +230,9 @@ void read_smtp(const Context& ctx, const toml::table& t, Smtp& m) {
     m.max_per_recipient_per_day = static_cast<int>(*v);
   }
   if (auto v = read_int(ctx, t, s, "max_attempts", 1, 1000)) m.max_attempts = static_cast<int>(*v);
-  if (auto v = read_int(ctx, t, s, "retry_seconds", 1, 3600)) m.retry_seconds = static_cast<int>(*v);
+  if (auto v = read_int(ctx, t, s, "retry_seconds", 1, 3600))
+    m.retry_seconds = static_cast<int>(*v);
+  read_bool(ctx, t, s, "oauth2", m.oauth2);
 }
 
 void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
@@ -563,8 +566,9 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
   }
 
   Config cfg;
-  check_keys(ctx, root, "",
-             {"mailbox", "smtp", "store", "case", "year", "limits", "letters", "retention"});
+  check_keys(
+      ctx, root, "",
+      {"mailbox", "smtp", "store", "case", "year", "limits", "letters", "retention", "oauth2"});
   if (const auto* t = sub_table(ctx, root, "mailbox")) read_mailbox(ctx, *t, cfg.mailbox);
   if (const auto* t = sub_table(ctx, root, "smtp")) read_smtp(ctx, *t, cfg.smtp);
   if (const auto* t = sub_table(ctx, root, "store")) {
@@ -582,6 +586,20 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
     }
   }
   if (const auto* t = sub_table(ctx, root, "limits")) read_limits(ctx, *t, cfg.limits);
+  if (const auto* t = sub_table(ctx, root, "oauth2")) {
+    constexpr std::string_view o = "oauth2";
+    check_keys(ctx, *t, o,
+               {"token_url", "client_id", "client_secret_file", "scope", "refresh_token_file",
+                "cache_file", "ca_file", "allow_insecure"});
+    read_string(ctx, *t, o, "token_url", cfg.oauth2.token_url);
+    read_string(ctx, *t, o, "client_id", cfg.oauth2.client_id);
+    read_string(ctx, *t, o, "client_secret_file", cfg.oauth2.client_secret_file);
+    read_string(ctx, *t, o, "scope", cfg.oauth2.scope);
+    read_string(ctx, *t, o, "refresh_token_file", cfg.oauth2.refresh_token_file);
+    read_string(ctx, *t, o, "cache_file", cfg.oauth2.cache_file);
+    read_string(ctx, *t, o, "ca_file", cfg.oauth2.ca_file);
+    read_bool(ctx, *t, o, "allow_insecure", cfg.oauth2.allow_insecure);
+  }
   if (const auto* t = sub_table(ctx, root, "retention")) {
     check_keys(ctx, *t, "retention", {"raw_message_days"});
     if (auto v = read_int(ctx, *t, "retention", "raw_message_days", 0, 36500)) {
@@ -593,9 +611,11 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
     read_string(ctx, *t, "letters", "templates", cfg.letters.templates_dir);
   }
   // Relative file paths are taken from the config file's folder, like the rosters.
-  for (std::string* p : {&cfg.mailbox.password_file, &cfg.mailbox.oauth2_token_file,
-                         &cfg.mailbox.ca_file, &cfg.smtp.password_file, &cfg.smtp.oauth2_token_file,
-                         &cfg.smtp.ca_file, &cfg.store.path, &cfg.letters.templates_dir}) {
+  for (std::string* p :
+       {&cfg.mailbox.password_file, &cfg.mailbox.oauth2_token_file, &cfg.mailbox.ca_file,
+        &cfg.smtp.password_file, &cfg.smtp.oauth2_token_file, &cfg.smtp.ca_file, &cfg.store.path,
+        &cfg.letters.templates_dir, &cfg.oauth2.client_secret_file, &cfg.oauth2.refresh_token_file,
+        &cfg.oauth2.cache_file, &cfg.oauth2.ca_file}) {
     if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (base_dir / *p).string();
   }
 
@@ -643,9 +663,9 @@ void check_url(const std::string& section, const std::string& url, bool allow_in
       } else if (auto colon = host.find(':'); colon != std::string::npos) {
         host = host.substr(0, colon);
       }
-      const bool ipv4_loopback =
-          host.rfind("127.", 0) == 0 && std::count(host.begin(), host.end(), '.') == 3 &&
-          host.find_first_not_of("0123456789.") == std::string::npos;
+      const bool ipv4_loopback = host.rfind("127.", 0) == 0 &&
+                                 std::count(host.begin(), host.end(), '.') == 3 &&
+                                 host.find_first_not_of("0123456789.") == std::string::npos;
       const bool loopback = host == "localhost" || host == "::1" || ipv4_loopback;
       if (loopback) return;
       ctx.fail(section, "url",
@@ -666,15 +686,24 @@ void validate_for_daemon(const Config& config) {
   Context ctx{source};
   check_url("mailbox", config.mailbox.url, config.mailbox.allow_insecure, "imaps", "imap", source);
   if (config.mailbox.username.empty()) ctx.fail("mailbox", "username", "missing");
-  if (config.mailbox.password_file.empty() && config.mailbox.oauth2_token_file.empty()) {
-    ctx.fail("mailbox", "password_file", "missing (or set oauth2_token_file)");
+  if (config.mailbox.password_file.empty() && config.mailbox.oauth2_token_file.empty() &&
+      !config.mailbox.oauth2) {
+    ctx.fail("mailbox", "password_file", "missing (or set oauth2 = true with an [oauth2] table)");
+  }
+  if (config.mailbox.oauth2 || config.smtp.oauth2) {
+    if (config.oauth2.token_url.empty())
+      ctx.fail("oauth2", "token_url", "missing ([mailbox] or [smtp] oauth2 = true needs it)");
+    if (config.oauth2.client_id.empty()) ctx.fail("oauth2", "client_id", "missing");
+    if (config.oauth2.client_secret_file.empty() && config.oauth2.refresh_token_file.empty())
+      ctx.fail("oauth2", "client_secret_file", "missing (or set refresh_token_file)");
   }
   if (config.mailbox.poll_interval_seconds < 1) {
     ctx.fail("mailbox", "poll_interval_seconds", "must be at least 1");
   }
   check_url("smtp", config.smtp.url, config.smtp.allow_insecure, "smtps", "smtp", source);
   if (config.smtp.from.empty()) ctx.fail("smtp", "from", "missing (our sender address)");
-  if (!config.smtp.username.empty() && config.smtp.password_file.empty()) {
+  if (!config.smtp.username.empty() && config.smtp.password_file.empty() && !config.smtp.oauth2 &&
+      config.smtp.oauth2_token_file.empty()) {
     ctx.fail("smtp", "password_file", "missing (username is set, so AUTH needs a password)");
   }
   if (config.store.path.empty()) ctx.fail("store", "path", "missing");

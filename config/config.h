@@ -38,6 +38,7 @@ struct Mailbox {
   bool idle = true;                   // IMAP IDLE on a second connection when offered
   int max_attempts = 5;               // a message failing this often is quarantined
   std::string quarantine_keyword = "$TilskuddQuarantine";
+  bool oauth2 = false;  // XOAUTH2 with tokens from [oauth2] (Microsoft 365)
 };
 
 struct Smtp {
@@ -51,6 +52,20 @@ struct Smtp {
   int max_per_recipient_per_day = 20;  // our mails to one address in 24 h; more wait
   int max_attempts = 8;                // temporary failures before an item is held for a person
   int retry_seconds = 60;              // first retry after a temporary failure; doubles, max 1 h
+  bool oauth2 = false;                 // XOAUTH2 with tokens from [oauth2]
+};
+
+// The OAuth2 token endpoint (Microsoft identity platform) for [mailbox]/[smtp] oauth2 = true.
+struct OAuth2 {
+  std::string token_url;
+  std::string client_id;
+  std::string client_secret_file;
+  std::string scope;
+  std::string refresh_token_file;  // refresh-token grant instead of client credentials
+  std::string cache_file;
+  std::string ca_file;
+  bool allow_insecure = false;
+  bool configured() const { return !token_url.empty(); }
 };
 
 // The letters we send (templates under config/templates/).
@@ -103,6 +118,7 @@ struct Config {
   Case case_;
   Letters letters;
   Retention retention;
+  OAuth2 oauth2;
   std::map<int, Year> years;  // at least one
   Limits limits;
   std::filesystem::path source;  // the file it was read from

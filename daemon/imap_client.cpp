@@ -349,7 +349,28 @@ ImapClient::ImapClient(ImapOptions options) : impl_(std::make_unique<Impl>(std::
 ImapClient::~ImapClient() = default;
 
 void ImapClient::connect() {
-  impl_->connect();
+  Impl& m = *impl_;
+  if (!m.opt.token_provider) {
+    m.connect();
+    return;
+  }
+  auto fetch = [&] {
+    try {
+      m.opt.bearer_token = m.opt.token_provider();
+    } catch (const std::exception& e) {
+      // The token endpoint's trouble is the connection's trouble: back off and try again.
+      throw ImapError(ImapError::Kind::network, "", std::string("no OAuth2 token: ") + e.what());
+    }
+  };
+  fetch();
+  try {
+    m.connect();
+  } catch (const ImapError& e) {
+    if (e.kind() != ImapError::Kind::auth) throw;
+    if (m.opt.token_refused) m.opt.token_refused(m.opt.bearer_token);
+    fetch();
+    m.connect();
+  }
 }
 bool ImapClient::connected() const {
   return impl_->h != nullptr;

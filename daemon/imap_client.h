@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -38,7 +39,11 @@ struct ImapOptions {
   std::string username;
   std::string password;      // used when bearer_token is empty
   std::string bearer_token;  // XOAUTH2 (CURLOPT_XOAUTH2_BEARER, LOGIN_OPTIONS AUTH=XOAUTH2)
-  std::string ca_file;       // PEM CA bundle; empty = the system's
+  // OAuth2 (XOAUTH2) with tokens from a source (daemon/oauth2), instead of bearer_token: asked
+  // at every connect(); a token the server refuses is reported and a fresh one tried once.
+  std::function<std::string()> token_provider;
+  std::function<void(const std::string&)> token_refused;
+  std::string ca_file;  // PEM CA bundle; empty = the system's
   bool allow_insecure = false;
   std::chrono::milliseconds connect_timeout{30000};   // connect + TLS + login
   std::chrono::milliseconds command_timeout{120000};  // each command; IDLE has its own wait

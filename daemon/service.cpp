@@ -25,6 +25,7 @@
 #include "config/config.h"
 #include "daemon/imap_client.h"
 #include "daemon/log.h"
+#include "daemon/oauth2.h"
 #include "daemon/pdf_sandbox.h"
 #include "daemon/poller.h"
 #include "daemon/smtp_sender.h"
@@ -63,6 +64,7 @@ std::string read_secret(const std::string& path, const std::string& what) {
 // Everything that depends on the config file, rebuilt on SIGHUP.
 struct Setup {
   config::Config config;
+  std::shared_ptr<oauth2::TokenSource> tokens;  // shared by IMAP, IDLE and SMTP
   ImapOptions imap;
   SmtpOptions smtp;
   IntakeSettings intake;
@@ -75,9 +77,31 @@ std::unique_ptr<Setup> make_setup(const std::string& path) {
   config::validate_for_daemon(s->config);
   const config::Config& c = s->config;
 
+  if (c.mailbox.oauth2 || c.smtp.oauth2) {
+    oauth2::OAuth2Settings o;
+    o.token_url = c.oauth2.token_url;
+    o.client_id = c.oauth2.client_id;
+    o.client_secret_file = c.oauth2.client_secret_file;
+    o.scope = c.oauth2.scope;
+    o.refresh_token_file = c.oauth2.refresh_token_file;
+    o.cache_file = c.oauth2.cache_file;
+    o.ca_file = c.oauth2.ca_file;
+    o.allow_insecure = c.oauth2.allow_insecure;
+    try {
+      s->tokens = std::make_shared<oauth2::TokenSource>(o);
+    } catch (const std::exception& e) {
+      throw config::ConfigError(std::string("[oauth2] ") + e.what());
+    }
+  }
+  auto token_provider = [tokens = s->tokens] { return tokens->access_token(); };
+  auto token_refused = [tokens = s->tokens](const std::string& t) { tokens->invalidate(t); };
+
   s->imap.url = c.mailbox.url;
   s->imap.username = c.mailbox.username;
-  if (!c.mailbox.oauth2_token_file.empty()) {
+  if (c.mailbox.oauth2) {
+    s->imap.token_provider = token_provider;
+    s->imap.token_refused = token_refused;
+  } else if (!c.mailbox.oauth2_token_file.empty()) {
     s->imap.bearer_token = read_secret(c.mailbox.oauth2_token_file, "[mailbox] oauth2_token_file");
   } else {
     s->imap.password = read_secret(c.mailbox.password_file, "[mailbox] password_file");
@@ -90,7 +114,10 @@ std::unique_ptr<Setup> make_setup(const std::string& path) {
 
   s->smtp.url = c.smtp.url;
   s->smtp.username = c.smtp.username;
-  if (!c.smtp.oauth2_token_file.empty()) {
+  if (c.smtp.oauth2) {
+    s->smtp.token_provider = token_provider;
+    s->smtp.token_refused = token_refused;
+  } else if (!c.smtp.oauth2_token_file.empty()) {
     s->smtp.bearer_token = read_secret(c.smtp.oauth2_token_file, "[smtp] oauth2_token_file");
   } else if (!c.smtp.username.empty()) {
     s->smtp.password = read_secret(c.smtp.password_file, "[smtp] password_file");
@@ -98,9 +125,18 @@ std::unique_ptr<Setup> make_setup(const std::string& path) {
   s->smtp.ca_file = c.smtp.ca_file;
   s->smtp.allow_insecure = c.smtp.allow_insecure;
 
-  const std::string templates = c.letters.templates_dir.empty()
-                                    ? std::string(TILSKUDD_TEMPLATES_DIR)
-                                    : c.letters.templates_dir;
+  // [letters] templates, else the built-in default, else next to an installed binary
+  // (<prefix>/bin/tilskudd -> <prefix>/share/tilskudd/templates).
+  std::string templates = c.letters.templates_dir;
+  if (templates.empty()) {
+    templates = TILSKUDD_TEMPLATES_DIR;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(templates, ec)) {
+      auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+      auto installed = exe.parent_path().parent_path() / "share" / "tilskudd" / "templates";
+      if (!ec && std::filesystem::is_directory(installed, ec)) templates = installed.string();
+    }
+  }
   try {
     s->intake.templates = outgoing::load_templates(templates);
   } catch (const std::exception& e) {
@@ -291,6 +327,9 @@ class Worker {
     } else {
       spdlog::error("event log tampered with: {} (event #{}); a person must investigate",
                     chain.problem, chain.first_bad_id);
+    }
+    if (setup_->tokens) {
+      if (auto w = setup_->tokens->expiry_warning()) spdlog::warn("OAuth2: {}", *w);
     }
     const int days = setup_->config.retention.raw_message_days;
     if (days > 0 && !dry_run_) {

@@ -195,9 +195,35 @@ const char* to_string(SmtpResult::Outcome outcome) {
   return "?";
 }
 
+SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from,
+                          std::string_view recipient, std::string_view message,
+                          const std::function<void()>& data_complete);
+
 SmtpResult smtp_send(const SmtpOptions& opt, std::string_view envelope_from,
                      std::string_view recipient, std::string_view message,
                      const std::function<void()>& data_complete) {
+  if (!opt.token_provider)
+    return smtp_send_once(opt, envelope_from, recipient, message, data_complete);
+  SmtpOptions with_token = opt;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      with_token.bearer_token = opt.token_provider();
+    } catch (const std::exception& e) {
+      SmtpResult r;
+      r.outcome = SmtpResult::Outcome::temporary;
+      r.detail = std::string("no OAuth2 token: ") + e.what();
+      return r;
+    }
+    SmtpResult r = smtp_send_once(with_token, envelope_from, recipient, message, data_complete);
+    if (!r.login_denied || attempt == 1) return r;
+    if (opt.token_refused) opt.token_refused(with_token.bearer_token);
+  }
+  return {};
+}
+
+SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from,
+                          std::string_view recipient, std::string_view message,
+                          const std::function<void()>& data_complete) {
   using Outcome = SmtpResult::Outcome;
   const bool implicit_tls = has_scheme(opt.url, "smtps://");
   if (!implicit_tls && !has_scheme(opt.url, "smtp://")) {
@@ -281,6 +307,7 @@ SmtpResult smtp_send(const SmtpOptions& opt, std::string_view envelope_from,
 
   if (rc == CURLE_LOGIN_DENIED) {
     r.outcome = Outcome::temporary;
+    r.login_denied = true;
     r.detail = "login denied by the SMTP server (check username and password/token): " + detail;
     return r;
   }

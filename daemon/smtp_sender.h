@@ -47,6 +47,10 @@ struct SmtpOptions {
   bool allow_insecure = false;
   std::chrono::milliseconds connect_timeout{30000};
   std::chrono::milliseconds timeout{120000};  // the whole transfer
+  // OAuth2 (XOAUTH2) with tokens from a source (daemon/oauth2): asked before each transfer; a
+  // refused token is reported and a fresh one tried once (nothing is sent before AUTH).
+  std::function<std::string()> token_provider;
+  std::function<void(const std::string&)> token_refused;
 };
 
 struct SmtpResult {
@@ -57,6 +61,7 @@ struct SmtpResult {
   // True when the failure happened after the complete message was handed over and no final
   // reply was read (the uncertain window: the server may have accepted it). See above.
   bool data_handed_over = false;
+  bool login_denied = false;  // the server refused our credentials (AUTH)
 };
 
 const char* to_string(SmtpResult::Outcome outcome);  // "accepted", "temporary", "permanent"

@@ -500,6 +500,32 @@ TEST(ValidateForDaemon, OtherSchemesAreRefused) {
   EXPECT_THROW(validate_for_daemon(c), ConfigError);
 }
 
+TEST(ValidateForDaemon, OAuth2MailboxNeedsTheTokenEndpoint) {
+  Config c = parse(kFull, ".");
+  c.mailbox.password_file.clear();
+  c.mailbox.oauth2_token_file.clear();
+  EXPECT_THROW(validate_for_daemon(c), ConfigError);
+  c.mailbox.oauth2 = true;
+  try {
+    validate_for_daemon(c);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("[oauth2] token_url"), std::string::npos) << e.what();
+  }
+  Config o = parse(kFull + std::string(R"(
+[oauth2]
+token_url = "https://login.microsoftonline.com/t/oauth2/v2.0/token"
+client_id = "abc"
+client_secret_file = "secret"
+scope = "https://outlook.office365.com/.default"
+)"),
+                   "/etc/tilskudd");
+  EXPECT_EQ(o.oauth2.client_secret_file, "/etc/tilskudd/secret");
+  o.mailbox.password_file.clear();
+  o.mailbox.oauth2 = true;
+  EXPECT_NO_THROW(validate_for_daemon(o));
+}
+
 TEST(ValidateForDaemon, SmtpFromIsRequired) {
   Config c = parse(kFull, ".");
   c.smtp.from.clear();
