@@ -14,7 +14,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,6 +26,7 @@
 #include "parsers/mime.h"
 #include "tests/support/mail_servers.h"
 #include "tests/support/pdf_writer.h"
+#include "tests/support/support.h"
 #include "workflow/store.h"
 
 #ifndef TILSKUDD_BINARY
@@ -47,33 +47,6 @@ int env_int(const char* name, int fallback) {
   return v && *v ? std::atoi(v) : fallback;
 }
 
-int this_year() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return tm.tm_year + 1900;
-}
-
-std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int line = 0;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
-    out += t[(v >> 18) & 63];
-    out += t[(v >> 12) & 63];
-    out += i + 1 < in.size() ? t[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? t[v & 63] : '=';
-    if (++line == 19) {
-      out += "\r\n";
-      line = 0;
-    }
-  }
-  return out + "\r\n";
-}
-
 // 300+ distinct plausible employee names: first × last.
 std::vector<std::string> names(std::size_t n) {
   const char* first[] = {"Kari", "Ola",    "Per",   "Lise",  "Nina", "Tor",   "Anne",
@@ -91,7 +64,7 @@ std::vector<std::string> names(std::size_t n) {
 
 std::string application(int i, const std::string& employee, const std::string& from,
                         const std::string& to, bool with_letter) {
-  const int y = this_year();
+  const int y = current_year();
   std::ostringstream form;
   form << "Hei,\r\n\r\nSøknad: Tilretteleggingstilskudd ved videre- og etterutdanning for "
           "barnehageansatte\r\nSaksnummer: 20/30298\r\nBarnehageeier: Solsikken Barnehage AS\r\n"
@@ -123,7 +96,7 @@ std::string application(int i, const std::string& employee, const std::string& f
     << "\r\n--b1\r\nContent-Type: application/pdf; name=\"brev.pdf\"\r\n"
        "Content-Disposition: attachment; filename=\"brev.pdf\"\r\n"
        "Content-Transfer-Encoding: base64\r\n\r\n"
-    << base64(make_pdf({letter.str()})) << "--b1--\r\n";
+    << base64_lines(make_pdf({letter.str()})) << "--b1--\r\n";
   return m.str();
 }
 
@@ -200,7 +173,7 @@ TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAndSendsNothingTwice) {
       << "\"\nfrom = \"Asker kommune <" << post
       << ">\"\nallow_insecure = true\nmax_per_recipient_per_day = 1000\n\n[store]\npath = "
          "\"store.db\"\n\n";
-    for (int y = this_year() - 1; y <= this_year() + 1; ++y) {
+    for (int y = current_year() - 1; y <= current_year() + 1; ++y) {
       c << "[year." << y << "]\ndeadlines = [\"" << y << "-06-30\", \"" << y
         << "-12-31\"]\ncap_per_student_when_state_rejected = 75000\nprogrammes = [\"ABLU\"]\n"
         << "roster = \"roster.csv\"\n\n";

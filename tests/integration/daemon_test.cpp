@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -24,6 +23,7 @@
 #include "parsers/mime.h"
 #include "tests/support/mail_servers.h"
 #include "tests/support/pdf_writer.h"
+#include "tests/support/support.h"
 #include "tests/support/tcp_proxy.h"
 #include "workflow/store.h"
 
@@ -39,33 +39,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int this_year() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return tm.tm_year + 1900;
-}
-
-std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int line = 0;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
-    out += t[(v >> 18) & 63];
-    out += t[(v >> 12) & 63];
-    out += i + 1 < in.size() ? t[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? t[v & 63] : '=';
-    if (++line == 19) {
-      out += "\r\n";
-      line = 0;
-    }
-  }
-  return out + "\r\n";
-}
-
 struct Employee {
   std::string name;
   int cost = 95000;
@@ -74,7 +47,7 @@ struct Employee {
 
 // A grant letter from Statsforvalteren as a PDF, in the wording the state uses.
 std::string grant_letter(const std::string& owner, const std::vector<Employee>& employees) {
-  int y = this_year();
+  int y = current_year();
   std::ostringstream t;
   t << "Statsforvalteren i Oslo og Viken\n\nVår dato: 15.06." << y << "    Vår ref.: " << y
     << "/4711\n\n"
@@ -139,7 +112,7 @@ std::string compose(const Application& a) {
     << form.str() << "\r\n--b1\r\nContent-Type: application/pdf; name=\"Tildelingsbrev.pdf\"\r\n"
     << "Content-Disposition: attachment; filename=\"Tildelingsbrev.pdf\"\r\n"
     << "Content-Transfer-Encoding: base64\r\n\r\n"
-    << base64(grant_letter(a.owner, a.employees)) << "--b1--\r\n";
+    << base64_lines(grant_letter(a.owner, a.employees)) << "--b1--\r\n";
   return m.str();
 }
 
@@ -265,7 +238,7 @@ class DaemonTest : public ::testing::Test {
       << "\"\npoll_interval_seconds = " << poll_interval << "\n\n[smtp]\nurl = \""
       << (smtp_url.empty() ? s.smtp_url() : smtp_url) << "\"\nfrom = \"Asker kommune <" << post_
       << ">\"\nallow_insecure = true\nretry_seconds = 1\n\n[store]\npath = \"store.db\"\n\n";
-    for (int y = this_year() - 1; y <= this_year() + 1; ++y) {
+    for (int y = current_year() - 1; y <= current_year() + 1; ++y) {
       c << "[year." << y << "]\ndeadlines = [\"" << y << "-06-30\", \"" << y
         << "-12-31\"]\ncap_per_student_when_state_rejected = 75000\n"
         << "programmes = [\"ABLU\", \"BLU_DELTID\"]\nroster = \"roster.csv\"\n\n";

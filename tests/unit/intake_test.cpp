@@ -65,37 +65,6 @@ std::string with_header(std::string raw, const std::string& name, const std::str
   return raw.substr(0, pos + 1) + name + ": " + value + raw.substr(end);
 }
 
-std::string base64(const std::string& in) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    out += tbl[(v >> 18) & 63];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += tbl[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += tbl[(v >> 18) & 63];
-    out += tbl[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    unsigned v =
-        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += tbl[(v >> 18) & 63];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += '=';
-  }
-  std::string wrapped;
-  for (std::size_t p = 0; p < out.size(); p += 76) wrapped += out.substr(p, 76) + "\r\n";
-  return wrapped;
-}
-
 // The grant letter Statsforvalteren sends for Maria Olsen (tests/corpus/generate.py, "grant").
 std::string maria_grant_letter_pdf() {
   return testing::make_pdf(
@@ -152,7 +121,7 @@ std::string reply_with_letter(const std::string& subject, const std::string& in_
   r += "Content-Disposition: attachment; filename=\"Tildelingsbrev.pdf\"\r\n";
   r += "Content-Transfer-Encoding: base64\r\n";
   r += "\r\n";
-  r += base64(maria_grant_letter_pdf());
+  r += testing::base64_lines(maria_grant_letter_pdf());
   r += "--=_trollstua_1--\r\n";
   return r;
 }
