@@ -208,6 +208,10 @@ class StoreLock {
 struct CycleResult {
   bool imap_ok = true;
   bool halted = false;  // the mailbox needs a person (UIDVALIDITY not re-approved)
+  // What failed, for STATUS= (empty: nothing). The store failing (disk full, read-only, I/O
+  // errors) backs off like the mailbox being unreachable: nothing is lost, since every message
+  // and every send step is committed or rolled back whole.
+  std::string fault;
   PollStats stats;
   OutboxRun outbox;
 };
@@ -248,21 +252,25 @@ class Worker {
       }
     } catch (const ImapError& e) {
       r.imap_ok = false;
+      r.fault = "mailbox unreachable";
       spdlog::warn("IMAP {}: {} ({})", poller_->mailbox(), e.what(), to_string(e.kind()));
       imap_->logout();
     } catch (const MailboxChanged& e) {
       r.imap_ok = false;
       r.halted = true;
+      r.fault = "mailbox halted: UIDVALIDITY changed, a person must check the mailbox";
       spdlog::error("mailbox halted: {}", e.what());
       imap_->logout();
     } catch (const StoreError& e) {
       r.imap_ok = false;
+      r.fault = std::string("store failing: ") + e.what();
       spdlog::error("store: {} (the poll is retried)", e.what());
     }
     if (stop_.load()) return r;
     try {
       for (const auto& n : queue_due_reminders(store_, setup_->intake, wall_now())) log::note(n);
     } catch (const StoreError& e) {
+      if (r.fault.empty()) r.fault = std::string("store failing: ") + e.what();
       spdlog::error("store: {} (reminders are retried)", e.what());
     }
     try {
@@ -282,9 +290,11 @@ class Worker {
           return SendAttempt{SendAttempt::Outcome::accepted, "dry run", false};
         };
       }
-      r.outbox = run_outbox(store_, send, setup_->outbox, wall_now, [&] { return stop_.load(); });
+      r.outbox = run_outbox(
+          store_, send, setup_->outbox, wall_now, [&] { return stop_.load(); }, 100, &unrecorded_);
       for (const auto& n : r.outbox.notes) log::note(n);
     } catch (const StoreError& e) {
+      if (r.fault.empty()) r.fault = std::string("store failing: ") + e.what();
       spdlog::error("store: {} (the outbox is retried)", e.what());
     }
     try {
@@ -364,6 +374,8 @@ class Worker {
   bool dry_run_ = false;
   std::function<void()> progress_;  // called whenever work moves on (the watchdog's heartbeat)
   std::optional<Timestamp> last_summary_;
+  // Sends the mail server answered but the store could not record yet (run_outbox).
+  UnrecordedSends unrecorded_;
   std::unique_ptr<ImapClient> imap_;
   std::unique_ptr<Poller> poller_;
 };
@@ -497,7 +509,7 @@ class Service {
 
       const auto interval = std::chrono::seconds(setup_->config.mailbox.poll_interval_seconds);
       std::chrono::milliseconds delay = interval;
-      if (!r.imap_ok) {
+      if (!r.fault.empty()) {
         // Exponential backoff, capped at 15 minutes, with jitter; never shorter than 1 s.
         ++failures;
         auto base = std::min<std::chrono::milliseconds>(
@@ -508,9 +520,8 @@ class Service {
                 std::chrono::milliseconds(jitter),
             std::max<std::chrono::milliseconds>(interval, 15min));
         spdlog::warn("next attempt in {} s (failure {} in a row)", delay.count() / 1000, failures);
-        systemd::status(r.halted ? std::string("mailbox halted: UIDVALIDITY changed, a person must "
-                                               "check the mailbox")
-                                 : "mailbox unreachable (" + std::to_string(failures) +
+        systemd::status(r.halted ? r.fault
+                                 : r.fault + " (" + std::to_string(failures) +
                                        " failures in a row); next attempt in " +
                                        std::to_string(delay.count() / 1000) + " s");
       } else {

@@ -14,10 +14,81 @@ std::chrono::seconds backoff_delay(const OutboxPolicy& policy, int attempts) {
   return std::chrono::seconds(static_cast<std::int64_t>(d * (0.5 + 0.5 * j)));
 }
 
+namespace {
+
+// Writes what the mail server said about one send: sent (and the case's transition), retry
+// later, failed, or uncertain. Called inside a transaction.
+void record_send(Store& store, const OutboxItem& item, const std::optional<CaseRecord>& c,
+                 const SendAttempt& r, const OutboxPolicy& policy, Timestamp now, OutboxRun& run) {
+  const std::string ref = c ? c->ref : std::string();
+  const std::string kind(outbox_kind_name(item.kind));
+  const int attempts = item.attempts + 1;
+  switch (r.outcome) {
+    case SendAttempt::Outcome::accepted:
+      store.mark_outbox(item.id, OutboxStatus::sent, "", std::nullopt);
+      ++run.sent;
+      if (c) {
+        if (item.kind == OutboxKind::decision && c->state == CaseState::decided) {
+          store.transition(c->id, CaseState::decision_sent, "daemon",
+                           "decision accepted by the mail server", now,
+                           {{"message_id", item.message_id}});
+          run.notes.push_back({ref, false, "decided -> decision_sent"});
+        } else {
+          store.add_event(c->id, "daemon", kind + " sent", now, {{"message_id", item.message_id}});
+          run.notes.push_back({ref, false, kind + " sent"});
+        }
+      }
+      break;
+    case SendAttempt::Outcome::temporary:
+      if (r.data_handed_over) {
+        store.mark_outbox(item.id, OutboxStatus::uncertain, r.detail, std::nullopt);
+        ++run.uncertain;
+        run.notes.push_back({ref, true,
+                             kind + " may or may not have been delivered (" + r.detail +
+                                 "); it is not resent: a person must check"});
+      } else if (attempts >= policy.max_attempts) {
+        store.mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
+        ++run.failed;
+        if (c) store.add_event(c->id, "daemon", kind + " failed: " + r.detail, now);
+        run.notes.push_back({ref, true,
+                             kind + " failed " + std::to_string(attempts) + " times (" + r.detail +
+                                 "); a person must send it"});
+      } else {
+        auto delay = backoff_delay(policy, attempts);
+        store.mark_outbox(item.id, OutboxStatus::pending, r.detail, now + delay);
+        ++run.retried;
+        run.notes.push_back({ref, false,
+                             kind + " not sent (" + r.detail + "); retry in " +
+                                 std::to_string(delay.count()) + " s"});
+      }
+      break;
+    case SendAttempt::Outcome::permanent:
+      // A 5xx is a definite answer, also after the data: the mail was not accepted.
+      store.mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
+      ++run.failed;
+      if (c) store.add_event(c->id, "daemon", kind + " refused: " + r.detail, now);
+      run.notes.push_back({ref, true,
+                           kind + " refused by the mail server (" + r.detail +
+                               "); a person must contact the applicant"});
+      break;
+  }
+}
+
+}  // namespace
+
 OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& policy,
                      const std::function<Timestamp()>& clock, const std::function<bool()>& stop,
-                     int max_items) {
+                     int max_items, UnrecordedSends* unrecorded) {
   OutboxRun run;
+  // First what earlier runs could not write down. A store error here stops this run, with the
+  // rest still remembered.
+  while (unrecorded && !unrecorded->empty()) {
+    const UnrecordedSend& u = unrecorded->front();
+    store.transaction([&] {
+      record_send(store, u.item, store.find_case(u.item.case_id), u.result, policy, u.at, run);
+    });
+    unrecorded->erase(unrecorded->begin());
+  }
   for (int i = 0; i < max_items; ++i) {
     if (stop && stop()) break;
     Timestamp now = clock();
@@ -45,61 +116,13 @@ OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& polic
     const std::int64_t id = item->id;
     SendAttempt r = send(*item, [&store, id] { store.mark_data_handed_over(id); });
     now = clock();
-    const int attempts = item->attempts + 1;
-    store.transaction([&] {
-      switch (r.outcome) {
-        case SendAttempt::Outcome::accepted:
-          store.mark_outbox(item->id, OutboxStatus::sent, "", std::nullopt);
-          ++run.sent;
-          if (c) {
-            if (item->kind == OutboxKind::decision && c->state == CaseState::decided) {
-              store.transition(c->id, CaseState::decision_sent, "daemon",
-                               "decision accepted by the mail server", now,
-                               {{"message_id", item->message_id}});
-              run.notes.push_back({ref, false, "decided -> decision_sent"});
-            } else {
-              store.add_event(c->id, "daemon", kind + " sent", now,
-                              {{"message_id", item->message_id}});
-              run.notes.push_back({ref, false, kind + " sent"});
-            }
-          }
-          break;
-        case SendAttempt::Outcome::temporary:
-          if (r.data_handed_over) {
-            store.mark_outbox(item->id, OutboxStatus::uncertain, r.detail, std::nullopt);
-            ++run.uncertain;
-            run.notes.push_back({ref, true,
-                                 kind + " may or may not have been delivered (" + r.detail +
-                                     "); it is not resent: a person must check"});
-          } else if (attempts >= policy.max_attempts) {
-            store.mark_outbox(item->id, OutboxStatus::failed, r.detail, std::nullopt);
-            ++run.failed;
-            if (c) store.add_event(c->id, "daemon", kind + " failed: " + r.detail, now);
-            run.notes.push_back({ref, true,
-                                 kind + " failed " + std::to_string(attempts) + " times (" +
-                                     r.detail + "); a person must send it"});
-          } else {
-            auto delay = backoff_delay(policy, attempts);
-            store.mark_outbox(item->id, OutboxStatus::pending, r.detail, now + delay);
-            ++run.retried;
-            run.notes.push_back({ref, false,
-                                 kind + " not sent (" + r.detail + "); retry in " +
-                                     std::to_string(delay.count()) + " s"});
-          }
-          break;
-        case SendAttempt::Outcome::permanent:
-          // A 5xx is a definite answer, also after the data: the mail was not accepted.
-          store.mark_outbox(item->id, OutboxStatus::failed, r.detail, std::nullopt);
-          ++run.failed;
-          if (c) store.add_event(c->id, "daemon", kind + " refused: " + r.detail, now);
-          run.notes.push_back({ref, true,
-                               kind + " refused by the mail server (" + r.detail +
-                                   "); a person must contact the applicant"});
-          break;
-      }
-    });
+    try {
+      store.transaction([&] { record_send(store, *item, c, r, policy, now, run); });
+    } catch (const StoreError&) {
+      if (unrecorded) unrecorded->push_back({*item, r, now});
+      throw;
+    }
   }
   return run;
 }
-
 }  // namespace tilskudd

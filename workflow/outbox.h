@@ -59,9 +59,21 @@ struct OutboxRun {
 // The delay before attempt `attempts + 1` after `attempts` failed ones.
 std::chrono::seconds backoff_delay(const OutboxPolicy& policy, int attempts);
 
-// Sends due items until none is due, `max_items` were tried, or `stop()` says so.
+// A send whose outcome the store could not record (disk full, read-only, I/O error): the
+// process still knows what the mail server said, and records it at the next run, before any new
+// send. Without this the item would stay "sending" until a restart turned it into "uncertain".
+struct UnrecordedSend {
+  OutboxItem item;
+  SendAttempt result;
+  Timestamp at{};
+};
+using UnrecordedSends = std::vector<UnrecordedSend>;
+
+// Sends due items until none is due, `max_items` were tried, or `stop()` says so. `unrecorded`
+// (kept by the caller across runs) holds sends whose outcome could not be written yet; they are
+// recorded first. A store error is rethrown after the send's outcome was put there.
 OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& policy,
                      const std::function<Timestamp()>& clock, const std::function<bool()>& stop,
-                     int max_items = 100);
+                     int max_items = 100, UnrecordedSends* unrecorded = nullptr);
 
 }  // namespace tilskudd

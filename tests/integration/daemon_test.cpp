@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -184,6 +185,7 @@ class Daemon {
     return r;
   }
   void signal(int sig) { ::kill(pid_, sig); }
+  bool running() const { return pid_ > 0 && !done_ && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
   std::string log() const {
     std::ifstream in(log_);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -237,7 +239,8 @@ class DaemonTest : public ::testing::Test {
       << "\"\nusername = \"" << post_ << "\"\npassword_file = \"pw\"\nca_file = \"" << s.ca_file()
       << "\"\npoll_interval_seconds = " << poll_interval << "\n\n[smtp]\nurl = \""
       << (smtp_url.empty() ? s.smtp_url() : smtp_url) << "\"\nfrom = \"Asker kommune <" << post_
-      << ">\"\nallow_insecure = true\nretry_seconds = 1\n\n[store]\npath = \"store.db\"\n\n";
+      << ">\"\nallow_insecure = true\nretry_seconds = 1\n\n[store]\npath = \"" << store_path_
+      << "\"\n\n";
     for (int y = current_year() - 1; y <= current_year() + 1; ++y) {
       c << "[year." << y << "]\ndeadlines = [\"" << y << "-06-30\", \"" << y
         << "-12-31\"]\ncap_per_student_when_state_rejected = 75000\n"
@@ -265,13 +268,51 @@ class DaemonTest : public ::testing::Test {
     return d.wait();
   }
 
-  Store store() { return Store::open((dir_ / "store.db").string()); }
+  Store store() { return Store::open((dir_ / store_path_).string()); }
 
   std::filesystem::path dir_;
   std::string tag_;
   std::string post_;
   std::string config_;
+  std::string store_path_ = "store.db";  // relative to the config's directory
   int ids_ = 0;
+};
+
+// systemd's notify socket, played by the test.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    timeval tv{30, 0};
+    if (fd_ >= 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~NotifySocket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  const std::string& path() const { return path_; }
+  // The next of at most `max` datagrams that contains `what`, or "" (none within 30 s each).
+  std::string wait_for(const std::string& what, int max = 20) {
+    for (int i = 0; i < max; ++i) {
+      char buf[4096];
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return std::string();
+      std::string d(buf, static_cast<std::size_t>(n));
+      if (d.find(what) != std::string::npos) return d;
+    }
+    return std::string();
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
 };
 
 mime::Message parse(const StoredMessage& m) {
@@ -489,31 +530,11 @@ TEST_F(DaemonTest, DryRunReadsTheMailboxButChangesAndSendsNothing) {
 }
 
 TEST_F(DaemonTest, BrokenConfigOnReloadKeepsTheOldOneAndSystemdHearsAboutIt) {
-  // systemd's notify socket, played by the test.
-  const std::string sock_path = (dir_ / "notify.sock").string();
-  int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(sock, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path.c_str());
-  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  timeval tv{30, 0};
-  ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  auto next_datagram = [&] {
-    char buf[4096];
-    ssize_t n = ::recv(sock, buf, sizeof buf, 0);
-    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-  };
-  auto wait_for = [&](const std::string& what) {
-    for (int i = 0; i < 20; ++i) {
-      std::string d = next_datagram();
-      if (d.empty()) return std::string();
-      if (d.find(what) != std::string::npos) return d;
-    }
-    return std::string();
-  };
+  NotifySocket notify((dir_ / "notify.sock").string());
+  ASSERT_TRUE(notify.ok());
+  auto wait_for = [&](const std::string& what) { return notify.wait_for(what); };
 
-  ::setenv("NOTIFY_SOCKET", sock_path.c_str(), 1);
+  ::setenv("NOTIFY_SOCKET", notify.path().c_str(), 1);
   Daemon d(config_, (dir_ / "daemon.log").string(), false);
   ::unsetenv("NOTIFY_SOCKET");
   EXPECT_NE(wait_for("READY=1"), "") << d.log();
@@ -532,7 +553,6 @@ TEST_F(DaemonTest, BrokenConfigOnReloadKeepsTheOldOneAndSystemdHearsAboutIt) {
   Result r = d.wait(60s);
   EXPECT_EQ(r.status, 0) << r.log;
   EXPECT_NE(r.log.find("config not reloaded, the old one stays"), std::string::npos) << r.log;
-  ::close(sock);
 }
 
 // ---- faults --------------------------------------------------------------------------------
@@ -566,6 +586,87 @@ TEST_F(DaemonTest, SmtpServerDownThenBackTheLetterGoesOutAfterwards) {
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(inbox(a.from).size(), 1u);
   EXPECT_EQ(store().list_cases()[0].state, CaseState::decision_sent);
+}
+
+// The store's file system fails while the daemon runs: full (ENOSPC, SQLite's SQLITE_FULL) or
+// read-only (EROFS, SQLite's SQLITE_IOERR). tests/support/fs_fault.c makes the kernel's answers
+// up for the store's directory only, so the log still works. The daemon stays up, backs off,
+// says so in STATUS= and the log, and when the file system works again it decides every
+// application once: nothing lost, nothing sent twice.
+class StoreFaultTest : public DaemonTest {
+ protected:
+  void run_fault(const std::string& errno_name, const std::string& sqlite_says) {
+    if (std::string(TILSKUDD_FS_FAULT).empty()) GTEST_SKIP() << "no fault library";
+    store_path_ = "store/store.db";
+    std::string tag = errno_name;  // in addresses: Dovecot's logins are lower case
+    for (char& ch : tag) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::filesystem::create_directories(dir_ / "store");
+    write_config(60);
+    const std::string fault_file = (dir_ / "fault").string();
+    NotifySocket notify((dir_ / "notify.sock").string());
+    ASSERT_TRUE(notify.ok());
+
+    ::setenv("NOTIFY_SOCKET", notify.path().c_str(), 1);
+    ::setenv("LD_PRELOAD", TILSKUDD_FS_FAULT, 1);
+    ::setenv("TILSKUDD_FAULT_DIR", (dir_ / "store").c_str(), 1);
+    ::setenv("TILSKUDD_FAULT_FILE", fault_file.c_str(), 1);
+    Daemon d(config_, (dir_ / "daemon.log").string(), false);
+    for (const char* v :
+         {"NOTIFY_SOCKET", "LD_PRELOAD", "TILSKUDD_FAULT_DIR", "TILSKUDD_FAULT_FILE"})
+      ::unsetenv(v);
+    ASSERT_NE(notify.wait_for("READY=1"), "") << d.log();
+    ASSERT_NE(notify.wait_for("STATUS=last poll"), "") << d.log();
+
+    // The store works: an application is decided as usual.
+    Application first = application("before" + tag, {{"Marte Kristiansen", 95000, 40000}});
+    deliver(first);
+    ASSERT_TRUE(wait_for_messages(first.from, 1, 60s)) << d.log();
+
+    // The file system fails. Two applications arrive; IDLE wakes the daemon, the intake's
+    // transaction fails and is rolled back, and the daemon backs off.
+    write("fault", errno_name);
+    std::vector<Application> during = {
+        application("during1" + tag, {{"Jonas Berg", 95000, 40000}}),
+        application("during2" + tag, {{"Ola Nordmann", 95000, 40000}})};
+    for (const auto& a : during) deliver(a);
+    std::string status = notify.wait_for("STATUS=store failing");
+    EXPECT_NE(status, "") << d.log();
+    EXPECT_NE(status.find(sqlite_says), std::string::npos) << status;
+    EXPECT_NE(status.find("next attempt in"), std::string::npos) << status;
+    // It tries again, still failing, and stays up.
+    EXPECT_NE(notify.wait_for("2 failures in a row"), "") << d.log();
+    EXPECT_TRUE(d.running()) << d.log();
+    for (const auto& a : during) EXPECT_TRUE(inbox(a.from).empty()) << a.from;
+
+    // The file system works again: the daemon catches up at its next attempt.
+    std::filesystem::remove(fault_file);
+    for (const auto& a : during) EXPECT_TRUE(wait_for_messages(a.from, 1, 90s)) << d.log();
+    EXPECT_NE(notify.wait_for("STATUS=last poll"), "") << d.log();
+    std::this_thread::sleep_for(1s);
+    d.signal(SIGTERM);
+    Result r = d.wait(60s);
+    EXPECT_EQ(r.status, 0) << r.log;
+    EXPECT_NE(r.log.find(sqlite_says), std::string::npos) << r.log;
+    EXPECT_NE(r.log.find("the poll is retried"), std::string::npos) << r.log;
+
+    // Exactly one decision each, one case each, and an intact event log.
+    EXPECT_EQ(inbox(first.from).size(), 1u);
+    for (const auto& a : during) EXPECT_EQ(inbox(a.from).size(), 1u) << a.from;
+    Store st = store();
+    auto cases = st.list_cases();
+    EXPECT_EQ(cases.size(), 3u);
+    for (const auto& c : cases) EXPECT_EQ(c.state, CaseState::decision_sent) << c.ref;
+    EventChainCheck chain = st.verify_events();
+    EXPECT_TRUE(chain.ok) << chain.problem;
+  }
+};
+
+TEST_F(StoreFaultTest, DiskFullThenSpaceAgainNothingLostNothingTwice) {
+  run_fault("ENOSPC", "database or disk is full");
+}
+
+TEST_F(StoreFaultTest, ReadOnlyThenWritableAgainNothingLostNothingTwice) {
+  run_fault("EROFS", "disk I/O error");
 }
 
 TEST_F(DaemonTest, ImapConnectionLostMidMessageThenCaughtUpOnce) {

@@ -9,9 +9,11 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/config.h"
@@ -255,6 +257,58 @@ TEST_F(OutboxTest, AcceptedDocumentationRequestKeepsTheStateAndLogsIt) {
   EXPECT_NE(events.back().detail.find(calls_[0].message_id), std::string::npos)
       << events.back().detail;
   EXPECT_TRUE(has_note(r.notes, false, "documentation_request sent")) << notes_text(r.notes);
+}
+
+// The store fails (here: locked by another writer past the busy timeout; in production a full
+// or read-only disk) after the mail server accepted the decision. The send is not forgotten: the
+// next run records it before anything else, and the decision is never sent twice.
+TEST_F(OutboxTest, SendTheStoreCouldNotRecordIsRecordedNextRunAndNeverResent) {
+  CaseRecord c = intake_corpus("01-outlook-single-ablu", 1);
+  ASSERT_EQ(c.state, CaseState::decided);
+  const OutboxItem queued = store().outbox_for_case(c.id).at(0);
+
+  std::promise<void> locked, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::thread locker;
+  int sends = 0;
+  SendFn send = [&](const OutboxItem&, const std::function<void()>& data_complete) {
+    ++sends;
+    data_complete();
+    locker = std::thread([&] {
+      Store other = Store::open(path_);
+      other.transaction([&] {
+        locked.set_value();
+        released.wait();
+      });
+    });
+    locked.get_future().wait();
+    return accepted();
+  };
+  UnrecordedSends unrecorded;
+  now_ = t0_ + minutes(1);
+  EXPECT_THROW(run_outbox(
+                   store(), send, OutboxPolicy{}, [this] { return now_; }, [] { return false; },
+                   100, &unrecorded),
+               StoreError);
+  release.set_value();
+  locker.join();
+  ASSERT_EQ(unrecorded.size(), 1u);
+  EXPECT_EQ(unrecorded[0].item.id, queued.id);
+  EXPECT_EQ(store().outbox_item(queued.id)->status, OutboxStatus::sending);
+  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decided);
+
+  // The store works again: the accepted send is recorded first, and nothing is sent.
+  now_ += minutes(5);
+  OutboxRun r = run_outbox(
+      store(), send, OutboxPolicy{}, [this] { return now_; }, [] { return false; }, 100,
+      &unrecorded);
+  EXPECT_EQ(sends, 1);
+  EXPECT_EQ(r.sent, 1);
+  EXPECT_TRUE(unrecorded.empty());
+  EXPECT_EQ(store().outbox_item(queued.id)->status, OutboxStatus::sent);
+  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decision_sent);
+  // A restart afterwards finds nothing in flight.
+  EXPECT_EQ(store().recover_outbox(), 0);
 }
 
 TEST_F(OutboxTest, ItemsNotYetDueAreNotSent) {
