@@ -450,6 +450,15 @@ std::optional<std::string> ImapClient::uid_fetch_body_peek(std::uint32_t uid) {
   return std::nullopt;
 }
 
+std::optional<std::string> ImapClient::uid_fetch_header_peek(std::uint32_t uid) {
+  auto rs = impl_->command("UID FETCH " + std::to_string(uid) + " (UID BODY.PEEK[HEADER])");
+  for (auto& r : rs) {
+    auto f = imap::take_fetch(r);
+    if (f && f->uid == uid && f->header) return std::move(*f->header);
+  }
+  return std::nullopt;
+}
+
 void ImapClient::uid_store_add_flags(std::string_view uid_set, std::string_view flags) {
   check_uid_set(uid_set);
   if (flags.empty() || flags.find_first_of("\r\n()\"{") != std::string_view::npos) {

@@ -127,6 +127,8 @@ class ImapClient {
   std::vector<MessageMeta> uid_fetch_meta(std::string_view uid_set);
   // The raw message via BODY.PEEK[] (does not set \Seen); nullopt when no such UID.
   std::optional<std::string> uid_fetch_body_peek(std::uint32_t uid);
+  // Only the header block via BODY.PEEK[HEADER]; nullopt when no such UID.
+  std::optional<std::string> uid_fetch_header_peek(std::uint32_t uid);
   // UID STORE <set> +FLAGS.SILENT (<flags>); flags separated by spaces, e.g. "$Tilskudd".
   void uid_store_add_flags(std::string_view uid_set, std::string_view flags);
   void uid_copy(std::string_view uid_set, std::string_view mailbox);

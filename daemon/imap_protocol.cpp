@@ -485,6 +485,9 @@ std::optional<FetchData> take_fetch(Response& r) {
     } else if (name == "INTERNALDATE") {
       if (v.kind != Value::Kind::string) return std::nullopt;
       f.internaldate = v.text;
+    } else if (name == "BODY[HEADER]" || name == "RFC822.HEADER") {
+      if (v.kind != Value::Kind::string && v.kind != Value::Kind::nil) return std::nullopt;
+      f.header = v.kind == Value::Kind::string ? std::move(v.text) : std::string();
     } else if (name == "BODY[]" || name == "BODY[]<0>" || name == "RFC822") {
       if (v.kind == Value::Kind::string) {
         f.body = std::move(v.text);

@@ -100,7 +100,8 @@ struct FetchData {
   std::optional<std::vector<std::string>> flags;
   std::optional<std::uint64_t> rfc822_size;
   std::optional<std::string> internaldate;
-  std::optional<std::string> body;  // BODY[] / BODY.PEEK[] answered as BODY[]
+  std::optional<std::string> body;    // BODY[] / BODY.PEEK[] answered as BODY[]
+  std::optional<std::string> header;  // BODY[HEADER] / BODY.PEEK[HEADER]
 };
 // "* n FETCH (...)": moves BODY[] out of `r`. nullopt if `r` is not a well-formed FETCH.
 std::optional<FetchData> take_fetch(Response& r);

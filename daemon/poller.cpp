@@ -230,8 +230,54 @@ void Poller::reapprove(std::uint32_t new_uidvalidity, Timestamp now) {
               "keep their cases"});
 }
 
+// A message larger than [limits] max_message_bytes is not fetched whole: its literal alone would
+// break the IMAP client's limit, and then every poll would fail on it again and the mailbox would
+// stand still. Its header is read instead, and it becomes a flagged case at once (the quarantine
+// keyword in the mailbox too), since no retry could help: a person reads it in the mailbox.
+void Poller::process_oversized(std::uint32_t uidvalidity, std::uint32_t uid,
+                               const MessageMeta& meta, PollStats& stats, Timestamp now) {
+  auto head = imap_.uid_fetch_header_peek(uid);
+  if (!head) return;  // expunged meanwhile
+  ++stats.fetched;
+  IncomingMessage m;
+  m.mailbox = mailbox_;
+  m.uidvalidity = uidvalidity;
+  m.uid = uid;
+  m.message_id = header_message_id(*head);
+  m.raw = std::move(*head);
+  m.received = internaldate_to_iso(meta.internaldate);
+  log::ScopedContext log_context(
+      {"", m.message_id, mailbox_ + "/" + std::to_string(uidvalidity) + "/" + std::to_string(uid)});
+  auto mib = [](std::uint64_t n) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1 << 20));
+    return std::string(buf);
+  };
+  const std::string error = "the message is " + mib(meta.size) + ", over the limit of " +
+                            mib(config_.limits.mime.max_message_bytes) +
+                            " ([limits] max_message_bytes): only its header was read; a person "
+                            "must read it in the mailbox";
+  const auto [row, outcome] = store_.transaction([&] {
+    auto [r, attempts] = record_failure(store_, m, error);
+    (void)attempts;
+    IntakeOutcome q = quarantine_message(store_, r, error, intake_, now);
+    auto cp = store_.checkpoint(mailbox_);
+    std::uint32_t highest = cp && cp->uidvalidity == uidvalidity ? cp->highest_uid : 0;
+    store_.set_checkpoint(mailbox_, uidvalidity, std::max(highest, uid), now);
+    return std::make_pair(r, q);
+  });
+  ++stats.quarantined;
+  count(outcome, stats);
+  notes_({"", true, "message UID " + std::to_string(uid) + ": " + error});
+  mark(row, uid, true, stats);
+}
+
 void Poller::process_uid(std::uint32_t uidvalidity, std::uint32_t uid, const MessageMeta* meta,
                          PollStats& stats, Timestamp now) {
+  if (meta && meta->size > config_.limits.mime.max_message_bytes) {
+    process_oversized(uidvalidity, uid, *meta, stats, now);
+    return;
+  }
   auto raw = imap_.uid_fetch_body_peek(uid);
   if (!raw) return;  // expunged meanwhile
   ++stats.fetched;

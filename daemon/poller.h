@@ -75,6 +75,9 @@ class Poller {
   void reapprove(std::uint32_t new_uidvalidity, Timestamp now);
   void process_uid(std::uint32_t uidvalidity, std::uint32_t uid, const MessageMeta* meta,
                    PollStats& stats, Timestamp now);
+  // A message larger than [limits] max_message_bytes: only its header is fetched.
+  void process_oversized(std::uint32_t uidvalidity, std::uint32_t uid, const MessageMeta& meta,
+                         PollStats& stats, Timestamp now);
   void mark(std::int64_t row, std::uint32_t uid, bool quarantine, PollStats& stats);
   void mark_pending(std::uint32_t uidvalidity, PollStats& stats);
   void retry_failed(PollStats& stats, Timestamp now);

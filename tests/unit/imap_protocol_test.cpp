@@ -176,6 +176,16 @@ TEST(ImapResponse, FetchMetaAndBodyLiteral) {
   EXPECT_EQ(all[1].tag, "T7");
 }
 
+TEST(ImapResponse, FetchHeaderOnlyIsTheHeaderNotTheBody) {
+  auto r = parse_one(
+      "* 3 FETCH (UID 9 BODY[HEADER] {28}\r\nSubject: x\r\nFrom: a@b.no\r\n\r\n)\r\n");
+  auto f = take_fetch(r);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->uid, 9u);
+  EXPECT_EQ(f->header, "Subject: x\r\nFrom: a@b.no\r\n\r\n");
+  EXPECT_FALSE(f->body);
+}
+
 TEST(ImapResponse, FetchLiteralSplitAtEveryByteBoundary) {
   for (std::size_t cut = 0; cut <= kFetchSample.size(); ++cut) {
     ResponseParser p;
