@@ -259,6 +259,55 @@ void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
   read_positive(ctx, t, s, "pdf_memory_bytes", l.pdf.memory_bytes);
 }
 
+// [sender] (DECISIONS.md "Sender authenticity").
+void read_sender(const Context& ctx, const toml::table& t, Sender& out) {
+  constexpr std::string_view s = "sender";
+  check_keys(ctx, t, s,
+             {"authserv_ids", "accept_missing_authserv_id", "require_match_contact_domain"});
+  if (const toml::node* n = t.get("authserv_ids")) {
+    if (!n->is_array()) {
+      ctx.fail(s, "authserv_ids",
+               "expected an array of host names (e.g. [\"mx.asker.kommune.no\"]), got " +
+                   std::string(type_name(*n)),
+               &n->source());
+    }
+    const toml::array& arr = *n->as_array();
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const std::string key = "authserv_ids[" + std::to_string(i) + "]";
+      if (!arr[i].is_string()) {
+        ctx.fail(s, key, "expected a string, got " + std::string(type_name(arr[i])),
+                 &arr[i].source());
+      }
+      const std::string& id = arr[i].as_string()->get();
+      if (id.empty()) {
+        ctx.fail(s, key,
+                 "is empty; give the authserv-id our receiving host writes first in its "
+                 "Authentication-Results (for Exchange Online, which writes none, set "
+                 "accept_missing_authserv_id = true instead)",
+                 &arr[i].source());
+      }
+      // An authserv-id is a token or a quoted string in RFC 8601; a host name in practice.
+      for (unsigned char c : id) {
+        if (c <= 0x20 || c == 0x7F || c == ';' || c == '"' || c == '(' || c == ')' || c == '=') {
+          ctx.fail(s, key,
+                   "'" + id +
+                       "' is not an authserv-id (a host name such as mx.asker.kommune.no, "
+                       "without spaces, quotes, ';', '=' or parentheses)",
+                   &arr[i].source());
+        }
+      }
+      for (const auto& known : out.authserv_ids) {
+        if (text::iequals(known, id)) {
+          ctx.fail(s, key, "'" + id + "' is listed twice", &arr[i].source());
+        }
+      }
+      out.authserv_ids.push_back(id);
+    }
+  }
+  read_bool(ctx, t, s, "accept_missing_authserv_id", out.accept_missing_authserv_id);
+  read_bool(ctx, t, s, "require_match_contact_domain", out.require_match_contact_domain);
+}
+
 std::vector<Date> read_deadlines(const Context& ctx, const toml::table& t, std::string_view s,
                                  int year) {
   const toml::node* n = t.get("deadlines");
@@ -566,9 +615,9 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
   }
 
   Config cfg;
-  check_keys(
-      ctx, root, "",
-      {"mailbox", "smtp", "store", "case", "year", "limits", "letters", "retention", "oauth2"});
+  check_keys(ctx, root, "",
+             {"mailbox", "smtp", "store", "case", "year", "limits", "letters", "retention",
+              "oauth2", "sender"});
   if (const auto* t = sub_table(ctx, root, "mailbox")) read_mailbox(ctx, *t, cfg.mailbox);
   if (const auto* t = sub_table(ctx, root, "smtp")) read_smtp(ctx, *t, cfg.smtp);
   if (const auto* t = sub_table(ctx, root, "store")) {
@@ -586,6 +635,7 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
     }
   }
   if (const auto* t = sub_table(ctx, root, "limits")) read_limits(ctx, *t, cfg.limits);
+  if (const auto* t = sub_table(ctx, root, "sender")) read_sender(ctx, *t, cfg.sender);
   if (const auto* t = sub_table(ctx, root, "oauth2")) {
     constexpr std::string_view o = "oauth2";
     check_keys(ctx, *t, o,

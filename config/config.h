@@ -111,6 +111,22 @@ struct Retention {
   int raw_message_days = 0;  // after a case's last change, once it is decided and sent
 };
 
+// Sender authenticity (DECISIONS.md "Sender authenticity"): which Authentication-Results to
+// trust, and whether the From domain must be the form's contact domain.
+struct Sender {
+  // The authserv-ids of our own receiving host(s) ("mx.asker.kommune.no"); only their
+  // Authentication-Results count. Empty (and accept_missing_authserv_id false): not checked.
+  std::vector<std::string> authserv_ids;
+  // Exchange Online writes Authentication-Results without an authserv-id: trust the topmost
+  // such field. Only for a mailbox in Microsoft 365.
+  bool accept_missing_authserv_id = false;
+  // The From address's domain must be the form's contact e-mail's (or one a subdomain of the
+  // other); else the case is flagged sender_domain_mismatch.
+  bool require_match_contact_domain = true;
+
+  bool checks_authentication() const { return !authserv_ids.empty() || accept_missing_authserv_id; }
+};
+
 struct Config {
   Mailbox mailbox;
   Smtp smtp;
@@ -118,6 +134,7 @@ struct Config {
   Case case_;
   Letters letters;
   Retention retention;
+  Sender sender;
   OAuth2 oauth2;
   std::map<int, Year> years;  // at least one
   Limits limits;

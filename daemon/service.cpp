@@ -664,6 +664,12 @@ int run_daemon(const RunArgs& args) {
   }
   spdlog::info("tilskudd starting: mailbox {} as {}, store {}", mailbox_from_url(cfg.mailbox.url),
                cfg.mailbox.username, cfg.store.path);
+  if (!cfg.sender.checks_authentication()) {
+    spdlog::warn(
+        "sender authenticity is not checked: [sender] authserv_ids is empty, so only the "
+        "contact-domain rule stands between a forged From and a decision; name our receiving "
+        "host there (docs/DECISIONS.md \"Sender authenticity\")");
+  }
 
   if (args.once) {
     std::atomic<bool> stop{false};

@@ -10,6 +10,7 @@
 #include "parsers/headers.h"
 #include "parsers/html.h"
 #include "parsers/text.h"
+#include "workflow/sender_check.h"
 
 namespace tilskudd {
 
@@ -341,6 +342,11 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     for (const auto& f : l.flags) add_flag(a.flags, f);
   }
   for (const auto& f : a.decision.flags) add_flag(a.flags, f);
+  // Sender authenticity (DECISIONS.md "Sender authenticity"): a sender our receiving host could
+  // not vouch for, or one outside the form's contact domain, holds the case for a person.
+  for (const auto& f : sender::check(h, cfg.sender, a.from_address, a.form.contact_email).flags) {
+    add_flag(a.flags, f);
+  }
   for (const auto& f : a.flags) {
     if (blocking(f.code)) a.decision.status = rules::CaseStatus::flagged;
   }

@@ -126,10 +126,12 @@ std::string reply_with_letter(const std::string& subject, const std::string& in_
   return r;
 }
 
-std::string plain_reply(const std::string& subject, const std::string& in_reply_to,
-                        const std::string& message_id, const std::string& body) {
+std::string plain_reply(
+    const std::string& subject, const std::string& in_reply_to, const std::string& message_id,
+    const std::string& body,
+    const std::string& from = "Kari Nordmann <kari.nordmann@solsikken-bhg.no>") {
   std::string r;
-  r += "From: Kari Nordmann <kari.nordmann@solsikken-bhg.no>\r\n";
+  r += "From: " + from + "\r\n";
   r += "To: post@asker.kommune.no\r\n";
   r += "Subject: " + subject + "\r\n";
   r += "Date: Mon, 24 Aug 2020 11:00:00 +0200\r\n";
@@ -726,8 +728,9 @@ TEST_F(IntakeTest, ReplyWithoutLetterKeepsTheCaseWaiting) {
   IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
   const CaseRecord c = *first.case_record;
   const OutboxItem request = store().outbox_for_case(c.id).at(0);
-  std::string reply = plain_reply("Sv: " + request.subject, request.message_id,
-                                  "question-1@trollstua.no", "Hei, brevet kommer snart.\r\n");
+  std::string reply =
+      plain_reply("Sv: " + request.subject, request.message_id, "question-1@trollstua.no",
+                  "Hei, brevet kommer snart.\r\n", "Hilde Granli <hilde.granli@trollstua.no>");
   IntakeOutcome out = intake(reply, 2);
   EXPECT_EQ(out.kind, IntakeOutcome::Kind::merged) << notes_text(out.notes);
   EXPECT_EQ(out.case_record->state, CaseState::needs_documentation);
