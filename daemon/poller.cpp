@@ -4,6 +4,10 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <optional>
+
+#include <unistd.h>
 
 #include "daemon/imap_protocol.h"
 #include "daemon/log.h"
@@ -28,6 +32,38 @@ std::string header_message_id(std::string_view raw) {
     head = head.substr(0, lf + 2);
   }
   return mime::parse(head).headers.message_id;
+}
+
+// The message in hand (Poller::in_flight_path_): one line, "<uidvalidity> <uid> <deaths>
+// <mailbox>". A torn or foreign file reads as nothing.
+struct InFlight {
+  std::string mailbox;
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uid = 0;
+  int deaths = 0;  // earlier processes that died with this message in hand
+  bool same_message(const InFlight& o) const {
+    return mailbox == o.mailbox && uidvalidity == o.uidvalidity && uid == o.uid;
+  }
+};
+
+std::optional<InFlight> read_in_flight(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  std::ifstream in(path);
+  InFlight f;
+  if (!(in >> f.uidvalidity >> f.uid >> f.deaths) || f.deaths < 0) return std::nullopt;
+  in.get();
+  if (!std::getline(in, f.mailbox) || f.mailbox.empty()) return std::nullopt;
+  return f;
+}
+
+void write_in_flight(const std::string& path, const InFlight& f) {
+  if (path.empty()) return;
+  std::ofstream out(path, std::ios::trunc);
+  out << f.uidvalidity << ' ' << f.uid << ' ' << f.deaths << ' ' << f.mailbox << '\n';
+}
+
+void remove_in_flight(const std::string& path) {
+  if (!path.empty()) ::unlink(path.c_str());
 }
 
 // Store failures that are about this message (a rule of the state machine, our own checks),
@@ -107,7 +143,9 @@ Poller::Poller(const config::Config& config, Store& store, const IntakeSettings&
       imap_(imap),
       notes_(std::move(notes)),
       mailbox_(mailbox_from_url(config.mailbox.url)),
-      read_only_(read_only) {}
+      read_only_(read_only) {
+  if (const std::string p = store_.path(); !p.empty()) in_flight_path_ = p + ".inflight";
+}
 
 MailboxInfo Poller::open_mailbox() {
   return read_only_ ? imap_.examine(mailbox_) : imap_.select(mailbox_);
@@ -230,12 +268,12 @@ void Poller::reapprove(std::uint32_t new_uidvalidity, Timestamp now) {
               "keep their cases"});
 }
 
-// A message larger than [limits] max_message_bytes is not fetched whole: its literal alone would
-// break the IMAP client's limit, and then every poll would fail on it again and the mailbox would
-// stand still. Its header is read instead, and it becomes a flagged case at once (the quarantine
-// keyword in the mailbox too), since no retry could help: a person reads it in the mailbox.
-void Poller::process_oversized(std::uint32_t uidvalidity, std::uint32_t uid,
-                               const MessageMeta& meta, PollStats& stats, Timestamp now) {
+// A message that cannot be read safely: its header is fetched instead of the whole of it, and it
+// becomes a flagged case at once (the quarantine keyword in the mailbox too), since no retry
+// could help: a person reads it in the mailbox.
+void Poller::quarantine_unread(std::uint32_t uidvalidity, std::uint32_t uid,
+                               const MessageMeta* meta, const std::string& error, PollStats& stats,
+                               Timestamp now) {
   auto head = imap_.uid_fetch_header_peek(uid);
   if (!head) return;  // expunged meanwhile
   ++stats.fetched;
@@ -245,18 +283,9 @@ void Poller::process_oversized(std::uint32_t uidvalidity, std::uint32_t uid,
   m.uid = uid;
   m.message_id = header_message_id(*head);
   m.raw = std::move(*head);
-  m.received = internaldate_to_iso(meta.internaldate);
+  m.received = meta ? internaldate_to_iso(meta->internaldate) : "";
   log::ScopedContext log_context(
       {"", m.message_id, mailbox_ + "/" + std::to_string(uidvalidity) + "/" + std::to_string(uid)});
-  auto mib = [](std::uint64_t n) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1 << 20));
-    return std::string(buf);
-  };
-  const std::string error = "the message is " + mib(meta.size) + ", over the limit of " +
-                            mib(config_.limits.mime.max_message_bytes) +
-                            " ([limits] max_message_bytes): only its header was read; a person "
-                            "must read it in the mailbox";
   const auto [row, outcome] = store_.transaction([&] {
     auto [r, attempts] = record_failure(store_, m, error);
     (void)attempts;
@@ -274,10 +303,48 @@ void Poller::process_oversized(std::uint32_t uidvalidity, std::uint32_t uid,
 
 void Poller::process_uid(std::uint32_t uidvalidity, std::uint32_t uid, const MessageMeta* meta,
                          PollStats& stats, Timestamp now) {
+  // A message larger than [limits] max_message_bytes is not fetched whole: its literal alone
+  // would break the IMAP client's limit, and every poll would fail on it again.
   if (meta && meta->size > config_.limits.mime.max_message_bytes) {
-    process_oversized(uidvalidity, uid, *meta, stats, now);
+    auto mib = [](std::uint64_t n) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1 << 20));
+      return std::string(buf);
+    };
+    quarantine_unread(uidvalidity, uid, meta,
+                      "the message is " + mib(meta->size) + ", over the limit of " +
+                          mib(config_.limits.mime.max_message_bytes) +
+                          " ([limits] max_message_bytes): only its header was read; a person "
+                          "must read it in the mailbox",
+                      stats, now);
     return;
   }
+  // Did an earlier process die while it had this message in hand?
+  InFlight here{mailbox_, uidvalidity, uid, 0};
+  if (auto before = read_in_flight(in_flight_path_); before && before->same_message(here)) {
+    here.deaths = before->deaths + 1;
+    notes_({"", true,
+            "the daemon stopped " + std::to_string(here.deaths) +
+                " time(s) while it had message UID " + std::to_string(uid) +
+                " in hand (a crash, an out-of-memory kill, or a SIGKILL); at " +
+                std::to_string(config_.mailbox.max_attempts) + " it is quarantined unread"});
+  }
+  if (here.deaths >= config_.mailbox.max_attempts) {
+    quarantine_unread(uidvalidity, uid, meta,
+                      "the daemon stopped " + std::to_string(here.deaths) +
+                          " times while reading this message (a crash or an out-of-memory "
+                          "kill): only its header was read; a person must read it in the "
+                          "mailbox",
+                      stats, now);
+    remove_in_flight(in_flight_path_);
+    return;
+  }
+  write_in_flight(in_flight_path_, here);
+  // Removed whenever this function is left, also by an exception: only death leaves it behind.
+  struct Done {
+    const std::string& path;
+    ~Done() { remove_in_flight(path); }
+  } done{in_flight_path_};
   auto raw = imap_.uid_fetch_body_peek(uid);
   if (!raw) return;  // expunged meanwhile
   ++stats.fetched;

@@ -75,9 +75,10 @@ class Poller {
   void reapprove(std::uint32_t new_uidvalidity, Timestamp now);
   void process_uid(std::uint32_t uidvalidity, std::uint32_t uid, const MessageMeta* meta,
                    PollStats& stats, Timestamp now);
-  // A message larger than [limits] max_message_bytes: only its header is fetched.
-  void process_oversized(std::uint32_t uidvalidity, std::uint32_t uid, const MessageMeta& meta,
-                         PollStats& stats, Timestamp now);
+  // A message that is not read: only its header is fetched, and it becomes a flagged case with
+  // the quarantine keyword at once (too large, or the daemon died on it again and again).
+  void quarantine_unread(std::uint32_t uidvalidity, std::uint32_t uid, const MessageMeta* meta,
+                         const std::string& error, PollStats& stats, Timestamp now);
   void mark(std::int64_t row, std::uint32_t uid, bool quarantine, PollStats& stats);
   void mark_pending(std::uint32_t uidvalidity, PollStats& stats);
   void retry_failed(PollStats& stats, Timestamp now);
@@ -95,6 +96,12 @@ class Poller {
   std::uint64_t cycles_ = 0;
   bool read_only_ = false;
   std::function<void()> on_login_;
+  // The message in hand, written to a small file beside the store before it is fetched and
+  // removed when it is done (no fsync: it must outlive the process, not the machine). Found at
+  // the next start, it names a message the daemon died on (a crash, an OOM kill); after
+  // [mailbox] max_attempts such deaths the message is quarantined unread, so one poisonous
+  // message cannot keep the daemon in a crash loop. Empty: not kept (in-memory store).
+  std::string in_flight_path_;
 
   MailboxInfo open_mailbox();
 };

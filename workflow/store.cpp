@@ -486,6 +486,11 @@ Store& Store::operator=(Store&& other) noexcept {
   return *this;
 }
 
+std::string Store::path() const {
+  const char* p = sqlite3_db_filename(db_, "main");
+  return p ? std::string(p) : std::string();
+}
+
 Store Store::open(const std::string& path) {
   sqlite3* raw = nullptr;
   int rc =

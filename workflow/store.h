@@ -192,6 +192,8 @@ class Store {
  public:
   // Opens (creating when missing) and migrates to the latest schema. Throws StoreError.
   static Store open(const std::string& path);
+  // The database file's path as SQLite resolved it ("" for an in-memory store).
+  std::string path() const;
   ~Store();
   Store(Store&& other) noexcept;
   Store& operator=(Store&& other) noexcept;

@@ -745,6 +745,58 @@ TEST_F(DaemonTest, FiftyMegabyteAttachmentIsAccountedForWithBoundedMemory) {
       << "peak " << r.max_rss_kb / 1024 << " MB for a " << raw.size() / (1 << 20) << " MB message";
 }
 
+// A message the daemon dies on (a parser crash, an OOM kill) must not keep it in a crash loop.
+// Before it fetches a message the poller writes "<uidvalidity> <uid> <deaths> <mailbox>" to
+// <store>.inflight and removes it when done; a process that dies leaves it behind. Here the test
+// writes what four dead processes would have left: the fifth death reaches [mailbox]
+// max_attempts (5), and the message is quarantined unread. One earlier death only warns.
+TEST_F(DaemonTest, MessageTheDaemonKeepsDyingOnIsQuarantinedUnread) {
+  Application poison = application("poison", {{"Marte Kristiansen", 95000, 40000}});
+  deliver(poison);
+  ASSERT_TRUE(wait_for_messages(post_, 1));
+  MailboxInfo info;
+  std::vector<std::uint32_t> uids;
+  {
+    auto imap = imap_login(post_);
+    info = imap->examine("INBOX");
+    uids = imap->uid_search("ALL");
+  }
+  ASSERT_EQ(uids.size(), 1u);
+  const std::string in_flight = (dir_ / "store.db.inflight").string();
+  write("store.db.inflight",
+        std::to_string(info.uidvalidity) + " " + std::to_string(uids[0]) + " 4 INBOX\n");
+  Result r = run_once();
+  ASSERT_EQ(r.status, 0) << r.log;
+  EXPECT_NE(r.log.find("stopped 5 time(s) while it had message UID"), std::string::npos) << r.log;
+  EXPECT_FALSE(std::filesystem::exists(in_flight));
+  {
+    Store st = store();
+    auto cases = st.list_cases();
+    ASSERT_EQ(cases.size(), 1u);
+    EXPECT_EQ(cases[0].state, CaseState::flagged);
+    bool says_why = false;
+    for (const Flag& f : cases[0].flags) {
+      if (f.reason.find("stopped 5 times while reading this message") != std::string::npos)
+        says_why = true;
+    }
+    EXPECT_TRUE(says_why) << r.log;
+  }
+  EXPECT_TRUE(inbox(poison.from).empty());
+  EXPECT_TRUE(has_flag(inbox(post_).at(0), "$TilskuddQuarantine"));
+
+  // One death before: a warning, and the message is read and decided as usual.
+  Application next = application("survivor", {{"Jonas Berg", 95000, 40000}});
+  deliver(next);
+  ASSERT_TRUE(wait_for_messages(post_, 2));
+  write("store.db.inflight", std::to_string(info.uidvalidity) + " " +
+                                 std::to_string(inbox(post_).at(1).uid) + " 0 INBOX\n");
+  Result r2 = run_once();
+  ASSERT_EQ(r2.status, 0) << r2.log;
+  EXPECT_NE(r2.log.find("stopped 1 time(s) while it had message UID"), std::string::npos) << r2.log;
+  EXPECT_TRUE(wait_for_messages(next.from, 1)) << r2.log;
+  EXPECT_FALSE(std::filesystem::exists(in_flight));
+}
+
 TEST_F(DaemonTest, ImapConnectionLostMidMessageThenCaughtUpOnce) {
   MailServers& s = MailServers::get();
   TcpProxy imap(std::stoi(s.var("TILSKUDD_IMAPS_PORT")));
