@@ -27,6 +27,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "parsers/base64.h"
 #include "parsers/headers.h"
 #include "parsers/html.h"
 #include "parsers/text.h"
@@ -583,20 +584,6 @@ class Walker {
   std::map<std::string, bool> charsets_;
 };
 
-const signed char* base64_table() {
-  static const auto table = [] {
-    static signed char t[256];
-    std::memset(t, -1, sizeof t);
-    const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(a[i])] = static_cast<signed char>(i);
-    // URL-safe alphabet, as some broken mailers write it.
-    t[static_cast<unsigned char>('-')] = 62;
-    t[static_cast<unsigned char>('_')] = 63;
-    return t;
-  }();
-  return table;
-}
-
 }  // namespace
 
 bool Part::is_attachment() const {
@@ -606,48 +593,7 @@ bool Part::is_attachment() const {
 }
 
 std::string decode_base64(std::string_view in, std::size_t* skipped) {
-  const signed char* t = base64_table();
-  std::string out;
-  out.resize(in.size() / 4 * 3 + 3);
-  char* o = out.data();
-  std::uint32_t acc = 0;
-  int n = 0;
-  std::size_t bad = 0;
-  auto flush_partial = [&] {
-    if (n == 2) {
-      *o++ = static_cast<char>(acc >> 4);
-    } else if (n == 3) {
-      *o++ = static_cast<char>(acc >> 10);
-      *o++ = static_cast<char>(acc >> 2);
-    } else if (n == 1) {
-      ++bad;
-    }
-    acc = 0;
-    n = 0;
-  };
-  for (char ch : in) {
-    signed char v = t[static_cast<unsigned char>(ch)];
-    if (v < 0) {
-      if (ch == '=') {
-        flush_partial();  // padding ends a group; concatenated base64 may follow
-      } else if (!(ch == '\r' || ch == '\n' || ch == ' ' || ch == '\t')) {
-        ++bad;
-      }
-      continue;
-    }
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    if (++n == 4) {
-      *o++ = static_cast<char>(acc >> 16);
-      *o++ = static_cast<char>(acc >> 8);
-      *o++ = static_cast<char>(acc);
-      acc = 0;
-      n = 0;
-    }
-  }
-  flush_partial();
-  out.resize(static_cast<std::size_t>(o - out.data()));
-  if (skipped) *skipped = bad;
-  return out;
+  return base64::decode_mime(in, skipped);
 }
 
 std::string decode_quoted_printable(std::string_view in) {

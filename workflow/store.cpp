@@ -226,6 +226,13 @@ class Stmt {
                             SQLITE_TRANSIENT));
     return *this;
   }
+  // Binds `v` without a copy (SQLITE_STATIC): the caller's bytes must outlive this Stmt, which
+  // unbinds them when it goes out of scope. For raw messages, which may be tens of megabytes.
+  Stmt& blob_no_copy(int i, std::string_view v) {
+    check(sqlite3_bind_blob(s_, i, v.data() ? v.data() : "", static_cast<int>(v.size()),
+                            SQLITE_STATIC));
+    return *this;
+  }
   Stmt& null(int i) {
     check(sqlite3_bind_null(s_, i));
     return *this;
@@ -635,7 +642,7 @@ void Store::set_checkpoint(const std::string& mailbox, std::uint32_t uidvalidity
 std::string Store::put_blob(std::string_view bytes) {
   std::string sha = sha256_hex(bytes);
   Stmt q(prepare("INSERT OR IGNORE INTO blobs(sha256, bytes) VALUES (?, ?)"));
-  q.text(1, sha).blob(2, bytes).run();
+  q.text(1, sha).blob_no_copy(2, bytes).run();  // `bytes` outlives q
   return sha;
 }
 
@@ -658,8 +665,9 @@ RecordResult Store::record_message(const IncomingMessage& m) {
     }
     if (r.id == 0) {
       {
+        // m.raw outlives q: no copy of the message for the bind (SQLite's record is one).
         Stmt q(prepare("INSERT OR IGNORE INTO blobs(sha256, bytes) VALUES (?, ?)"));
-        q.text(1, r.sha256).blob(2, m.raw).run();
+        q.text(1, r.sha256).blob_no_copy(2, m.raw).run();
       }
       Stmt q(prepare(
           "INSERT INTO messages(mailbox, uidvalidity, uid, message_id, sha256, received, status) "
