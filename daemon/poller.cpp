@@ -66,6 +66,11 @@ void remove_in_flight(const std::string& path) {
   if (!path.empty()) ::unlink(path.c_str());
 }
 
+log::Context log_context_of(const IncomingMessage& m) {
+  return {"", m.message_id,
+          m.mailbox + "/" + std::to_string(m.uidvalidity) + "/" + std::to_string(m.uid)};
+}
+
 // Store failures that are about this message (a rule of the state machine, our own checks),
 // not about the database: the message fails, the mailbox goes on.
 bool message_specific(const StoreError& e) {
@@ -268,6 +273,19 @@ void Poller::reapprove(std::uint32_t new_uidvalidity, Timestamp now) {
               "keep their cases"});
 }
 
+// The message as intake takes it; `raw` must outlive the result (it is a view).
+IncomingMessage Poller::incoming(std::uint32_t uidvalidity, std::uint32_t uid, std::string_view raw,
+                                 const MessageMeta* meta) const {
+  IncomingMessage m;
+  m.mailbox = mailbox_;
+  m.uidvalidity = uidvalidity;
+  m.uid = uid;
+  m.raw = raw;
+  m.message_id = header_message_id(raw);
+  m.received = meta ? internaldate_to_iso(meta->internaldate) : "";
+  return m;
+}
+
 // A message that cannot be read safely: its header is fetched instead of the whole of it, and it
 // becomes a flagged case at once (the quarantine keyword in the mailbox too), since no retry
 // could help: a person reads it in the mailbox.
@@ -277,15 +295,8 @@ void Poller::quarantine_unread(std::uint32_t uidvalidity, std::uint32_t uid,
   auto head = imap_.uid_fetch_header_peek(uid);
   if (!head) return;  // expunged meanwhile
   ++stats.fetched;
-  IncomingMessage m;
-  m.mailbox = mailbox_;
-  m.uidvalidity = uidvalidity;
-  m.uid = uid;
-  m.message_id = header_message_id(*head);
-  m.raw = std::move(*head);
-  m.received = meta ? internaldate_to_iso(meta->internaldate) : "";
-  log::ScopedContext log_context(
-      {"", m.message_id, mailbox_ + "/" + std::to_string(uidvalidity) + "/" + std::to_string(uid)});
+  const IncomingMessage m = incoming(uidvalidity, uid, *head, meta);
+  log::ScopedContext log_context(log_context_of(m));
   const auto [row, outcome] = store_.transaction([&] {
     auto [r, attempts] = record_failure(store_, m, error);
     (void)attempts;
@@ -348,16 +359,9 @@ void Poller::process_uid(std::uint32_t uidvalidity, std::uint32_t uid, const Mes
   auto raw = imap_.uid_fetch_body_peek(uid);
   if (!raw) return;  // expunged meanwhile
   ++stats.fetched;
-  IncomingMessage m;
-  m.mailbox = mailbox_;
-  m.uidvalidity = uidvalidity;
-  m.uid = uid;
-  m.raw = *raw;
-  m.message_id = header_message_id(*raw);
-  m.received = meta ? internaldate_to_iso(meta->internaldate) : "";
+  const IncomingMessage m = incoming(uidvalidity, uid, *raw, meta);
   // Journald fields for every line logged while this message is in hand.
-  log::ScopedContext log_context(
-      {"", m.message_id, mailbox_ + "/" + std::to_string(uidvalidity) + "/" + std::to_string(uid)});
+  log::ScopedContext log_context(log_context_of(m));
   auto advance = [&] {
     auto cp = store_.checkpoint(mailbox_);
     std::uint32_t highest = cp && cp->uidvalidity == uidvalidity ? cp->highest_uid : 0;

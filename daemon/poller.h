@@ -79,6 +79,8 @@ class Poller {
   // the quarantine keyword at once (too large, or the daemon died on it again and again).
   void quarantine_unread(std::uint32_t uidvalidity, std::uint32_t uid, const MessageMeta* meta,
                          const std::string& error, PollStats& stats, Timestamp now);
+  IncomingMessage incoming(std::uint32_t uidvalidity, std::uint32_t uid, std::string_view raw,
+                           const MessageMeta* meta) const;
   void mark(std::int64_t row, std::uint32_t uid, bool quarantine, PollStats& stats);
   void mark_pending(std::uint32_t uidvalidity, PollStats& stats);
   void retry_failed(PollStats& stats, Timestamp now);
