@@ -11,7 +11,9 @@ std::chrono::seconds backoff_delay(const OutboxPolicy& policy, int attempts) {
   double d = std::min(cap, base * std::pow(2.0, std::max(0, attempts - 1)));
   // Full delay in [d/2, d): spreads retries of many items over time.
   double j = std::clamp(policy.jitter ? policy.jitter() : 0.5, 0.0, 1.0);
-  return std::chrono::seconds(static_cast<std::int64_t>(d * (0.5 + 0.5 * j)));
+  // Never 0: a retry in the same run would count as the next attempt at once.
+  return std::chrono::seconds(
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(d * (0.5 + 0.5 * j))));
 }
 
 namespace {

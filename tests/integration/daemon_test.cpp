@@ -797,6 +797,50 @@ TEST_F(DaemonTest, MessageTheDaemonKeepsDyingOnIsQuarantinedUnread) {
   EXPECT_FALSE(std::filesystem::exists(in_flight));
 }
 
+// OpenSMTPD answers RCPT TO for "tempfail..." with 451 and for "refused..." with 550
+// (mailservers.sh). A temporary answer is retried later, with backoff, and nothing goes out
+// twice; a permanent one is not retried: the case waits for a person, who is told in the log.
+TEST_F(DaemonTest, SmtpTemporaryAndPermanentAnswersFromTheRealServer) {
+  Application later = application("tempfail", {{"Marte Kristiansen", 95000, 40000}});
+  Application never = application("refused", {{"Jonas Berg", 95000, 40000}});
+  deliver(later);
+  deliver(never);
+  ASSERT_TRUE(wait_for_messages(post_, 2));
+  Result r = run_once();
+  ASSERT_EQ(r.status, 0) << r.log;
+  auto outbox_of = [&](const std::string& email) {
+    Store st = store();
+    for (const auto& c : st.list_cases()) {
+      if (c.contact_email == email) return std::make_pair(c, st.outbox_for_case(c.id).at(0));
+    }
+    ADD_FAILURE() << "no case for " << email;
+    return std::make_pair(CaseRecord{}, OutboxItem{});
+  };
+  {
+    auto [c, item] = outbox_of(later.from);
+    EXPECT_EQ(c.state, CaseState::decided);
+    EXPECT_EQ(item.status, OutboxStatus::pending);
+    EXPECT_EQ(item.attempts, 1);
+    EXPECT_NE(item.last_error.find("451"), std::string::npos) << item.last_error;
+  }
+  {
+    auto [c, item] = outbox_of(never.from);
+    EXPECT_EQ(item.status, OutboxStatus::failed);
+    EXPECT_NE(item.last_error.find("550"), std::string::npos) << item.last_error;
+  }
+  EXPECT_NE(r.log.find("refused by the mail server"), std::string::npos) << r.log;
+
+  // Past the retry: the temporary one is tried again, the permanent one is not.
+  std::this_thread::sleep_for(2500ms);
+  Result r2 = run_once();
+  ASSERT_EQ(r2.status, 0) << r2.log;
+  EXPECT_EQ(outbox_of(later.from).second.attempts, 2);
+  EXPECT_EQ(outbox_of(later.from).second.status, OutboxStatus::pending);
+  EXPECT_EQ(outbox_of(never.from).second.attempts, 1);
+  EXPECT_TRUE(inbox(later.from).empty());
+  EXPECT_TRUE(inbox(never.from).empty());
+}
+
 TEST_F(DaemonTest, ImapConnectionLostMidMessageThenCaughtUpOnce) {
   MailServers& s = MailServers::get();
   TcpProxy imap(std::stoi(s.var("TILSKUDD_IMAPS_PORT")));
