@@ -2,6 +2,7 @@
 // a hostile or broken PDF cannot crash or hang the process that handles the mailbox.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,5 +31,34 @@ std::string find_pdftotext();
 // max_text_bytes -> too_large; anything else -> broken. Exposed for tests (fake extractors).
 PdfText run_pdf_extractor(const std::vector<std::string>& argv, std::string_view input,
                           const PdfLimits& limits);
+
+// pdftotext with one process started ahead: each document still gets a fresh pdftotext of its
+// own (the same program, flags, rlimits, timeout and exit mapping as extract_pdf_text_with, so
+// a hostile PDF costs only its own document), but the next one is forked, exec'd and has loaded
+// its libraries while the caller is busy with the current message. The spare waits on its stdin
+// and costs no CPU; the destructor kills and reaps it. When the spare has died or cannot be
+// started, the document starts its own process (the one-shot path). Thread-safe: one document
+// at a time.
+class PdfExtractorPool {
+ public:
+  explicit PdfExtractorPool(PdfLimits limits = {}, std::string pdftotext_path = find_pdftotext());
+  ~PdfExtractorPool();
+  PdfExtractorPool(const PdfExtractorPool&) = delete;
+  PdfExtractorPool& operator=(const PdfExtractorPool&) = delete;
+
+  PdfText extract(std::string_view pdf_bytes);
+
+  struct Counters {
+    int started = 0;         // pdftotext processes started (spares and one-shots)
+    int from_spare = 0;      // documents handed to a spare that was already running
+    int spares_lost = 0;     // spares found dead when needed
+    int spawn_failures = 0;  // spares that could not be started
+  };
+  Counters counters() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace tilskudd

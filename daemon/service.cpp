@@ -143,10 +143,9 @@ std::unique_ptr<Setup> make_setup(const std::string& path) {
     throw config::ConfigError(std::string("[letters] templates: ") + e.what());
   }
   s->intake.config = &s->config;
-  PdfLimits limits = c.limits.pdf;
-  s->intake.pdf = [limits](std::string_view bytes) {
-    return extract_pdf_text_sandboxed(bytes, limits);
-  };
+  // One pdftotext per document, the next one started ahead (DECISIONS.md "Backlog throughput").
+  auto pdf_pool = std::make_shared<PdfExtractorPool>(c.limits.pdf);
+  s->intake.pdf = [pdf_pool](std::string_view bytes) { return pdf_pool->extract(bytes); };
   s->outbox.max_attempts = c.smtp.max_attempts;
   s->outbox.base_delay = std::chrono::seconds(c.smtp.retry_seconds);
   s->outbox.max_per_recipient_per_day = c.smtp.max_per_recipient_per_day;
@@ -159,9 +158,9 @@ std::string envelope_address(const config::Config& c) {
   return own_address(c);
 }
 
-SendAttempt send_with(const SmtpOptions& opt, const std::string& from, const OutboxItem& item,
+SendAttempt send_with(SmtpSession& session, const std::string& from, const OutboxItem& item,
                       const std::function<void()>& data_complete) {
-  SmtpResult r = smtp_send(opt, from, item.recipient, item.body, data_complete);
+  SmtpResult r = session.send(from, item.recipient, item.body, data_complete);
   SendAttempt a;
   a.detail = r.detail;
   a.data_handed_over = r.data_handed_over;
@@ -275,7 +274,8 @@ class Worker {
     }
     try {
       const std::string from = envelope_address(setup_->config);
-      const SmtpOptions smtp = setup_->smtp;
+      // One SMTP connection for the whole run (QUIT when it ends), not one per mail.
+      SmtpSession smtp(setup_->smtp);
       SendFn send = [&](const OutboxItem& item, const std::function<void()>& data_complete) {
         return send_with(smtp, from, item, data_complete);
       };

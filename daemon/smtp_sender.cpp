@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <utility>
 
 namespace tilskudd {
 
@@ -71,10 +72,14 @@ std::string_view chomp(std::string_view s) {
 
 size_t read_cb(char* buf, size_t size, size_t nitems, void* user) {
   auto* t = static_cast<Transfer*>(user);
-  if (t->pos == t->message.size() && t->data_complete && *t->data_complete &&
+  if (t->stage != Stage::end_of_data) t->stage = Stage::message;
+  const std::size_t len = std::min(size * nitems, t->message.size() - t->pos);
+  if (t->pos + len == t->message.size() && t->data_complete && *t->data_complete &&
       !t->data_complete_called) {
-    // The end of the data, before curl sends the terminating dot: the caller records it.
-    // If it cannot (a store error), the transfer is aborted here, so nothing is delivered.
+    // This call hands curl the message's last bytes, and curl sends the terminating dot right
+    // after them (it knows the size and does not call us again): the caller records it now.
+    // If it cannot (a store error), the transfer is aborted here, before the last bytes and the
+    // dot, so nothing is delivered.
     t->data_complete_called = true;
     try {
       (*t->data_complete)();
@@ -83,8 +88,6 @@ size_t read_cb(char* buf, size_t size, size_t nitems, void* user) {
       return CURL_READFUNC_ABORT;
     }
   }
-  if (t->stage != Stage::end_of_data) t->stage = Stage::message;
-  const std::size_t len = std::min(size * nitems, t->message.size() - t->pos);
   if (len > 0) std::memcpy(buf, t->message.data() + t->pos, len);
   t->pos += len;
   if (t->pos == t->message.size()) {
@@ -195,15 +198,24 @@ const char* to_string(SmtpResult::Outcome outcome) {
   return "?";
 }
 
+namespace {
+
+// One transfer. `session`: a handle whose connection curl keeps for the next transfer (nullptr:
+// a handle of its own, closed at the end); `connects` counts the connections opened, and
+// `performed` says whether anything went to the network (false for a refused address).
 SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from,
                           std::string_view recipient, std::string_view message,
-                          const std::function<void()>& data_complete);
+                          const std::function<void()>& data_complete, CURL* session, int* connects,
+                          bool* performed);
 
-SmtpResult smtp_send(const SmtpOptions& opt, std::string_view envelope_from,
-                     std::string_view recipient, std::string_view message,
-                     const std::function<void()>& data_complete) {
+// The OAuth2 token round (a refused token is reported and a fresh one tried once).
+SmtpResult smtp_send_on(const SmtpOptions& opt, std::string_view envelope_from,
+                        std::string_view recipient, std::string_view message,
+                        const std::function<void()>& data_complete, CURL* session, int* connects,
+                        bool* performed) {
   if (!opt.token_provider)
-    return smtp_send_once(opt, envelope_from, recipient, message, data_complete);
+    return smtp_send_once(opt, envelope_from, recipient, message, data_complete, session, connects,
+                          performed);
   SmtpOptions with_token = opt;
   for (int attempt = 0; attempt < 2; ++attempt) {
     try {
@@ -214,16 +226,27 @@ SmtpResult smtp_send(const SmtpOptions& opt, std::string_view envelope_from,
       r.detail = std::string("no OAuth2 token: ") + e.what();
       return r;
     }
-    SmtpResult r = smtp_send_once(with_token, envelope_from, recipient, message, data_complete);
+    SmtpResult r = smtp_send_once(with_token, envelope_from, recipient, message, data_complete,
+                                  session, connects, performed);
     if (!r.login_denied || attempt == 1) return r;
     if (opt.token_refused) opt.token_refused(with_token.bearer_token);
   }
   return {};
 }
 
+// Clears a session handle's options after a transfer (they point at the transfer's locals); its
+// connection stays in curl's cache (curl_easy_reset keeps live connections).
+struct ResetAfter {
+  CURL* handle;
+  ~ResetAfter() {
+    if (handle) curl_easy_reset(handle);
+  }
+};
+
 SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from,
                           std::string_view recipient, std::string_view message,
-                          const std::function<void()>& data_complete) {
+                          const std::function<void()>& data_complete, CURL* session, int* connects,
+                          bool* performed) {
   using Outcome = SmtpResult::Outcome;
   const bool implicit_tls = has_scheme(opt.url, "smtps://");
   if (!implicit_tls && !has_scheme(opt.url, "smtp://")) {
@@ -243,8 +266,11 @@ SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from
                          "angle brackets); nothing was sent");
   }
 
-  std::unique_ptr<CURL, CurlDeleter> h(curl_easy_init());
-  if (!h) return local_failure(Outcome::temporary, "curl_easy_init failed");
+  std::unique_ptr<CURL, CurlDeleter> own;
+  if (!session) {
+    own.reset(curl_easy_init());
+    if (!own) return local_failure(Outcome::temporary, "curl_easy_init failed");
+  }
   const std::string mail_from = "<" + *from + ">";
   std::unique_ptr<curl_slist, SlistDeleter> rcpts(
       curl_slist_append(nullptr, ("<" + *rcpt + ">").c_str()));
@@ -254,7 +280,8 @@ SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from
   t.message = message;
   t.data_complete = &data_complete;
   char errbuf[CURL_ERROR_SIZE] = {0};
-  CURL* c = h.get();
+  CURL* c = session ? session : own.get();
+  ResetAfter reset_after{session};
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_URL, opt.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -288,12 +315,17 @@ SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt.connect_timeout.count()));
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opt.timeout.count()));
 
+  if (performed) *performed = true;
   const CURLcode rc = curl_easy_perform(c);
 
   SmtpResult r;
   long code = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
   r.response_code = code;
+  long opened = 0;
+  if (connects && curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK) {
+    *connects += static_cast<int>(opened);
+  }
   if (rc == CURLE_OK) {
     r.outcome = Outcome::accepted;
     r.detail = t.last_reply;
@@ -331,6 +363,42 @@ SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from
     detail += "; the server does not offer STARTTLS (TLS is required: no plaintext fallback)";
   }
   r.detail = detail;
+  return r;
+}
+
+}  // namespace
+
+SmtpResult smtp_send(const SmtpOptions& opt, std::string_view envelope_from,
+                     std::string_view recipient, std::string_view message,
+                     const std::function<void()>& data_complete) {
+  return smtp_send_on(opt, envelope_from, recipient, message, data_complete, nullptr, nullptr,
+                      nullptr);
+}
+
+SmtpSession::SmtpSession(SmtpOptions options) : options_(std::move(options)) {}
+
+SmtpSession::~SmtpSession() {
+  // QUIT on the open connection (the handle's options were reset after each transfer, so no
+  // callback points at a finished transfer).
+  if (handle_) curl_easy_cleanup(handle_);
+}
+
+SmtpResult SmtpSession::send(std::string_view envelope_from, std::string_view recipient,
+                             std::string_view message, const std::function<void()>& data_complete) {
+  if (!handle_) handle_ = curl_easy_init();
+  if (!handle_) {
+    return smtp_send_on(options_, envelope_from, recipient, message, data_complete, nullptr,
+                        &connections_, nullptr);
+  }
+  bool performed = false;
+  SmtpResult r = smtp_send_on(options_, envelope_from, recipient, message, data_complete, handle_,
+                              &connections_, &performed);
+  if (performed && r.outcome != SmtpResult::Outcome::accepted) {
+    // curl keeps a connection after an SMTP error reply (a refused RCPT leaves the server's
+    // transaction open): close it, and the next mail starts on a fresh connection.
+    curl_easy_cleanup(handle_);
+    handle_ = nullptr;
+  }
   return r;
 }
 

@@ -1,4 +1,5 @@
-// Sends one composed message over SMTP with libcurl (blocking, one connection per call).
+// Sends composed messages over SMTP with libcurl (blocking): one connection per smtp_send call,
+// or one for many mails with SmtpSession.
 //
 // - smtps://host:465: implicit TLS. smtp://host:587: STARTTLS is required (CURLUSESSL_ALL, no
 //   plaintext fallback) unless allow_insecure, which then means no TLS at all (loopback tests).
@@ -74,5 +75,30 @@ const char* to_string(SmtpResult::Outcome outcome);  // "accepted", "temporary",
 SmtpResult smtp_send(const SmtpOptions& options, std::string_view envelope_from,
                      std::string_view recipient, std::string_view message,
                      const std::function<void()>& data_complete = {});
+
+// Several mails over one connection (the outbox's run): the same options, outcomes and
+// data_complete step as smtp_send, but curl keeps the session's connection open after a mail
+// the server accepted, and the next mail starts with its MAIL FROM (after the 250 to the end of
+// the data the server's transaction is over, RFC 5321 4.1.1.4, so no RSET is needed). After any
+// failure of a mail that reached the network (an SMTP error, a timeout, a broken connection) the
+// session closes the connection, so the next mail starts on a fresh one with no half
+// transaction left over; a connection the server closed while idle is noticed by curl and
+// replaced. The destructor sends QUIT. One thread at a time.
+class SmtpSession {
+ public:
+  explicit SmtpSession(SmtpOptions options);
+  ~SmtpSession();
+  SmtpSession(const SmtpSession&) = delete;
+  SmtpSession& operator=(const SmtpSession&) = delete;
+
+  SmtpResult send(std::string_view envelope_from, std::string_view recipient,
+                  std::string_view message, const std::function<void()>& data_complete = {});
+  int connections() const { return connections_; }  // opened so far
+
+ private:
+  SmtpOptions options_;
+  void* handle_ = nullptr;  // CURL*
+  int connections_ = 0;
+};
 
 }  // namespace tilskudd

@@ -413,12 +413,6 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
   // The same application again (same organisation, round and employees): it joins that case.
   if (!a.form.org_number.empty() && a.decision.round && !a.form.lines.empty()) {
     auto keys = employee_keys(a.form);
-    for (const CaseRecord& c :
-         store.cases_for_org_round(a.form.org_number, a.decision.round->deadline.iso())) {
-      if (employee_keys(c) == keys) {
-        return merge_into(store, row, c, "the same application sent again", s, now);
-      }
-    }
     // The same employees in another case of this organisation in the same budget year: maybe
     // the same application again after a deadline, maybe a new one. Rule 5's cap already
     // protects lines the state rejected; any other line that would be paid again must not be
@@ -429,8 +423,20 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
         unprotected.insert(text::name_key(l.employee));
       }
     }
+    // Every case either check below can match names one of these employees: only those cases
+    // are loaded (an indexed lookup), in id order, not every case of the organisation.
+    std::set<std::string> wanted = keys;
+    wanted.insert(unprotected.begin(), unprotected.end());
+    const std::vector<CaseRecord> candidates =
+        store.cases_with_employees(a.form.org_number, wanted);
+    const std::string round = a.decision.round->deadline.iso();
+    for (const CaseRecord& c : candidates) {
+      if (c.round == round && employee_keys(c) == keys) {
+        return merge_into(store, row, c, "the same application sent again", s, now);
+      }
+    }
     std::string others;
-    for (const CaseRecord& c : store.cases_for_org(a.form.org_number)) {
+    for (const CaseRecord& c : candidates) {
       if (c.round_year != a.decision.round->year) continue;
       auto theirs = employee_keys(c);
       if (theirs == keys && c.state == CaseState::needs_documentation) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <set>
 #include <utility>
 
 #include "parsers/text.h"
@@ -16,7 +17,7 @@ namespace {
 
 // Migration i takes user_version from i to i+1. Never edit a migration that has shipped; add
 // the next one.
-constexpr std::array<std::string_view, 5> kMigrations{
+constexpr std::array<std::string_view, 6> kMigrations{
     // 1: messages, cases and their audit trail.
     R"sql(
 CREATE TABLE mailbox_checkpoint(
@@ -165,6 +166,12 @@ ALTER TABLE events ADD COLUMN hash TEXT;
 -- How far a send got: NULL before the message's last byte was handed to the SMTP client,
 -- 'data' after (only then may the server have accepted it).
 ALTER TABLE outbox ADD COLUMN send_step TEXT;
+)sql",
+    // 6: the duplicate check looks up an organisation's cases by employee (name key) instead of
+    // loading every case of the organisation. An index fills itself from the existing rows and
+    // follows every change of a case's lines and organisation, so nothing needs a backfill.
+    R"sql(
+CREATE INDEX case_lines_employee ON case_lines(employee_key, case_id);
 )sql",
 };
 
@@ -948,6 +955,23 @@ std::vector<CaseRecord> Store::cases_for_org_round(const std::string& org_number
     Stmt q(prepare("SELECT id FROM cases WHERE org_number = ? AND round = ? ORDER BY id"));
     q.text(1, org_number).text(2, round);
     while (q.step()) ids.push_back(q.col_i64(0));
+  }
+  std::vector<CaseRecord> out;
+  for (auto id : ids) out.push_back(load_case(id));
+  return out;
+}
+
+std::vector<CaseRecord> Store::cases_with_employees(const std::string& org_number,
+                                                    const std::set<std::string>& employee_keys) {
+  // Index case_lines_employee, then the case's row: the cost follows the employees' own cases,
+  // not the organisation's.
+  std::set<std::int64_t> ids;
+  for (const std::string& key : employee_keys) {
+    Stmt q(
+        prepare("SELECT DISTINCT l.case_id FROM case_lines l JOIN cases c ON c.id = l.case_id "
+                "WHERE l.employee_key = ? AND c.org_number = ?"));
+    q.text(1, key).text(2, org_number);
+    while (q.step()) ids.insert(q.col_i64(0));
   }
   std::vector<CaseRecord> out;
   for (auto id : ids) out.push_back(load_case(id));

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -267,6 +268,10 @@ class Store {
   std::vector<CaseRecord> cases_for_org_round(const std::string& org_number,
                                               const std::string& round);
   std::vector<CaseRecord> cases_for_org(const std::string& org_number);
+  // The organisation's cases (any round, in id order) with a line for at least one of the
+  // employees (text::name_key): an indexed lookup, whatever the organisation's number of cases.
+  std::vector<CaseRecord> cases_with_employees(const std::string& org_number,
+                                               const std::set<std::string>& employee_keys);
   // Retention: for cases decided and sent (decision_sent, scheduled, paid) whose last change is
   // before `cutoff`, the raw bytes of their messages are deleted (hashes and every record stay),
   // with an event on each case. Returns the number of cases touched.
