@@ -1367,6 +1367,25 @@ void Store::requeue_outbox(std::int64_t id, Timestamp now) {
 }
 
 void Store::mark_data_handed_over(std::int64_t id) {
+  // The SMTP client holds back the message's last bytes and the terminating dot until this
+  // returns, so a kill between this commit and the dot leaves a mail marked "handed over" that
+  // the server never got: it is then held for a person as uncertain instead of being sent. An
+  // fsync here would make that window milliseconds wide. So this one commit is made with
+  // synchronous = NORMAL (WAL mode: written, not synced). Written, it survives the death of the
+  // process, which is what the window is about; the next commit (the send's outcome, FULL)
+  // syncs it with everything else. After a power loss it may be missing, and the send is then
+  // repeated: a duplicate only if the server had accepted it in those same milliseconds.
+  exec("PRAGMA synchronous = NORMAL");
+  struct Restore {
+    Store& store;
+    ~Restore() {
+      try {
+        store.exec("PRAGMA synchronous = FULL");
+      } catch (...) {
+        // The next open sets it again; a failing store is reported by the next statement.
+      }
+    }
+  } restore{*this};
   Stmt q(prepare("UPDATE outbox SET send_step = 'data' WHERE id = ? AND status = 'sending'"));
   q.i64(1, id).run();
 }
