@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "parsers/mime.h"
+#include "tests/support/tcp_proxy.h"
 #include "workflow/outgoing.h"
 
 #ifndef TILSKUDD_SOURCE_DIR
@@ -365,17 +366,7 @@ enum class Script {
 class FakeSmtp {
  public:
   explicit FakeSmtp(Script script) : script_(script) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    const int one = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(listen_fd_, 1);
-    socklen_t len = sizeof a;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    listen_fd_ = tilskudd::testing::listen_loopback(1, &port_);
     thread_ = std::thread([this] { serve(); });
   }
   ~FakeSmtp() {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "daemon/smtp_sender.h"
+#include "tests/support/tcp_proxy.h"
 
 using namespace tilskudd;
 using namespace std::chrono_literals;
@@ -28,17 +29,7 @@ class FakeServer {
  public:
   explicit FakeServer(std::deque<std::string> replies, int close_after_mails = 0)
       : replies_(std::move(replies)), close_after_(close_after_mails) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    const int one = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(listen_fd_, 4);
-    socklen_t len = sizeof a;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    listen_fd_ = tilskudd::testing::listen_loopback(4, &port_);
     thread_ = std::thread([this] { serve(); });
   }
   ~FakeServer() { stop(); }

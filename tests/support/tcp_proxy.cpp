@@ -29,6 +29,25 @@ int connect_to(int port) {
 
 }  // namespace
 
+int listen_loopback(int backlog, int* bound_port, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, backlog) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  if (bound_port) *bound_port = ntohs(a.sin_port);
+  return fd;
+}
+
 TcpProxy::TcpProxy(int target_port) : target_port_(target_port) {
   listen_on();
   acceptor_ = std::thread([this] { accept_loop(); });
@@ -43,20 +62,8 @@ TcpProxy::~TcpProxy() {
 }
 
 void TcpProxy::listen_on() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port_));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 64) != 0) {
-    ::close(fd);
-    throw std::runtime_error("TcpProxy: cannot listen");
-  }
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
+  const int fd = listen_loopback(64, &port_, port_);
+  if (fd < 0) throw std::runtime_error("TcpProxy: cannot listen");
   std::lock_guard lk(mu_);
   listen_fd_ = fd;
 }

@@ -13,6 +13,10 @@
 
 namespace tilskudd::testing {
 
+// A listening TCP socket on 127.0.0.1 (`port` 0: any free port); the port it got goes to
+// *bound_port. Returns the descriptor, or -1 when it cannot bind or listen.
+int listen_loopback(int backlog, int* bound_port, int port = 0);
+
 class TcpProxy {
  public:
   explicit TcpProxy(int target_port);
