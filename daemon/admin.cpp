@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "parsers/text.h"
+#include "workflow/flags.h"
 #include "workflow/outgoing.h"
 
 #ifndef TILSKUDD_TEMPLATES_DIR
@@ -92,34 +93,9 @@ struct Attention {
   std::string reason;
 };
 
-// Flags that are reported but never the reason a case waits for a person (DECISIONS.md "Flags").
-bool informational(std::string_view code) {
-  return code == "malformed_mime" || code == "unreadable_letter";
-}
-
-// Case-level flags (DECISIONS.md "Flags"): only their codes are stored, so the text for the
-// administrator comes from here.
-std::string case_flag_text(std::string_view code) {
-  static const std::pair<std::string_view, std::string_view> kTexts[] = {
-      {"form_not_found", "no application form in the body or any attachment: read the mail"},
-      {"no_employee_lines", "a form without readable employee lines: read the form"},
-      {"unreadable_line", "a table row could not be read as an employee line: read the form"},
-      {"invalid_org_number",
-       "organisation number missing, not 9 digits or failing mod-11: check it with the applicant"},
-      {"invalid_account_number",
-       "account number missing, not 11 digits or failing mod-11: check it with the applicant"},
-      {"multiple_case_numbers",
-       "another case number beside 20/30298, or subject and body disagree: check the case number"},
-      {"no_rules_for_year",
-       "no configured year has a round for the received date: configure the year's rules"},
-      {"limit_exceeded", "a configured size or count limit was hit: read the mail by hand"},
-      {"malformed_mime", "the MIME structure was broken but read as far as possible"},
-      {"unreadable_letter", "a letter without readable text (scan, image, encrypted PDF)"},
-  };
-  for (const auto& [c, t] : kTexts) {
-    if (c == code) return std::string(t);
-  }
-  return "see the case's message";
+// Only the codes of older cases' flags are stored: their text comes from the registry.
+std::string admin_text(std::string_view code) {
+  return std::string(flag_admin_text(code));
 }
 
 json parse_detail(const std::string& detail) {
@@ -167,8 +143,8 @@ std::vector<Attention> attention(const CaseRecord& c, const std::vector<CaseEven
   }
   std::set<std::string> seen;
   for (const Flag& f : case_flags(c, events)) {
-    if (line_codes.count(f.code) || informational(f.code) || !seen.insert(f.code).second) continue;
-    out.push_back({f.code, std::nullopt, f.reason.empty() ? case_flag_text(f.code) : f.reason});
+    if (line_codes.count(f.code) || !flag_blocks(f.code) || !seen.insert(f.code).second) continue;
+    out.push_back({f.code, std::nullopt, f.reason.empty() ? admin_text(f.code) : f.reason});
   }
   if (out.empty()) {
     for (auto it = events.rbegin(); it != events.rend(); ++it) {
@@ -447,7 +423,7 @@ json case_detail_json(Store& store, const CaseRecord& c) {
   json flags = json::array();
   for (const Flag& f : case_flags(c, events)) {
     flags.push_back(
-        {{"code", f.code}, {"reason", f.reason.empty() ? case_flag_text(f.code) : f.reason}});
+        {{"code", f.code}, {"reason", f.reason.empty() ? admin_text(f.code) : f.reason}});
   }
   j["flags"] = flags;
   j["missing"] = c.missing;

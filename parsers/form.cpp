@@ -670,11 +670,10 @@ Form parse_form(std::string_view input) {
       }
       ++row_number;
       ++rows_since_header;
-      b.form.problems.push_back(
-          {"unreadable_line", "row " + std::to_string(row_number) + " (line " +
-                                  std::to_string(ln + 1) + "): " + std::to_string(cells.size()) +
-                                  " cells do not match the table's " +
-                                  std::to_string(hp->columns.size()) + " columns"});
+      b.form.unreadable_rows.push_back(
+          "row " + std::to_string(row_number) + " (line " + std::to_string(ln + 1) +
+          "): " + std::to_string(cells.size()) + " cells do not match the table's " +
+          std::to_string(hp->columns.size()) + " columns");
       continue;
     }
     blank_in_table = false;
@@ -708,9 +707,8 @@ Form parse_form(std::string_view input) {
     ++row_number;
     ++rows_since_header;
     if (fl.employee.empty() || !looks_like_name(fl.employee)) {
-      b.form.problems.push_back({"unreadable_line", "row " + std::to_string(row_number) +
-                                                        " (line " + std::to_string(ln + 1) +
-                                                        "): no employee name"});
+      b.form.unreadable_rows.push_back("row " + std::to_string(row_number) + " (line " +
+                                       std::to_string(ln + 1) + "): no employee name");
       continue;
     }
     if (hp)

@@ -36,18 +36,19 @@ struct FormLine {
 };
 
 struct Form {
-  bool found = false;  // the text is recognisably the form (labels and/or the employee table)
-  std::string owner;          // Barnehageeier
-  std::string org_number;     // digits only, as written (validation is the rules' job)
-  std::string kindergarten;   // Barnehage
-  std::string contact;        // Kontaktperson
-  std::string contact_email;  // E-post
-  std::string account_number; // digits only
-  std::string reference;      // Deres referanse
-  std::string case_number;    // Saksnummer field, as written
+  bool found = false;        // the text is recognisably the form (labels and/or the employee table)
+  std::string owner;         // Barnehageeier
+  std::string org_number;    // digits only, as written (validation is the rules' job)
+  std::string kindergarten;  // Barnehage
+  std::string contact;       // Kontaktperson
+  std::string contact_email;   // E-post
+  std::string account_number;  // digits only
+  std::string reference;       // Deres referanse
+  std::string case_number;     // Saksnummer field, as written
   std::vector<FormLine> lines;
-  // What could not be read, e.g. {"unreadable_line", "row 3: no employee name"}.
-  std::vector<Flag> problems;
+  // The table rows that could not be read as employee lines, each with why: "row 3 (line 12): no
+  // employee name". The rules raise a flag for each (workflow/flags: unreadable_line).
+  std::vector<std::string> unreadable_rows;
 };
 
 // Parses labelled fields (any case, with or without colon, "Org.nr.", "Navn på ansatt"...) and

@@ -10,6 +10,7 @@
 #include "parsers/headers.h"
 #include "parsers/html.h"
 #include "parsers/text.h"
+#include "workflow/flags.h"
 #include "workflow/sender_check.h"
 
 namespace tilskudd {
@@ -123,10 +124,6 @@ void add_flag(std::vector<Flag>& flags, Flag f) {
   if (std::find(flags.begin(), flags.end(), f) == flags.end()) flags.push_back(std::move(f));
 }
 
-bool blocking(const std::string& code) {
-  return code != "malformed_mime" && code != "unreadable_letter";
-}
-
 std::vector<std::string> employee_names(const Form& form) {
   // Each employee once: a name written twice in the form is one person in a letter.
   std::vector<std::string> names;
@@ -145,8 +142,9 @@ Letter unreadable_letter(const TextSource& s) {
   l.filename = s.name;
   l.source = s.kind;
   l.readable = false;
-  l.flags.push_back({"unreadable_letter", "letter '" + s.name + "' has no readable text (" +
-                                              s.status + "); a person must read it"});
+  l.flags.push_back(make_flag(
+      FlagCode::unreadable_letter,
+      "letter '" + s.name + "' has no readable text (" + s.status + "); a person must read it"));
   return l;
 }
 
@@ -185,7 +183,7 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
       if (!reason.empty()) reason += "; ";
       reason += d;
     }
-    add_flag(a.flags, {"malformed_mime", reason});
+    add_flag(a.flags, make_flag(FlagCode::malformed_mime, reason));
   }
 
   // Machine-generated mail is never an application, whatever it quotes.
@@ -330,9 +328,9 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   if (!a.other_case_numbers.empty()) {
     std::string list;
     for (const auto& n : a.other_case_numbers) list += (list.empty() ? "" : ", ") + n;
-    add_flag(a.decision.flags,
-             {"multiple_case_numbers", "the message also names case number(s) " + list +
-                                           "; a person must decide which case it belongs to"});
+    add_flag(a.decision.flags, make_flag(FlagCode::multiple_case_numbers,
+                                         "the message also names case number(s) " + list +
+                                             "; a person must decide which case it belongs to"));
   }
   if (!msg.defects.empty() && !a.form.found) {
     // Broken MIME that hid the form: the flag becomes the reason a person must look.
@@ -347,9 +345,7 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   for (const auto& f : sender::check(h, cfg.sender, a.from_address, a.form.contact_email).flags) {
     add_flag(a.flags, f);
   }
-  for (const auto& f : a.flags) {
-    if (blocking(f.code)) a.decision.status = rules::CaseStatus::flagged;
-  }
+  if (any_blocking(a.flags)) a.decision.status = rules::CaseStatus::flagged;
   return a;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "parsers/text.h"
+#include "workflow/flags.h"
 
 namespace tilskudd::rules {
 
@@ -78,14 +79,14 @@ Settlement grant_from_amounts(const FormLine& line, const std::vector<Kroner>& a
         (std::find(amounts.begin(), amounts.end(), *claim) != amounts.end() || *claim == sum)) {
       s.grant = claim;
     } else if (claim) {
-      s.problem = Flag{"amount_mismatch", "the form says the state granted " + line.employee +
-                                              " kr " + kr(*claim) + "; " +
-                                              letter_label(letters, letter) + " grants " +
-                                              amounts_text(amounts) + " and none of them matches"};
+      s.problem = make_flag(FlagCode::amount_mismatch,
+                            "the form says the state granted " + line.employee + " kr " +
+                                kr(*claim) + "; " + letter_label(letters, letter) + " grants " +
+                                amounts_text(amounts) + " and none of them matches");
     } else {
-      s.problem = Flag{"amount_unconfirmed",
-                       letter_label(letters, letter) + " grants several amounts (" +
-                           amounts_text(amounts) + ") and none is tied to " + line.employee};
+      s.problem = make_flag(FlagCode::amount_unconfirmed,
+                            letter_label(letters, letter) + " grants several amounts (" +
+                                amounts_text(amounts) + ") and none is tied to " + line.employee);
     }
   }
   return s;
@@ -100,19 +101,20 @@ Settlement merge(const Settlement& a, const Settlement& b, const FormLine& line,
   if (b.problem) return b;
   if (a.status != b.status) {
     Settlement s = a;
-    s.problem = Flag{"state_status_mismatch", "the letters disagree about " + line.employee + ": " +
-                                                  letter_label(letters, a.letter) + " says " +
-                                                  std::string(state_status_code(a.status)) + ", " +
-                                                  letter_label(letters, b.letter) + " says " +
-                                                  std::string(state_status_code(b.status))};
+    s.problem = make_flag(
+        FlagCode::state_status_mismatch,
+        "the letters disagree about " + line.employee + ": " + letter_label(letters, a.letter) +
+            " says " + std::string(state_status_code(a.status)) + ", " +
+            letter_label(letters, b.letter) + " says " + std::string(state_status_code(b.status)));
     return s;
   }
   if (a.grant && b.grant && *a.grant != *b.grant) {
     Settlement s = a;
-    s.problem = Flag{"amount_mismatch", "the letters disagree about " + line.employee + ": " +
-                                            letter_label(letters, a.letter) + " grants kr " +
-                                            kr(*a.grant) + ", " + letter_label(letters, b.letter) +
-                                            " grants kr " + kr(*b.grant)};
+    s.problem =
+        make_flag(FlagCode::amount_mismatch,
+                  "the letters disagree about " + line.employee + ": " +
+                      letter_label(letters, a.letter) + " grants kr " + kr(*a.grant) + ", " +
+                      letter_label(letters, b.letter) + " grants kr " + kr(*b.grant));
     return s;
   }
   return a.grant ? a : b;
@@ -130,23 +132,27 @@ std::vector<Flag> compare(const FormLine& line, const Settlement& s,
   const std::string src = letter_label(letters, s.letter);
   if (s.status == StateStatus::rejected) {
     if (line.state_status == StateStatus::granted) {
-      flags.push_back({"state_status_mismatch",
-                       "the form says the state granted " + who +
-                           (line.state_grant ? " kr " + kr(*line.state_grant) : std::string()) +
-                           ", but " + src + " is a rejection"});
+      flags.push_back(
+          make_flag(FlagCode::state_status_mismatch,
+                    "the form says the state granted " + who +
+                        (line.state_grant ? " kr " + kr(*line.state_grant) : std::string()) +
+                        ", but " + src + " is a rejection"));
     }
   } else if (s.status == StateStatus::granted) {
     if (line.state_status == StateStatus::rejected) {
-      flags.push_back({"state_status_mismatch", "the form says the state rejected " + who +
-                                                    ", but " + src + " grants funds"});
+      flags.push_back(
+          make_flag(FlagCode::state_status_mismatch,
+                    "the form says the state rejected " + who + ", but " + src + " grants funds"));
     } else if (!s.grant) {
-      flags.push_back({"amount_unconfirmed",
-                       src + " is a grant that covers " + who + " but gives no amount for them"});
+      flags.push_back(
+          make_flag(FlagCode::amount_unconfirmed,
+                    src + " is a grant that covers " + who + " but gives no amount for them"));
     } else if (line.state_status == StateStatus::granted && line.state_grant &&
                *line.state_grant != *s.grant) {
-      flags.push_back({"amount_mismatch", "the form says the state granted " + who + " kr " +
-                                              kr(*line.state_grant) + ", " + src + " grants kr " +
-                                              kr(*s.grant)});
+      flags.push_back(make_flag(FlagCode::amount_mismatch, "the form says the state granted " +
+                                                               who + " kr " +
+                                                               kr(*line.state_grant) + ", " + src +
+                                                               " grants kr " + kr(*s.grant)));
     }
   }
   return flags;
@@ -251,10 +257,11 @@ std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Let
         Settlement s;
         s.status = StateStatus::granted;
         s.letter = unnamed_grants.front();
-        s.problem = Flag{"state_status_mismatch",
-                         "the letters disagree about " + line.employee + ": " +
-                             letter_label(letters, unnamed_grants.front()) + " grants funds, " +
-                             letter_label(letters, unnamed_rejections.front()) + " is a rejection"};
+        s.problem =
+            make_flag(FlagCode::state_status_mismatch,
+                      "the letters disagree about " + line.employee + ": " +
+                          letter_label(letters, unnamed_grants.front()) + " grants funds, " +
+                          letter_label(letters, unnamed_rejections.front()) + " is a rejection");
         settled[i] = s;
       } else if (rejections) {
         settled[i].status = StateStatus::rejected;
@@ -332,10 +339,11 @@ std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Let
           s.letter = unnamed_grants.front();
           auto c = claimed_amount(line);
           if (c && !pool_amounts.empty()) {
-            s.problem = Flag{"amount_mismatch", "the form says the state granted " + line.employee +
-                                                    " kr " + kr(*c) + "; the grant letters give " +
-                                                    amounts_text(pool_amounts) +
-                                                    " and no amount is left that matches"};
+            s.problem =
+                make_flag(FlagCode::amount_mismatch,
+                          "the form says the state granted " + line.employee + " kr " + kr(*c) +
+                              "; the grant letters give " + amounts_text(pool_amounts) +
+                              " and no amount is left that matches");
           }
           // Without a matching amount, compare() reports amount_unconfirmed, or
           // state_status_mismatch when the form claims a rejection.

@@ -10,6 +10,7 @@
 #include "parsers/mime.h"
 #include "parsers/text.h"
 #include "workflow/assess.h"
+#include "workflow/flags.h"
 #include "workflow/resolve.h"
 
 namespace tilskudd {
@@ -226,8 +227,7 @@ void keep_admin_decisions(Store& store, const CaseRecord& c, Assessment& a) {
   // Case-level flags (not about a line) still hold the case for a person.
   bool case_flag = false;
   for (const auto& f : a.flags) {
-    if (line_codes.count(f.code) || f.code == "malformed_mime" || f.code == "unreadable_letter")
-      continue;
+    if (line_codes.count(f.code) || !flag_blocks(f.code)) continue;
     bool about_a_line = false;
     for (const auto& line : c.lines) about_a_line |= line.reason_code == f.code;
     case_flag |= !about_a_line && a.decision.status == rules::CaseStatus::flagged;
@@ -449,10 +449,11 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
       if (overlap) others += (others.empty() ? "" : ", ") + c.ref;
     }
     if (!others.empty()) {
-      a.flags.push_back({"duplicate", "the same organisation applied for the same employee(s) in " +
-                                          others +
-                                          " this year; a person must check that this is not "
-                                          "the same application twice"});
+      a.flags.push_back(make_flag(FlagCode::duplicate,
+                                  "the same organisation applied for the same employee(s) in " +
+                                      others +
+                                      " this year; a person must check that this is not "
+                                      "the same application twice"));
       a.decision.status = rules::CaseStatus::flagged;
     }
   }
@@ -564,13 +565,14 @@ IntakeOutcome quarantine_message(Store& store, std::int64_t message_row, const s
     a.received = received_date(row->received, date_of(now));
     a.case_number_found = true;
     a.decision.status = rules::CaseStatus::flagged;
-    a.flags.push_back({"processing_failed", "the message could not be processed after " +
-                                                std::to_string(row->attempts) +
-                                                " attempts: " + error});
+    a.flags.push_back(make_flag(FlagCode::processing_failed,
+                                "the message could not be processed after " +
+                                    std::to_string(row->attempts) + " attempts: " + error));
     CaseRecord c = store.create_case(a, message_row, now, s.actor);
     store.mark_message(message_row, "quarantined", error);
     store.set_mailbox_state(message_row, "to_quarantine");
-    c = store.transition(c.id, CaseState::flagged, s.actor, "processing_failed", now);
+    c = store.transition(c.id, CaseState::flagged, s.actor,
+                         std::string(flag_code(FlagCode::processing_failed)), now);
     IntakeOutcome out;
     out.kind = IntakeOutcome::Kind::new_case;
     out.message_row = message_row;

@@ -9,6 +9,7 @@
 
 #include "parsers/ids.h"
 #include "parsers/text.h"
+#include "workflow/flags.h"
 
 namespace tilskudd::rules {
 
@@ -49,68 +50,13 @@ void add_flag(std::vector<Flag>& flags, const Flag& f) {
   if (std::find(flags.begin(), flags.end(), f) == flags.end()) flags.push_back(f);
 }
 
-// Bokmål reason for a line a person must look at, by the first flag's code.
-std::string flagged_reason_nb(const std::string& code, int year) {
-  const std::string y = std::to_string(year);
-  const std::string tail = " En saksbehandler vurderer søknaden for denne ansatte.";
-  if (code == "no_roster") {
-    return "Kommunen har ikke en liste over ansatte i pågående utdanning for " + y + "." + tail;
-  }
-  if (code == "not_on_roster") {
-    return "Den ansatte står ikke på kommunens liste over ansatte i pågående utdanning for " + y +
-           "; ordningen gjelder bare ansatte som allerede er i utdanning." + tail;
-  }
-  if (code == "roster_org_mismatch") {
-    return "Den ansatte står på listen over ansatte i pågående utdanning, men for en annen "
-           "barnehageeier (organisasjonsnummer)." +
-           tail;
-  }
-  if (code == "roster_programme_mismatch") {
-    return "Den ansatte står på listen over ansatte i pågående utdanning, men for en annen "
-           "utdanning enn den som er oppgitt i søknaden." +
-           tail;
-  }
-  if (code == "duplicate_line") {
-    return "Den ansatte står på flere linjer i søknaden." + tail;
-  }
-  if (code == "missing_cost") {
-    return "Søknaden oppgir ikke kostnaden for utdanningen." + tail;
-  }
-  if (code == "amount_mismatch") {
-    return "Beløpet i søknaden stemmer ikke med beløpet i brevet fra Statsforvalteren." + tail;
-  }
-  if (code == "amount_unconfirmed") {
-    return "Tildelingsbrevet fra Statsforvalteren viser ikke hvor mye som er innvilget for denne "
-           "ansatte." +
-           tail;
-  }
-  if (code == "state_status_mismatch") {
-    return "Det søknaden sier om svaret fra Statsforvalteren, stemmer ikke med brevet som er "
-           "vedlagt." +
-           tail;
-  }
-  if (code == "unreadable_letter") {
-    return "Et vedlagt brev kunne ikke leses maskinelt og kan inneholde svaret fra "
-           "Statsforvalteren." +
-           tail;
-  }
-  if (code == "no_rules_for_year") {
-    return "Kommunen har ikke fastsatt regler for året søknaden gjelder." + tail;
-  }
-  return "Søknaden må vurderes manuelt." + tail;
-}
-
 LineDecision flagged(LineDecision d, std::vector<Flag> flags, int year) {
   d.outcome = Outcome::flagged;
   d.amount = 0;
   d.reason_code = flags.empty() ? "flagged" : flags.front().code;
-  d.reason = flagged_reason_nb(d.reason_code, year);
+  d.reason = flag_letter_text(d.reason_code, year);
   d.flags = std::move(flags);
   return d;
-}
-
-bool blocking(const std::string& code) {
-  return code != "malformed_mime" && code != "unreadable_letter";
 }
 
 }  // namespace
@@ -181,10 +127,9 @@ std::vector<Flag> roster_check(const config::Year& year, const FormLine& line,
                                const std::string& org_number) {
   const std::string y = std::to_string(year.year);
   if (!year.roster) {
-    return {{"no_roster", "no roster of ongoing students is configured for " + y + ", so " +
-                              line.employee +
-                              " cannot be confirmed as an ongoing "
-                              "student"}};
+    return {make_flag(FlagCode::no_roster, "no roster of ongoing students is configured for " + y +
+                                               ", so " + line.employee +
+                                               " cannot be confirmed as an ongoing student")};
   }
   const std::string key = text::name_key(line.employee);
   const std::string org = digits_only(org_number);
@@ -193,8 +138,8 @@ std::vector<Flag> roster_check(const config::Year& year, const FormLine& line,
     if (text::name_key(e.employee) == key) matches.push_back(&e);
   }
   if (matches.empty()) {
-    return {{"not_on_roster",
-             line.employee + " is not on the " + y + " roster of employees in ongoing education"}};
+    return {make_flag(FlagCode::not_on_roster, line.employee + " is not on the " + y +
+                                                   " roster of employees in ongoing education")};
   }
   auto org_ok = [&](const config::RosterEntry* e) {
     return e->org_number.empty() || e->org_number == org;
@@ -209,16 +154,17 @@ std::vector<Flag> roster_check(const config::Year& year, const FormLine& line,
   if (any_prog || !any_org) {
     const auto* e =
         *std::find_if(matches.begin(), matches.end(), [&](const auto* m) { return !org_ok(m); });
-    flags.push_back({"roster_org_mismatch", line.employee + " is on the " + y +
-                                                " roster for organisation number " + e->org_number +
-                                                ", not " + (org.empty() ? "(none given)" : org)});
+    flags.push_back(make_flag(FlagCode::roster_org_mismatch,
+                              line.employee + " is on the " + y +
+                                  " roster for organisation number " + e->org_number + ", not " +
+                                  (org.empty() ? "(none given)" : org)));
   }
   if (!any_prog) {
-    flags.push_back({"roster_programme_mismatch",
-                     line.employee + " is on the " + y + " roster for " +
-                         std::string(programme_code(matches.front()->programme)) +
-                         ", but the form says " + std::string(programme_code(line.programme)) +
-                         " ('" + line.programme_text + "')"});
+    flags.push_back(make_flag(
+        FlagCode::roster_programme_mismatch,
+        line.employee + " is on the " + y + " roster for " +
+            std::string(programme_code(matches.front()->programme)) + ", but the form says " +
+            std::string(programme_code(line.programme)) + " ('" + line.programme_text + "')"));
   }
   return flags;
 }
@@ -247,35 +193,35 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
 
   // Case-level checks (DECISIONS.md "Flags").
   if (!form.found) {
-    case_flags.push_back({"form_not_found",
-                          "no application form was found in the body or in "
-                          "any attachment"});
+    case_flags.push_back(make_flag(FlagCode::form_not_found,
+                                   "no application form was found in the body or in "
+                                   "any attachment"));
   } else {
     if (form.lines.empty()) {
-      case_flags.push_back(
-          {"no_employee_lines", "the form was found, but no employee line could be read"});
+      case_flags.push_back(make_flag(FlagCode::no_employee_lines,
+                                     "the form was found, but no employee line could be read"));
     }
     if (!valid_org_number(form.org_number)) {
-      case_flags.push_back(
-          {"invalid_org_number", form.org_number.empty()
-                                     ? std::string("the form gives no organisation number")
-                                     : "organisation number '" + form.org_number +
-                                           "' is not 9 digits with a valid mod-11 check digit"});
+      case_flags.push_back(make_flag(
+          FlagCode::invalid_org_number,
+          form.org_number.empty() ? std::string("the form gives no organisation number")
+                                  : "organisation number '" + form.org_number +
+                                        "' is not 9 digits with a valid mod-11 check digit"));
     }
     if (!valid_account_number(form.account_number)) {
-      case_flags.push_back({"invalid_account_number",
-                            form.account_number.empty()
-                                ? std::string("the form gives no account number")
-                                : "account number '" + form.account_number +
-                                      "' is not 11 digits with a valid mod-11 check digit"});
+      case_flags.push_back(make_flag(
+          FlagCode::invalid_account_number,
+          form.account_number.empty() ? std::string("the form gives no account number")
+                                      : "account number '" + form.account_number +
+                                            "' is not 11 digits with a valid mod-11 check digit"));
     }
   }
-  for (const auto& p : form.problems) add_flag(case_flags, p);
+  for (const auto& row : form.unreadable_rows)
+    add_flag(case_flags, make_flag(FlagCode::unreadable_line, row));
   if (!d.round) {
-    case_flags.push_back({"no_rules_for_year",
-                          "no configured year has a payout round for the "
-                          "received date " +
-                              received.iso()});
+    case_flags.push_back(
+        make_flag(FlagCode::no_rules_for_year,
+                  "no configured year has a payout round for the received date " + received.iso()));
   }
 
   const config::Year* year = d.round ? &years.at(d.round->year) : nullptr;
@@ -321,8 +267,8 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
     if (name_count[text::name_key(line.employee)] > 1) {
       d.lines.push_back(
           flagged(std::move(ld),
-                  {{"duplicate_line", line.employee + " appears on more than one line of the "
-                                                      "form"}},
+                  {make_flag(FlagCode::duplicate_line,
+                             line.employee + " appears on more than one line of the form")},
                   year_no));
       continue;
     }
@@ -332,8 +278,9 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
     if (!line.cost || *line.cost <= 0) {
       d.lines.push_back(
           flagged(std::move(ld),
-                  {{"missing_cost", "the cost for " + line.employee +
-                                        " is missing or unreadable ('" + line.cost_text + "')"}},
+                  {make_flag(FlagCode::missing_cost, "the cost for " + line.employee +
+                                                         " is missing or unreadable ('" +
+                                                         line.cost_text + "')")},
                   year_no));
       continue;
     }
@@ -353,9 +300,10 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
         }
         d.lines.push_back(
             flagged(std::move(ld),
-                    {{"unreadable_letter", "the state's answer for " + line.employee +
-                                               " is in no readable letter; unreadable letter(s) " +
-                                               names + " may hold it"}},
+                    {make_flag(FlagCode::unreadable_letter,
+                               "the state's answer for " + line.employee +
+                                   " is in no readable letter; unreadable letter(s) " + names +
+                                   " may hold it")},
                     year_no));
       } else {
         ld.outcome = Outcome::pending;
@@ -400,11 +348,11 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
     // 7. State rejected (rule 5): the yearly cap per student, across applications and rounds.
     if (!year->cap_per_student_when_state_rejected) {
       // The config loader requires the cap; a Year without it has no rule 5 to apply.
-      d.lines.push_back(
-          flagged(std::move(ld),
-                  {{"no_rules_for_year", "the year " + std::to_string(year_no) +
-                                             " sets no cap_per_student_when_state_rejected"}},
-                  year_no));
+      d.lines.push_back(flagged(std::move(ld),
+                                {make_flag(FlagCode::no_rules_for_year,
+                                           "the year " + std::to_string(year_no) +
+                                               " sets no cap_per_student_when_state_rejected")},
+                                year_no));
       continue;
     }
     const Kroner cap = *year->cap_per_student_when_state_rejected;
@@ -446,13 +394,11 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
   }
 
   // Case status (DECISIONS.md "Case status").
-  const bool any_blocking =
-      std::any_of(d.flags.begin(), d.flags.end(), [](const Flag& f) { return blocking(f.code); });
   const bool any_flagged_line = std::any_of(
       d.lines.begin(), d.lines.end(), [](const auto& l) { return l.outcome == Outcome::flagged; });
   const bool any_pending = std::any_of(d.lines.begin(), d.lines.end(),
                                        [](const auto& l) { return l.outcome == Outcome::pending; });
-  if (any_blocking || any_flagged_line || d.lines.empty()) {
+  if (any_blocking(d.flags) || any_flagged_line || d.lines.empty()) {
     d.status = CaseStatus::flagged;
   } else if (any_pending) {
     d.status = CaseStatus::needs_documentation;

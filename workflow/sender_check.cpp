@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "parsers/text.h"
+#include "workflow/flags.h"
 
 namespace tilskudd::sender {
 
@@ -144,7 +145,7 @@ constexpr std::string_view kWhatToDo =
     "(by a phone number or address you look up yourself, not one in the mail) before deciding it";
 
 Flag unauthenticated(const std::string& why) {
-  return {"sender_unauthenticated", why + std::string(kWhatToDo)};
+  return make_flag(FlagCode::sender_unauthenticated, why + std::string(kWhatToDo));
 }
 
 }  // namespace
@@ -235,18 +236,18 @@ Verdict check(const mime::Headers& headers, const config::Sender& settings,
   if (settings.require_match_contact_domain && !text::trim(contact_email).empty()) {
     const std::string contact_domain = address_domain(contact_email);
     if (from_domain.empty()) {
-      v.flags.push_back({"sender_domain_mismatch",
-                         "the message has no readable From address, so it cannot be matched to "
-                         "the form's e-mail address (domain " +
-                             (contact_domain.empty() ? std::string("?") : contact_domain) +
-                             "); check that the organisation sent it"});
+      v.flags.push_back(make_flag(FlagCode::sender_domain_mismatch,
+                                  "the message has no readable From address, so it cannot be "
+                                  "matched to the form's e-mail address (domain " +
+                                      (contact_domain.empty() ? std::string("?") : contact_domain) +
+                                      "); check that the organisation sent it"));
     } else if (!contact_domain.empty() && !same_organisation_domain(from_domain, contact_domain)) {
-      v.flags.push_back({"sender_domain_mismatch",
-                         "the mail was sent from " + from_domain +
-                             ", but the form's e-mail address is at " + contact_domain +
-                             "; check with the organisation (at a number you look up yourself) "
-                             "that the application is theirs and which address the decision "
-                             "goes to"});
+      v.flags.push_back(make_flag(FlagCode::sender_domain_mismatch,
+                                  "the mail was sent from " + from_domain +
+                                      ", but the form's e-mail address is at " + contact_domain +
+                                      "; check with the organisation (at a number you look up "
+                                      "yourself) that the application is theirs and which "
+                                      "address the decision goes to"));
     }
   }
   return v;

@@ -526,7 +526,7 @@ TEST(CaseChecks, InvalidAccountNumber) {
 
 TEST(CaseChecks, UnreadableLineIsCopiedFromTheForm) {
   Form f = form_with({granted("Ola Hansen", Programme::ABLU, 95000, 40000)});
-  f.problems.push_back({"unreadable_line", "row 3: no employee name"});
+  f.unreadable_rows.push_back("row 3: no employee name");
   auto d = decide(f, {grant_letter({40000})}, years(), kReceived);
   EXPECT_TRUE(has_flag(d.flags, "unreadable_line"));
   EXPECT_EQ(d.status, CaseStatus::flagged);
@@ -563,8 +563,8 @@ TEST(CaseStatusLogic, TotalIsTheSumOfApprovedAmounts) {
 
 TEST(CaseStatusLogic, FlagsAreListedOnce) {
   Form f = form_with({granted("Ola Hansen", Programme::ABLU, 95000, 40000)});
-  f.problems.push_back({"unreadable_line", "row 3"});
-  f.problems.push_back({"unreadable_line", "row 3"});
+  f.unreadable_rows.push_back("row 3");
+  f.unreadable_rows.push_back("row 3");
   auto d = decide(f, {grant_letter({40000})}, years(), kReceived);
   EXPECT_EQ(std::count_if(d.flags.begin(), d.flags.end(),
                           [](const Flag& x) { return x.code == "unreadable_line"; }),
