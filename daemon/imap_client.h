@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "daemon/imap_protocol.h"
+#include "daemon/mail_source.h"
 
 namespace tilskudd {
 
@@ -50,7 +51,8 @@ struct ImapOptions {
   imap::ParserLimits limits;
 };
 
-class ImapError : public std::runtime_error {
+// A MailSourceError, so that the poller (which knows no IMAP) lets it end the poll.
+class ImapError : public MailSourceError {
  public:
   enum class Kind {
     network,   // connect failed, connection lost, send/recv error
@@ -64,7 +66,7 @@ class ImapError : public std::runtime_error {
     usage,     // invalid argument (e.g. a mailbox name that is not valid UTF-8)
   };
   ImapError(Kind kind, std::string server_text, const std::string& what)
-      : std::runtime_error(what), kind_(kind), server_text_(std::move(server_text)) {}
+      : MailSourceError(what), kind_(kind), server_text_(std::move(server_text)) {}
   Kind kind() const { return kind_; }
   // The server's text (NO/BAD/BYE text or a curl error message); never contains credentials.
   const std::string& server_text() const { return server_text_; }

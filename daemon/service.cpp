@@ -24,6 +24,7 @@
 
 #include "config/config.h"
 #include "daemon/imap_client.h"
+#include "daemon/imap_source.h"
 #include "daemon/log.h"
 #include "daemon/oauth2.h"
 #include "daemon/pdf_sandbox.h"
@@ -353,16 +354,15 @@ class Worker {
 
   void rebuild() {
     imap_ = std::make_unique<ImapClient>(setup_->imap);
-    poller_ = std::make_unique<Poller>(
-        setup_->config, store_, setup_->intake, *imap_,
-        [this](const IntakeNote& n) {
-          log::note(n);
-          if (progress_) progress_();
-        },
-        dry_run_);
+    NoteSink notes = [this](const IntakeNote& n) {
+      log::note(n);
+      if (progress_) progress_();
+    };
+    source_ = std::make_unique<ImapSource>(*imap_, setup_->config, notes, dry_run_);
+    poller_ = std::make_unique<Poller>(setup_->config, store_, setup_->intake, *source_, notes);
     // READY=1 after the first successful login (an unreachable mailbox at start keeps the unit
     // "activating", with STATUS= saying why); a long first backlog does not delay it.
-    poller_->on_login([] {
+    source_->on_login([] {
       static std::atomic<bool> sent{false};
       if (!sent.exchange(true)) systemd::ready();
     });
@@ -377,6 +377,7 @@ class Worker {
   // Sends the mail server answered but the store could not record yet (run_outbox).
   UnrecordedSends unrecorded_;
   std::unique_ptr<ImapClient> imap_;
+  std::unique_ptr<ImapSource> source_;
   std::unique_ptr<Poller> poller_;
 };
 

@@ -1,0 +1,305 @@
+#include "daemon/imap_source.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "daemon/imap_protocol.h"
+
+namespace tilskudd {
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The highest UID accounted for under `uidvalidity`: 0 when the checkpoint is of another one.
+std::uint32_t highest_under(const std::optional<Checkpoint>& cp, std::uint32_t uidvalidity) {
+  return cp && cp->uidvalidity == uidvalidity ? cp->highest_uid : 0;
+}
+
+constexpr std::size_t kMetaBatch = 200;
+
+// The search's UIDs, with RFC822.SIZE and INTERNALDATE fetched for 200 at a time as they are
+// handed out.
+class ImapChanges : public MailChanges {
+ public:
+  ImapChanges(ImapClient& imap, std::string mailbox, std::uint32_t uidvalidity,
+              std::uint32_t uidnext, std::vector<std::uint32_t> uids)
+      : imap_(imap),
+        mailbox_(std::move(mailbox)),
+        uidvalidity_(uidvalidity),
+        uidnext_(uidnext),
+        uids_(std::move(uids)) {}
+
+  std::size_t size() const override { return uids_.size(); }
+
+  std::optional<SourceMessage> next() override {
+    if (pos_ >= uids_.size()) return std::nullopt;
+    if (pos_ % kMetaBatch == 0) {
+      const auto first = uids_.begin() + static_cast<std::ptrdiff_t>(pos_);
+      const std::vector<std::uint32_t> batch(
+          first, first + static_cast<std::ptrdiff_t>(std::min(kMetaBatch, uids_.size() - pos_)));
+      metas_ = imap_.uid_fetch_meta(imap::format_uid_set(batch));
+    }
+    const std::uint32_t uid = uids_[pos_++];
+    SourceMessage m;
+    m.key = {uidvalidity_, uid};
+    auto it =
+        std::find_if(metas_.begin(), metas_.end(), [&](const auto& x) { return x.uid == uid; });
+    if (it != metas_.end()) {
+      m.size = it->size;
+      m.received = internaldate_to_iso(it->internaldate);
+    }
+    return m;
+  }
+
+  Checkpoint after(const std::optional<Checkpoint>& current, const MessageKey& key) const override {
+    return {mailbox_, key.uidvalidity, std::max(highest_under(current, key.uidvalidity), key.uid),
+            ""};
+  }
+
+  std::optional<Checkpoint> end(const std::optional<Checkpoint>& current) const override {
+    // Everything below UIDNEXT at SELECT time was searched: the checkpoint may move up to it.
+    if (uidnext_ > 1)
+      return Checkpoint{mailbox_, uidvalidity_,
+                        std::max(highest_under(current, uidvalidity_), uidnext_ - 1), ""};
+    if (!current) return Checkpoint{mailbox_, uidvalidity_, 0, ""};
+    return std::nullopt;
+  }
+
+ private:
+  ImapClient& imap_;
+  std::string mailbox_;
+  std::uint32_t uidvalidity_;
+  std::uint32_t uidnext_;
+  std::vector<std::uint32_t> uids_;
+  std::size_t pos_ = 0;
+  std::vector<MessageMeta> metas_;
+};
+
+}  // namespace
+
+std::string mailbox_from_url(const std::string& url) {
+  auto scheme = url.find("://");
+  std::size_t host_start = scheme == std::string::npos ? 0 : scheme + 3;
+  auto slash = url.find('/', host_start);
+  if (slash == std::string::npos || slash + 1 >= url.size()) return "INBOX";
+  std::string path = url.substr(slash + 1);
+  if (auto q = path.find_first_of("?;"); q != std::string::npos) path.resize(q);
+  std::string out;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size() && hex_value(path[i + 1]) >= 0 &&
+        hex_value(path[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(path[i + 1]) * 16 + hex_value(path[i + 2]));
+      i += 2;
+    } else {
+      out += path[i];
+    }
+  }
+  return out.empty() ? "INBOX" : out;
+}
+
+std::string internaldate_to_iso(const std::string& s) {
+  // dd-Mon-yyyy hh:mm:ss +zzzz, the day possibly space-padded.
+  static constexpr std::array<const char*, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
+  char mon[4] = {0};
+  char sign = '+';
+  int zone = 0;
+  if (std::sscanf(s.c_str(), " %d-%3s-%d %d:%d:%d %c%4d", &day, mon, &year, &hh, &mm, &ss, &sign,
+                  &zone) != 8) {
+    return "";
+  }
+  int month = 0;
+  for (std::size_t i = 0; i < kMonths.size(); ++i) {
+    if (std::strncmp(mon, kMonths[i], 3) == 0) month = static_cast<int>(i) + 1;
+  }
+  if (month == 0 || day < 1 || day > 31 || (sign != '+' && sign != '-') || year < 0 ||
+      year > 9999 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 || zone < 0 ||
+      zone > 9999)
+    return "";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", year, month, day, hh,
+                mm, ss, sign, zone / 100, zone % 100);
+  return buf;
+}
+
+std::string search_criteria(std::uint32_t first_uid, const std::string& case_number) {
+  // The serial part of "20/30298" is what every spelling shares ("20 / 30298", "2020/30298",
+  // "sak 20/30298"); the parser then decides whether it really is the case number.
+  std::string serial = case_number;
+  if (auto slash = serial.rfind('/'); slash != std::string::npos) serial = serial.substr(slash + 1);
+  while (!serial.empty() && serial.front() == ' ') serial.erase(serial.begin());
+  // The config's case number is checked text; a value that cannot be quoted searches nothing.
+  const std::string n = imap::quote(serial).value_or("\"\"");
+  const std::string t = "\"tilretteleggingstilskudd\"";
+  const std::string m = "\"tilretteleggingsmidler\"";
+  return "UID " + std::to_string(first_uid) + ":* OR (OR SUBJECT " + n + " BODY " + n +
+         ") (HEADER Content-Type \"multipart/mixed\" OR (OR SUBJECT " + t + " SUBJECT " + m +
+         ") (OR BODY " + t + " BODY " + m + "))";
+}
+
+ImapSource::ImapSource(ImapClient& imap, const config::Config& config, NoteSink notes,
+                       bool read_only)
+    : imap_(imap),
+      config_(config),
+      notes_(std::move(notes)),
+      mailbox_(mailbox_from_url(config.mailbox.url)),
+      read_only_(read_only) {}
+
+void ImapSource::ensure_connected() {
+  if (!imap_.connected()) {
+    imap_.connect();
+    selected_ = false;
+    idle_supported_.reset();
+    if (on_login_) on_login_();
+  }
+}
+
+MailboxInfo ImapSource::open_mailbox() {
+  MailboxInfo info = read_only_ ? imap_.examine(mailbox_) : imap_.select(mailbox_);
+  if (!selected_) {
+    selected_ = true;
+    keywords_allowed_ =
+        std::any_of(info.permanent_flags.begin(), info.permanent_flags.end(),
+                    [](const std::string& f) { return f == "\\*"; }) ||
+        std::any_of(info.permanent_flags.begin(), info.permanent_flags.end(),
+                    [&](const std::string& f) { return f == config_.mailbox.keyword; });
+  }
+  return info;
+}
+
+bool ImapSource::changed_since(const std::optional<Checkpoint>& since) {
+  ensure_connected();
+  // The first poll on a connection selects at once (it marks messages and needs UIDNEXT).
+  if (!selected_) open_mailbox();
+  // STATUS on the selected mailbox answers from the session's view; NOOP brings the view up to
+  // date first (Dovecot otherwise reports the UIDNEXT of the last SELECT).
+  imap_.noop();
+  const MailboxStatus st = imap_.status(mailbox_);
+  const bool same_validity = since && since->uidvalidity == st.uidvalidity;
+  return !(same_validity && st.uidnext > 0 && st.uidnext - 1 <= since->highest_uid);
+}
+
+Opened ImapSource::open(const std::optional<Checkpoint>& since) {
+  ensure_connected();
+  // Selected again: the selected mailbox's view must include what STATUS saw.
+  const MailboxInfo info = open_mailbox();
+  uidvalidity_ = info.uidvalidity;
+  uidnext_ = info.uidnext;
+  Opened out;
+  if (since && since->uidvalidity != info.uidvalidity) {
+    // As mbsync does: the mailbox was recreated or restored; the old UIDs mean nothing.
+    out.restart = Checkpoint{mailbox_, info.uidvalidity, 0, ""};
+    out.change = "UIDVALIDITY of " + mailbox_ + " changed from " +
+                 std::to_string(since->uidvalidity) + " to " + std::to_string(info.uidvalidity);
+  }
+  return out;
+}
+
+bool ImapSource::contains_message_id(const std::string& message_id) {
+  auto quoted = imap::quote("<" + message_id + ">");
+  if (!quoted) return false;  // 8-bit ids cannot be searched for
+  return !imap_.uid_search("HEADER Message-ID " + *quoted).empty();
+}
+
+std::unique_ptr<MailChanges> ImapSource::changes(const std::optional<Checkpoint>& since) {
+  const std::uint32_t first = highest_under(since, uidvalidity_) + 1;
+  std::vector<std::uint32_t> uids = imap_.uid_search(search_criteria(first, config_.case_.number));
+  // "n:*" always includes the highest UID, even below n (RFC 3501 6.4.8).
+  uids.erase(std::remove_if(uids.begin(), uids.end(), [&](auto u) { return u < first; }),
+             uids.end());
+  std::sort(uids.begin(), uids.end());
+  return std::make_unique<ImapChanges>(imap_, mailbox_, uidvalidity_, uidnext_, std::move(uids));
+}
+
+Fetched ImapSource::fetch(const SourceMessage& message, std::uint64_t max_bytes) {
+  Fetched out;
+  // Not fetched whole: its literal alone would break the IMAP client's limit, and every poll
+  // would fail on it again.
+  if (message.size && *message.size > max_bytes) {
+    out.kind = Fetched::Kind::too_large;
+    out.size = *message.size;
+    return out;
+  }
+  auto raw = imap_.uid_fetch_body_peek(message.key.uid);
+  if (!raw) return out;  // expunged meanwhile
+  out.kind = Fetched::Kind::message;
+  out.bytes = std::move(*raw);
+  return out;
+}
+
+std::optional<std::string> ImapSource::fetch_header(const SourceMessage& message) {
+  return imap_.uid_fetch_header_peek(message.key.uid);
+}
+
+MarkResult ImapSource::mark(const MessageKey& key) {
+  return store_keyword(key, false);
+}
+
+MarkResult ImapSource::quarantine(const MessageKey& key) {
+  return store_keyword(key, true);
+}
+
+MarkResult ImapSource::store_keyword(const MessageKey& key, bool quarantine) {
+  // That UID means nothing any more; the message is found again by its Message-ID.
+  if (key.uidvalidity != uidvalidity_) return MarkResult::stale;
+  // Shadow mode never writes to the mailbox.
+  if (read_only_) return MarkResult::not_written;
+  const std::string set = std::to_string(key.uid);
+  const std::string& keyword =
+      quarantine ? config_.mailbox.quarantine_keyword : config_.mailbox.keyword;
+  if (keywords_allowed_) {
+    try {
+      imap_.uid_store_add_flags(set, keyword);
+    } catch (const ImapError& e) {
+      if (e.kind() != ImapError::Kind::no && e.kind() != ImapError::Kind::bad) throw;
+      keywords_allowed_ = false;
+      notes_({"", true,
+              "the mailbox refuses the keyword " + keyword + " (" + e.server_text() +
+                  "); processed messages are tracked in the store only"});
+    }
+  }
+  if (!quarantine && !config_.mailbox.move_to.empty()) {
+    if (!move_folder_ready_) {
+      try {
+        imap_.create(config_.mailbox.move_to);
+      } catch (const ImapError& e) {
+        if (e.kind() != ImapError::Kind::no) throw;  // NO: it exists already
+      }
+      move_folder_ready_ = true;
+    }
+    try {
+      imap_.uid_move(set, config_.mailbox.move_to);
+    } catch (const ImapError& e) {
+      if (e.kind() == ImapError::Kind::network || e.kind() == ImapError::Kind::timeout ||
+          e.kind() == ImapError::Kind::bye)
+        throw;
+      notes_({"", true,
+              "could not move message UID " + set + " to " + config_.mailbox.move_to + ": " +
+                  e.what()});
+    }
+  }
+  return MarkResult::marked;
+}
+
+WaitResult ImapSource::wait_for_change(std::chrono::milliseconds max_wait) {
+  ensure_connected();
+  if (!idle_supported_) {
+    const auto caps = imap_.capability();
+    idle_supported_ = std::find(caps.begin(), caps.end(), "IDLE") != caps.end();
+  }
+  if (!*idle_supported_) return WaitResult::unsupported;
+  if (!selected_) open_mailbox();
+  return imap_.idle(max_wait).woke ? WaitResult::changed : WaitResult::timed_out;
+}
+
+}  // namespace tilskudd

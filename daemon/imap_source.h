@@ -1,0 +1,82 @@
+// The mailbox over IMAP (daemon/mail_source.h): today's ImapClient, the server's search for what
+// may be ours, and the keywords and `move_to` for processed and quarantined messages.
+//
+// The checkpoint is (UIDVALIDITY, the highest UID accounted for). The idle poll costs one NOOP
+// and one STATUS, whatever the mailbox holds; only when UIDNEXT moved past the checkpoint (or the
+// poller has marks or retries waiting) is the mailbox selected again and searched. A message is
+// fetched with BODY.PEEK[] (its \Seen is never touched), only when the search names it and its
+// RFC822.SIZE is within the bound.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "daemon/imap_client.h"
+#include "daemon/mail_source.h"
+#include "workflow/intake.h"
+
+namespace tilskudd {
+
+// The folder named by the mailbox URL's path ("imaps://host/INBOX" -> "INBOX"), percent-decoded;
+// "INBOX" when the path is empty.
+std::string mailbox_from_url(const std::string& url);
+
+// "24-Nov-2026 11:36:40 +0100" -> "2026-11-24T11:36:40+01:00"; "" when unparseable.
+std::string internaldate_to_iso(const std::string& internaldate);
+
+// The UID SEARCH criteria for "may be ours" after `first_uid`: the case number (in any spelling
+// a substring search can see) in subject or text, or the grant's name in subject or text of a
+// message with attachments (multipart/mixed).
+std::string search_criteria(std::uint32_t first_uid, const std::string& case_number);
+
+class ImapSource : public MailSource {
+ public:
+  // `read_only` (shadow mode, `run --dry-run`, and the IDLE connection): EXAMINE instead of
+  // SELECT, and the mailbox is never marked or moved. `notes` hears what the server refused
+  // (a keyword, a move). The client and the config must outlive the source.
+  ImapSource(ImapClient& imap, const config::Config& config, NoteSink notes,
+             bool read_only = false);
+
+  const std::string& mailbox() const override { return mailbox_; }
+  bool changed_since(const std::optional<Checkpoint>& since) override;
+  Opened open(const std::optional<Checkpoint>& since) override;
+  bool contains_message_id(const std::string& message_id) override;
+  std::unique_ptr<MailChanges> changes(const std::optional<Checkpoint>& since) override;
+  Fetched fetch(const SourceMessage& message, std::uint64_t max_bytes) override;
+  std::optional<std::string> fetch_header(const SourceMessage& message) override;
+  MarkResult mark(const MessageKey& key) override;
+  MarkResult quarantine(const MessageKey& key) override;
+  // IDLE on this connection (connects, checks the IDLE capability, opens the mailbox).
+  WaitResult wait_for_change(std::chrono::milliseconds max_wait) override;
+  void interrupt() override { imap_.interrupt(); }
+
+  // Called after every successful login.
+  void on_login(std::function<void()> fn) { on_login_ = std::move(fn); }
+
+ private:
+  void ensure_connected();
+  MailboxInfo open_mailbox();
+  MarkResult store_keyword(const MessageKey& key, bool quarantine);
+
+  ImapClient& imap_;
+  const config::Config& config_;
+  NoteSink notes_;
+  std::string mailbox_;
+  bool read_only_ = false;
+  std::function<void()> on_login_;
+  // Per connection.
+  bool selected_ = false;
+  bool keywords_allowed_ = true;
+  std::optional<bool> idle_supported_;
+  // Once per source: CREATE of move_to is tried before its first MOVE.
+  bool move_folder_ready_ = false;
+  // What the last open() saw.
+  std::uint32_t uidvalidity_ = 0;
+  std::uint32_t uidnext_ = 0;
+};
+
+}  // namespace tilskudd
