@@ -6,6 +6,9 @@
 // smtpd the tests are skipped.
 #include "daemon/imap_client.h"
 
+#include "config/config.h"
+#include "daemon/imap_source.h"
+
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -399,6 +402,147 @@ TEST_F(ImapClientIntegration, CreateCopyAndMoveWithNorwegianMailboxName) {
   EXPECT_EQ(c->status("Kopi").messages, 1u);
   EXPECT_EQ(c->status("INBOX").messages, 0u);
   EXPECT_EQ(error_kind([&] { c->create("Kopi"); }), ImapError::Kind::no);
+}
+
+// --- ImapSource (daemon/imap_source.h), the poller's view of the mailbox, on the real server ---
+
+config::Config source_config(const std::string& user) {
+  config::Config cfg;
+  cfg.mailbox.url = imaps_url();
+  cfg.mailbox.username = user;
+  cfg.case_.number = "20/30298";
+  return cfg;
+}
+
+TEST_F(ImapClientIntegration, ImapSourceOffersWhatMayBeOursBoundedAndMarksOnlyWhenAsked) {
+  const std::string per = "per@solsikken.test";
+  send_mail(kKari, per, message(kKari, per, "Soknad 20/30298", "src1", "Hei\r\n"));
+  ASSERT_TRUE(wait_for_messages(per, 1));
+  send_mail(kOla, per, message(kOla, per, "Middag?", "src2", "Hei\r\n"));
+  ASSERT_TRUE(wait_for_messages(per, 2));
+  send_mail(kKari, per,
+            message(kKari, per, "Sak 20/30298 med stort vedlegg", "src3", std::string(5000, 'x')));
+  ASSERT_TRUE(wait_for_messages(per, 3));
+
+  auto client = std::make_unique<ImapClient>(options(per));
+  const config::Config cfg = source_config(per);
+  std::vector<std::string> notes;
+  ImapSource source(*client, cfg, [&](const IntakeNote& n) { notes.push_back(n.text); });
+  int logins = 0;
+  source.on_login([&] { ++logins; });
+
+  EXPECT_EQ(source.mailbox(), "INBOX");
+  EXPECT_TRUE(source.changed_since(std::nullopt));
+  EXPECT_EQ(logins, 1);
+  const Opened opened = source.open(std::nullopt);
+  EXPECT_FALSE(opened.restart);
+  EXPECT_TRUE(source.contains_message_id("src1@solsikken.test"));
+  EXPECT_FALSE(source.contains_message_id("nowhere@solsikken.test"));
+
+  auto changes = source.changes(std::nullopt);
+  ASSERT_EQ(changes->size(), 2u) << "the search names messages 1 and 3 only";
+  const auto first = changes->next();
+  const auto third = changes->next();
+  ASSERT_TRUE(first && third);
+  EXPECT_FALSE(changes->next());
+  EXPECT_EQ(first->key.uid, 1u);
+  EXPECT_EQ(third->key.uid, 3u);
+  ASSERT_TRUE(third->size);
+  EXPECT_GT(*third->size, 5000u);
+  EXPECT_EQ(first->received.size(), 25u) << first->received;  // 2026-11-24T10:00:00+01:00
+
+  // Within the bound: the message byte for byte. Over it: nothing read.
+  const Fetched whole = source.fetch(*first, 1 << 20);
+  ASSERT_EQ(whole.kind, Fetched::Kind::message);
+  EXPECT_NE(whole.bytes.find("Subject: Soknad 20/30298"), std::string::npos);
+  const Fetched big = source.fetch(*third, 4096);
+  EXPECT_EQ(big.kind, Fetched::Kind::too_large);
+  EXPECT_EQ(big.size, *third->size);
+  EXPECT_TRUE(big.bytes.empty());
+  const auto header = source.fetch_header(*third);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->find("xxxx"), std::string::npos);
+
+  // The checkpoints the poller keeps: after a message, and once all were handed out.
+  const Checkpoint after_first = changes->after(std::nullopt, first->key);
+  EXPECT_EQ(after_first.highest_uid, 1u);
+  const auto end = changes->end(after_first);
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->highest_uid, 3u);
+  EXPECT_EQ(end->uidvalidity, first->key.uidvalidity);
+  EXPECT_FALSE(source.changed_since(end));
+
+  EXPECT_EQ(source.mark(first->key), MarkResult::marked);
+  EXPECT_EQ(source.quarantine(third->key), MarkResult::marked);
+  EXPECT_EQ(source.mark({first->key.uidvalidity + 1, 2}), MarkResult::stale);
+  auto look = login(per);
+  look->examine("INBOX");
+  EXPECT_EQ(look->uid_search("KEYWORD $Tilskudd"), std::vector<std::uint32_t>{1});
+  EXPECT_EQ(look->uid_search("KEYWORD $TilskuddQuarantine"), std::vector<std::uint32_t>{3});
+  EXPECT_TRUE(look->uid_search("SEEN").empty()) << "nothing may set \\Seen";
+  EXPECT_TRUE(notes.empty());
+
+  // A checkpoint of another UIDVALIDITY is void: open says so, and from where to start over.
+  const Checkpoint foreign{"INBOX", end->uidvalidity + 1, 3, ""};
+  EXPECT_TRUE(source.changed_since(foreign));
+  const Opened reopened = source.open(foreign);
+  ASSERT_TRUE(reopened.restart);
+  EXPECT_EQ(reopened.restart->uidvalidity, end->uidvalidity);
+  EXPECT_EQ(reopened.restart->highest_uid, 0u);
+  EXPECT_EQ(reopened.change, "UIDVALIDITY of INBOX changed from " +
+                                 std::to_string(foreign.uidvalidity) + " to " +
+                                 std::to_string(end->uidvalidity));
+
+  // New mail moves UIDNEXT past the checkpoint.
+  send_mail(kKari, per, message(kKari, per, "Svar 20/30298", "src4", "Hei\r\n"));
+  ASSERT_TRUE(wait_for_messages(per, 4));
+  EXPECT_TRUE(source.changed_since(end));
+  source.open(end);
+  auto more = source.changes(end);
+  ASSERT_EQ(more->size(), 1u);
+  EXPECT_EQ(more->next()->key.uid, 4u);
+
+  // Read-only (shadow mode): EXAMINE, and nothing is written.
+  auto shadow_client = std::make_unique<ImapClient>(options(per));
+  ImapSource shadow(
+      *shadow_client, cfg, [](const IntakeNote&) {}, /*read_only=*/true);
+  EXPECT_TRUE(shadow.changed_since(std::nullopt));
+  shadow.open(std::nullopt);
+  EXPECT_EQ(shadow.mark({end->uidvalidity, 4}), MarkResult::not_written);
+  EXPECT_TRUE(look->uid_search("KEYWORD $Tilskudd").size() == 1u);
+}
+
+TEST_F(ImapClientIntegration, ImapSourceWaitsForChangeWithIdle) {
+  const std::string eva = "eva@solsikken.test";
+  send_mail(kKari, eva, message(kKari, eva, "Hei", "wait0", "Hei\r\n"));
+  ASSERT_TRUE(wait_for_messages(eva, 1));
+  auto client = std::make_unique<ImapClient>(options(eva));
+  const config::Config cfg = source_config(eva);
+  ImapSource source(
+      *client, cfg, [](const IntakeNote&) {}, /*read_only=*/true);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(source.wait_for_change(800ms), WaitResult::timed_out);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 700ms);
+
+  std::thread sender([&] {
+    std::this_thread::sleep_for(500ms);
+    send_mail(kKari, eva, message(kKari, eva, "Soknad 20/30298", "wait1", "Hei\r\n"));
+  });
+  const auto t1 = std::chrono::steady_clock::now();
+  EXPECT_EQ(source.wait_for_change(20s), WaitResult::changed);
+  sender.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, 15s);
+
+  // interrupt() from another thread ends a long wait at once.
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(300ms);
+    source.interrupt();
+  });
+  const auto t2 = std::chrono::steady_clock::now();
+  EXPECT_EQ(source.wait_for_change(30s), WaitResult::timed_out);
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t2, 10s);
 }
 
 // Last: stops the servers and starts them again.

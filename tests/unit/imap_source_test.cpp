@@ -1,0 +1,42 @@
+// The pure parts of the IMAP mail source (daemon/imap_source.h): the mailbox named by the URL,
+// the arrival date, and the search that decides what is fetched. What it does on the wire is
+// tested against the real Dovecot (tests/integration/imap_client_test.cpp, daemon_test.cpp).
+#include "daemon/imap_source.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace tilskudd {
+namespace {
+
+TEST(MailboxFromUrl, IsThePathPercentDecodedOrInbox) {
+  EXPECT_EQ(mailbox_from_url("imaps://imap.example.no/INBOX"), "INBOX");
+  EXPECT_EQ(mailbox_from_url("imaps://imap.example.no:993/Tilskudd/S%C3%B8knader"),
+            "Tilskudd/Søknader");
+  EXPECT_EQ(mailbox_from_url("imaps://imap.example.no"), "INBOX");
+  EXPECT_EQ(mailbox_from_url("imaps://imap.example.no/"), "INBOX");
+  EXPECT_EQ(mailbox_from_url("imap://127.0.0.1:143/Post;UIDVALIDITY=7"), "Post");
+  EXPECT_EQ(mailbox_from_url("imaps://h/A%2"), "A%2") << "a broken escape stays as written";
+}
+
+TEST(InternalDateToIso, KeepsTheServersZone) {
+  EXPECT_EQ(internaldate_to_iso("24-Nov-2026 11:36:40 +0100"), "2026-11-24T11:36:40+01:00");
+  EXPECT_EQ(internaldate_to_iso(" 4-Aug-2020 08:00:00 -0230"), "2020-08-04T08:00:00-02:30");
+  EXPECT_EQ(internaldate_to_iso("24-Foo-2026 11:36:40 +0100"), "");
+  EXPECT_EQ(internaldate_to_iso("24-Nov-2026 25:36:40 +0100"), "");
+  EXPECT_EQ(internaldate_to_iso(""), "");
+}
+
+TEST(SearchCriteria, NamesTheCaseNumbersSerialOrTheGrantWithAnAttachment) {
+  EXPECT_EQ(search_criteria(42, "20/30298"),
+            "UID 42:* OR (OR SUBJECT \"30298\" BODY \"30298\") (HEADER Content-Type "
+            "\"multipart/mixed\" OR (OR SUBJECT \"tilretteleggingstilskudd\" SUBJECT "
+            "\"tilretteleggingsmidler\") (OR BODY \"tilretteleggingstilskudd\" BODY "
+            "\"tilretteleggingsmidler\"))");
+  // A case number that cannot be quoted searches for nothing rather than sending it raw.
+  EXPECT_NE(search_criteria(1, "20/30\r\n298").find("SUBJECT \"\" BODY \"\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tilskudd
