@@ -177,9 +177,10 @@ std::string read_file(const std::filesystem::path& path, std::size_t max_bytes,
 }
 
 // Eligible programme codes in the config are the codes themselves, not prose.
+// Any case; OTHER is not a programme one can name.
 std::optional<Programme> programme_from_code(std::string_view s) {
-  if (text::iequals(s, "ABLU")) return Programme::ABLU;
-  if (text::iequals(s, "BLU_DELTID")) return Programme::BLU_DELTID;
+  for (const auto& n : enum_names<Programme>())
+    if (n.value != Programme::OTHER && text::iequals(s, n.name)) return n.value;
   return std::nullopt;
 }
 

@@ -137,7 +137,7 @@ std::vector<Attention> attention(const CaseRecord& c, const std::vector<CaseEven
   if (c.state != CaseState::flagged) return out;
   std::set<std::string> line_codes;
   for (const CaseLine& l : c.lines) {
-    if (l.outcome != "flagged") continue;
+    if (l.outcome != rules::Outcome::flagged) continue;
     line_codes.insert(l.reason_code);
     out.push_back({l.reason_code, l.employee, l.reason.empty() ? l.reason_code : l.reason});
   }
@@ -186,7 +186,7 @@ json opt_kroner(const std::optional<Kroner>& k) {
 
 json summary(const CaseRecord& c, const std::vector<Attention>& att) {
   return {{"ref", c.ref},
-          {"state", case_state_name(c.state)},
+          {"state", enum_name(c.state)},
           {"created_at", c.created_at},
           {"updated_at", c.updated_at},
           {"owner", c.owner},
@@ -237,7 +237,7 @@ void print_list(const std::vector<CaseRecord>& cases,
         if (att[i].size() > 1) flag += " (+" + std::to_string(att[i].size() - 1) + " more)";
       }
     }
-    t.rows.push_back({terminal_safe(c.ref), std::string(case_state_name(c.state)),
+    t.rows.push_back({terminal_safe(c.ref), std::string(enum_name(c.state)),
                       date_part(c.created_at), truncate(or_dash(c.owner), 28),
                       or_dash(c.org_number), or_dash(c.round), format_kroner(c.total),
                       std::to_string(c.lines.size()), flag});
@@ -267,7 +267,7 @@ void print_show(const CaseRecord& c, const std::vector<Attention>& att,
                 const std::vector<std::string>& flags, const std::vector<LetterRecord>& letters,
                 const std::vector<OutboxItem>& outbox, const std::vector<CaseEvent>& events,
                 std::ostream& out) {
-  out << "Case " << terminal_safe(c.ref) << "  (" << case_state_name(c.state) << ")\n";
+  out << "Case " << terminal_safe(c.ref) << "  (" << enum_name(c.state) << ")\n";
   Table h;
   h.header = {"  Owner:", or_dash(c.owner)};
   h.rows = {{"  Org number:", or_dash(c.org_number)},
@@ -298,9 +298,10 @@ void print_show(const CaseRecord& c, const std::vector<Attention>& att,
                 "STATE GRANT", "OUTCOME",  "AMOUNT",    "CODE", "REASON"};
     t.right = {true, false, false, true, false, true, false, true, false, false};
     for (const CaseLine& l : c.lines) {
-      t.rows.push_back({std::to_string(l.idx + 1), or_dash(l.employee), or_dash(l.programme),
-                        kroner_or_dash(l.cost), or_dash(l.state_status),
-                        kroner_or_dash(l.state_grant), or_dash(l.outcome), format_kroner(l.amount),
+      t.rows.push_back({std::to_string(l.idx + 1), or_dash(l.employee),
+                        or_dash(enum_name(l.programme)), kroner_or_dash(l.cost),
+                        or_dash(enum_name(l.state_status)), kroner_or_dash(l.state_grant),
+                        or_dash(enum_name(l.outcome)), format_kroner(l.amount),
                         or_dash(l.reason_code), or_dash(l.reason)});
     }
     t.print(out, "  ");
@@ -311,7 +312,8 @@ void print_show(const CaseRecord& c, const std::vector<Attention>& att,
     Table t;
     t.header = {"FILENAME", "KIND", "STORED"};
     for (const LetterRecord& l : letters)
-      t.rows.push_back({or_dash(l.filename), or_dash(l.kind), l.sha256.empty() ? "no" : "yes"});
+      t.rows.push_back(
+          {or_dash(l.filename), or_dash(enum_name(l.kind)), l.sha256.empty() ? "no" : "yes"});
     t.print(out, "  ");
   }
 
@@ -321,10 +323,9 @@ void print_show(const CaseRecord& c, const std::vector<Attention>& att,
     t.header = {"KIND", "STATUS", "RECIPIENT", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"};
     t.right = {false, false, false, true, false, false};
     for (const OutboxItem& o : outbox) {
-      t.rows.push_back({std::string(outbox_kind_name(o.kind)),
-                        std::string(outbox_status_name(o.status)), or_dash(o.recipient),
-                        std::to_string(o.attempts), or_dash(o.next_attempt_at),
-                        or_dash(o.last_error)});
+      t.rows.push_back({std::string(enum_name(o.kind)), std::string(enum_name(o.status)),
+                        or_dash(o.recipient), std::to_string(o.attempts),
+                        or_dash(o.next_attempt_at), or_dash(o.last_error)});
     }
     t.print(out, "  ");
   }
@@ -334,10 +335,9 @@ void print_show(const CaseRecord& c, const std::vector<Attention>& att,
     Table t;
     t.header = {"TIME", "ACTOR", "CHANGE", "REASON"};
     for (const CaseEvent& e : events) {
-      std::string from = e.from ? std::string(case_state_name(*e.from)) : "(new)";
-      std::string change = e.from && *e.from == e.to
-                               ? std::string(case_state_name(e.to)) + " (no change)"
-                               : from + " → " + std::string(case_state_name(e.to));
+      std::string from = e.from ? std::string(enum_name(*e.from)) : "(new)";
+      std::string change = e.from && *e.from == e.to ? std::string(enum_name(e.to)) + " (no change)"
+                                                     : from + " → " + std::string(enum_name(e.to));
       t.rows.push_back({or_dash(e.at), or_dash(e.actor), change, or_dash(e.reason)});
     }
     t.print(out, "  ");
@@ -432,11 +432,11 @@ json case_detail_json(Store& store, const CaseRecord& c) {
   for (const CaseLine& l : c.lines) {
     lines.push_back({{"idx", l.idx},
                      {"employee", l.employee},
-                     {"programme", l.programme},
+                     {"programme", enum_name(l.programme)},
                      {"cost", opt_kroner(l.cost)},
-                     {"state_status", l.state_status},
+                     {"state_status", enum_name(l.state_status)},
                      {"state_grant", opt_kroner(l.state_grant)},
-                     {"outcome", l.outcome},
+                     {"outcome", enum_name(l.outcome)},
                      {"amount", l.amount},
                      {"reason_code", l.reason_code},
                      {"reason", l.reason}});
@@ -445,14 +445,15 @@ json case_detail_json(Store& store, const CaseRecord& c) {
 
   json letters = json::array();
   for (const LetterRecord& l : store.case_letters(c.id))
-    letters.push_back({{"filename", l.filename}, {"kind", l.kind}, {"stored", !l.sha256.empty()}});
+    letters.push_back(
+        {{"filename", l.filename}, {"kind", enum_name(l.kind)}, {"stored", !l.sha256.empty()}});
   j["letters"] = letters;
 
   json outbox = json::array();
   for (const OutboxItem& o : store.outbox_for_case(c.id)) {
     outbox.push_back({{"id", o.id},
-                      {"kind", outbox_kind_name(o.kind)},
-                      {"status", outbox_status_name(o.status)},
+                      {"kind", enum_name(o.kind)},
+                      {"status", enum_name(o.status)},
                       {"recipient", o.recipient},
                       {"subject", o.subject},
                       {"message_id", o.message_id},
@@ -468,8 +469,8 @@ json case_detail_json(Store& store, const CaseRecord& c) {
     evs.push_back({{"id", e.id},
                    {"at", e.at},
                    {"actor", e.actor},
-                   {"from", e.from ? json(case_state_name(*e.from)) : json(nullptr)},
-                   {"to", case_state_name(e.to)},
+                   {"from", e.from ? json(enum_name(*e.from)) : json(nullptr)},
+                   {"to", enum_name(e.to)},
                    {"reason", e.reason},
                    {"detail", parse_detail(e.detail)}});
   }
@@ -483,8 +484,7 @@ int cases_list(Store& store, const ListOptions& options, std::ostream& out, std:
   try {
     std::optional<CaseState> state = options.flagged_only ? CaseState::flagged : options.state;
     if (options.flagged_only && options.state && *options.state != CaseState::flagged) {
-      err << "cases flagged: --state " << case_state_name(*options.state)
-          << " contradicts flagged\n";
+      err << "cases flagged: --state " << enum_name(*options.state) << " contradicts flagged\n";
       return 2;
     }
     std::vector<CaseRecord> cases = store.list_cases(state);
@@ -502,7 +502,7 @@ int cases_list(Store& store, const ListOptions& options, std::ostream& out, std:
       if (options.flagged_only)
         out << "no flagged cases\n";
       else if (state)
-        out << "no cases in state " << case_state_name(*state) << '\n';
+        out << "no cases in state " << enum_name(*state) << '\n';
       else
         out << "no cases\n";
       return 0;
@@ -613,8 +613,8 @@ int case_resolve(Store& store, const std::string& ref, const ResolveRequest& req
   return run_action("cannot resolve case " + terminal_safe(ref), err, [&] {
     ResolveResult r = resolve_case(store, ref, request, settings, now);
     const CaseRecord& c = r.case_record;
-    out << terminal_safe(c.ref) << ": " << case_state_name(r.from);
-    if (r.from != c.state) out << " -> " << case_state_name(c.state);
+    out << terminal_safe(c.ref) << ": " << enum_name(r.from);
+    if (r.from != c.state) out << " -> " << enum_name(c.state);
     out << '\n';
     if (!r.lines.empty()) {
       Table t;
@@ -622,7 +622,7 @@ int case_resolve(Store& store, const std::string& ref, const ResolveRequest& req
       t.right = {true, false, false, true, false};
       for (int n : r.lines) {
         const CaseLine& l = c.lines[static_cast<std::size_t>(n - 1)];
-        t.rows.push_back({std::to_string(n), or_dash(l.employee), or_dash(l.outcome),
+        t.rows.push_back({std::to_string(n), or_dash(l.employee), or_dash(enum_name(l.outcome)),
                           format_kroner(l.amount), or_dash(l.reason)});
       }
       t.print(out, "  ");
@@ -651,9 +651,9 @@ int case_resend(Store& store, const std::string& ref, const std::string& admin,
                 int poll_interval_seconds, Timestamp now, std::ostream& out, std::ostream& err) {
   return run_action("cannot resend the decision of " + terminal_safe(ref), err, [&] {
     ResendResult r = resend_decision(store, ref, admin, now);
-    out << terminal_safe(r.case_record.ref) << ": decision letter "
-        << outbox_status_name(r.previous) << " -> pending (the same letter, Message-ID <"
-        << terminal_safe(r.item.message_id) << ">)\n";
+    out << terminal_safe(r.case_record.ref) << ": decision letter " << enum_name(r.previous)
+        << " -> pending (the same letter, Message-ID <" << terminal_safe(r.item.message_id)
+        << ">)\n";
     out << "queued; " << sends_within(poll_interval_seconds) << '\n';
     if (r.previous == OutboxStatus::sent)
       out << "note: it was sent before; the applicant receives the same decision again\n";

@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
       }
       std::optional<tilskudd::CaseState> state;
       if (!cases_state.empty()) {
-        state = tilskudd::parse_case_state(cases_state);
+        state = tilskudd::parse_enum<tilskudd::CaseState>(cases_state);
         if (!state) {
           std::cerr << "tilskudd: --state: unknown state '" << cases_state << "'\n";
           return 2;

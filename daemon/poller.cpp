@@ -116,18 +116,18 @@ void Poller::mark(std::int64_t row, const MessageKey& key, bool quarantine, Poll
   const MarkResult r = quarantine ? source_.quarantine(key) : source_.mark(key);
   if (r == MarkResult::stale) {
     // That key means nothing any more; the message is found again by its Message-ID.
-    store_.set_mailbox_state(row, "none");
+    store_.set_mailbox_state(row, MailboxState::none);
     return;
   }
   // A read-only source never writes to the mailbox; the scratch store remembers it as marked.
-  store_.set_mailbox_state(row, quarantine ? "quarantined" : "marked");
+  store_.set_mailbox_state(row, quarantine ? MailboxState::quarantined : MailboxState::marked);
   if (r == MarkResult::marked) ++stats.marked;
 }
 
 void Poller::mark_pending(PollStats& stats) {
-  for (const char* state : {"to_mark", "to_quarantine"}) {
+  for (MailboxState state : {MailboxState::to_mark, MailboxState::to_quarantine}) {
     for (const MessageRecord& m : store_.messages_with_mailbox_state(mailbox_, state)) {
-      mark(m.id, {m.uidvalidity, m.uid}, std::string(state) == "to_quarantine", stats);
+      mark(m.id, {m.uidvalidity, m.uid}, state == MailboxState::to_quarantine, stats);
     }
   }
 }
@@ -283,7 +283,7 @@ void Poller::process(const MailChanges& changes, const SourceMessage& message, P
 }
 
 void Poller::retry_failed(PollStats& stats, Timestamp now) {
-  for (const MessageRecord& m : store_.messages_with_status("failed")) {
+  for (const MessageRecord& m : store_.messages_with_status(MessageStatus::failed)) {
     if (m.mailbox != mailbox_) continue;
     // Backoff: after n failures, try again every 2^n polls.
     const int shift = std::min(m.attempts, 6);
@@ -292,7 +292,7 @@ void Poller::retry_failed(PollStats& stats, Timestamp now) {
     try {
       IntakeOutcome o = retry_message(store_, m.id, intake_, now);
       count(o, stats);
-      if (o.mark_in_mailbox) store_.set_mailbox_state(o.message_row, "to_mark");
+      if (o.mark_in_mailbox) store_.set_mailbox_state(o.message_row, MailboxState::to_mark);
       continue;
     } catch (const StoreError& e) {
       if (!message_specific(e)) throw;
@@ -300,7 +300,7 @@ void Poller::retry_failed(PollStats& stats, Timestamp now) {
     } catch (const std::exception& e) {
       error = e.what();
     }
-    store_.mark_message(m.id, "failed", error);
+    store_.mark_message(m.id, MessageStatus::failed, error);
     ++stats.failed;
     if (m.attempts + 1 >= config_.mailbox.max_attempts) {
       IntakeOutcome q = quarantine_message(store_, m.id, error, intake_, now);
@@ -316,10 +316,11 @@ PollStats Poller::poll(const std::function<Timestamp()>& clock, const std::atomi
   Timestamp now = clock();
 
   auto cp = store_.checkpoint(mailbox_);
-  const bool pending_marks = !store_.messages_with_mailbox_state(mailbox_, "to_mark").empty() ||
-                             !store_.messages_with_mailbox_state(mailbox_, "to_quarantine").empty();
+  const bool pending_marks =
+      !store_.messages_with_mailbox_state(mailbox_, MailboxState::to_mark).empty() ||
+      !store_.messages_with_mailbox_state(mailbox_, MailboxState::to_quarantine).empty();
   bool failed_waiting = false;
-  for (const auto& m : store_.messages_with_status("failed"))
+  for (const auto& m : store_.messages_with_status(MessageStatus::failed))
     failed_waiting |= m.mailbox == mailbox_;
 
   if (!source_.changed_since(cp) && !pending_marks && !failed_waiting) {

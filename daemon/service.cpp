@@ -165,17 +165,7 @@ SendAttempt send_with(SmtpSession& session, const std::string& from, const Outbo
   SendAttempt a;
   a.detail = r.detail;
   a.data_handed_over = r.data_handed_over;
-  switch (r.outcome) {
-    case SmtpResult::Outcome::accepted:
-      a.outcome = SendAttempt::Outcome::accepted;
-      break;
-    case SmtpResult::Outcome::temporary:
-      a.outcome = SendAttempt::Outcome::temporary;
-      break;
-    case SmtpResult::Outcome::permanent:
-      a.outcome = SendAttempt::Outcome::permanent;
-      break;
-  }
+  a.outcome = r.outcome;
   return a;
 }
 
@@ -284,11 +274,11 @@ class Worker {
         send = [&](const OutboxItem& item, const std::function<void()>&) {
           auto c = store_.find_case(item.case_id);
           log::note({c ? c->ref : "", false,
-                     "dry run: would send the " + std::string(outbox_kind_name(item.kind)) +
+                     "dry run: would send the " + std::string(enum_name(item.kind)) +
                          (c && item.kind == OutboxKind::decision
                               ? " (total " + std::to_string(c->total) + " kr)"
                               : std::string())});
-          return SendAttempt{SendAttempt::Outcome::accepted, "dry run", false};
+          return SendAttempt{SendOutcome::accepted, "dry run", false};
         };
       }
       r.outbox = run_outbox(

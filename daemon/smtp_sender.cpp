@@ -170,7 +170,7 @@ bool has_scheme(std::string_view url, std::string_view scheme) {
   return true;
 }
 
-SmtpResult local_failure(SmtpResult::Outcome outcome, std::string detail) {
+SmtpResult local_failure(SendOutcome outcome, std::string detail) {
   SmtpResult r;
   r.outcome = outcome;
   r.detail = std::move(detail);
@@ -185,18 +185,6 @@ struct SlistDeleter {
 };
 
 }  // namespace
-
-const char* to_string(SmtpResult::Outcome outcome) {
-  switch (outcome) {
-    case SmtpResult::Outcome::accepted:
-      return "accepted";
-    case SmtpResult::Outcome::temporary:
-      return "temporary";
-    case SmtpResult::Outcome::permanent:
-      return "permanent";
-  }
-  return "?";
-}
 
 namespace {
 
@@ -222,7 +210,7 @@ SmtpResult smtp_send_on(const SmtpOptions& opt, std::string_view envelope_from,
       with_token.bearer_token = opt.token_provider();
     } catch (const std::exception& e) {
       SmtpResult r;
-      r.outcome = SmtpResult::Outcome::temporary;
+      r.outcome = SendOutcome::temporary;
       r.detail = std::string("no OAuth2 token: ") + e.what();
       return r;
     }
@@ -247,7 +235,7 @@ SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from
                           std::string_view recipient, std::string_view message,
                           const std::function<void()>& data_complete, CURL* session, int* connects,
                           bool* performed) {
-  using Outcome = SmtpResult::Outcome;
+  using Outcome = SendOutcome;
   const bool implicit_tls = has_scheme(opt.url, "smtps://");
   if (!implicit_tls && !has_scheme(opt.url, "smtp://")) {
     // A configuration problem, not this message's: keep the letter.
@@ -393,7 +381,7 @@ SmtpResult SmtpSession::send(std::string_view envelope_from, std::string_view re
   bool performed = false;
   SmtpResult r = smtp_send_on(options_, envelope_from, recipient, message, data_complete, handle_,
                               &connections_, &performed);
-  if (performed && r.outcome != SmtpResult::Outcome::accepted) {
+  if (performed && r.outcome != SendOutcome::accepted) {
     // curl keeps a connection after an SMTP error reply (a refused RCPT leaves the server's
     // transaction open): close it, and the next mail starts on a fresh connection.
     curl_easy_cleanup(handle_);

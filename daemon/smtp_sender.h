@@ -37,6 +37,8 @@
 #include <string>
 #include <string_view>
 
+#include "workflow/outgoing.h"
+
 namespace tilskudd {
 
 struct SmtpOptions {
@@ -55,8 +57,7 @@ struct SmtpOptions {
 };
 
 struct SmtpResult {
-  enum class Outcome { accepted, temporary, permanent };
-  Outcome outcome = Outcome::temporary;
+  SendOutcome outcome = SendOutcome::temporary;
   long response_code = 0;  // the server's last reply code; 0 when none
   std::string detail;      // curl error text / server reply, never credentials
   // True when the failure happened after the complete message was handed over and no final
@@ -64,8 +65,6 @@ struct SmtpResult {
   bool data_handed_over = false;
   bool login_denied = false;  // the server refused our credentials (AUTH)
 };
-
-const char* to_string(SmtpResult::Outcome outcome);  // "accepted", "temporary", "permanent"
 
 // `envelope_from` and `recipient` are bare addresses ("post@asker.kommune.no"; a "Name <a@b>"
 // form is reduced to its address). `message` is the complete RFC 5322 message with CRLF line

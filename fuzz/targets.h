@@ -111,7 +111,7 @@ inline void check_form(const Form& f) {
   for (const auto& l : f.lines) {
     check(l.state_status == StateStatus::granted || !l.state_grant.has_value(),
           "form state_grant set only when granted");
-    (void)programme_code(l.programme);
+    (void)enum_name(l.programme);
   }
 }
 

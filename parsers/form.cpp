@@ -11,30 +11,6 @@
 
 namespace tilskudd {
 
-std::string_view programme_code(Programme p) {
-  switch (p) {
-    case Programme::ABLU:
-      return "ABLU";
-    case Programme::BLU_DELTID:
-      return "BLU_DELTID";
-    case Programme::OTHER:
-      break;
-  }
-  return "OTHER";
-}
-
-std::string_view state_status_code(StateStatus s) {
-  switch (s) {
-    case StateStatus::granted:
-      return "granted";
-    case StateStatus::rejected:
-      return "rejected";
-    case StateStatus::unknown:
-      break;
-  }
-  return "unknown";
-}
-
 namespace {
 
 bool is_digit(char c) {

@@ -7,19 +7,29 @@
 #include <string_view>
 #include <vector>
 
+#include "parsers/enum_names.h"
 #include "parsers/types.h"
 
 namespace tilskudd {
 
 enum class Programme { ABLU, BLU_DELTID, OTHER };
-std::string_view programme_code(Programme p);  // "ABLU", "BLU_DELTID", "OTHER"
+inline constexpr EnumName<Programme> kProgrammeNames[] = {
+    {Programme::ABLU, "ABLU"}, {Programme::BLU_DELTID, "BLU_DELTID"}, {Programme::OTHER, "OTHER"}};
+constexpr std::span<const EnumName<Programme>> enum_table(Programme) {
+  return kProgrammeNames;
+}
 // "ABLU", "Arbeidsplassbasert barnehagelærerutdanning", "BLU deltid",
 // "Barnehagelærerutdanning – deltid", a code itself ... -> the code; anything else OTHER.
 Programme parse_programme(std::string_view text);
 
 // The applicant's claim about the state's answer for one line (the form's last column).
 enum class StateStatus { granted, rejected, unknown };
-std::string_view state_status_code(StateStatus s);  // "granted", "rejected", "unknown"
+inline constexpr EnumName<StateStatus> kStateStatusNames[] = {{StateStatus::granted, "granted"},
+                                                              {StateStatus::rejected, "rejected"},
+                                                              {StateStatus::unknown, "unknown"}};
+constexpr std::span<const EnumName<StateStatus>> enum_table(StateStatus) {
+  return kStateStatusNames;
+}
 
 struct FormLine {
   std::string employee;

@@ -18,18 +18,6 @@
 
 namespace tilskudd {
 
-std::string_view letter_kind_code(LetterKind k) {
-  switch (k) {
-    case LetterKind::grant:
-      return "grant";
-    case LetterKind::rejection:
-      return "rejection";
-    case LetterKind::unknown:
-      return "unknown";
-  }
-  return "unknown";
-}
-
 namespace {
 
 // Letters are a few pages; anything past this is not read (keeps hostile input linear and cheap).

@@ -7,12 +7,18 @@
 #include <string_view>
 #include <vector>
 
+#include "parsers/enum_names.h"
 #include "parsers/types.h"
 
 namespace tilskudd {
 
 enum class LetterKind { grant, rejection, unknown };
-std::string_view letter_kind_code(LetterKind k);  // "grant", "rejection", "unknown"
+inline constexpr EnumName<LetterKind> kLetterKindNames[] = {{LetterKind::grant, "grant"},
+                                                            {LetterKind::rejection, "rejection"},
+                                                            {LetterKind::unknown, "unknown"}};
+constexpr std::span<const EnumName<LetterKind>> enum_table(LetterKind) {
+  return kLetterKindNames;
+}
 
 // What the letter says about one employee it names.
 struct LetterEntry {
@@ -25,10 +31,10 @@ struct Letter {
   std::string filename;  // attachment filename, or "" for a forwarded message / body text
   std::string source;    // "pdf", "docx", "text", "forwarded", "body", "image"
   LetterKind kind = LetterKind::unknown;
-  std::vector<Kroner> amounts;  // money amounts found, in order
-  std::string sender;           // "Statsforvalteren i Oslo og Viken", "Fylkesmannen i ...", ""
-  std::optional<Date> date;     // the letter's date
-  std::string reference;        // "Vår ref.: 2020/12345" -> "2020/12345"
+  std::vector<Kroner> amounts;       // money amounts found, in order
+  std::string sender;                // "Statsforvalteren i Oslo og Viken", "Fylkesmannen i ...", ""
+  std::optional<Date> date;          // the letter's date
+  std::string reference;             // "Vår ref.: 2020/12345" -> "2020/12345"
   std::vector<LetterEntry> entries;  // per employee named in the letter
   bool readable = true;              // false: no text (scan, encrypted, broken)
   std::vector<Flag> flags;

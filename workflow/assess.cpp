@@ -377,11 +377,11 @@ json to_json(const Assessment& a) {
     json lines = json::array();
     for (const auto& l : a.form.lines) {
       lines.push_back({{"employee", l.employee},
-                       {"programme", programme_code(l.programme)},
+                       {"programme", enum_name(l.programme)},
                        {"programme_text", l.programme_text},
                        {"study_place", l.study_place},
                        {"cost", l.cost ? json(*l.cost) : json(nullptr)},
-                       {"state_status", state_status_code(l.state_status)},
+                       {"state_status", enum_name(l.state_status)},
                        {"state_grant", l.state_grant ? json(*l.state_grant) : json(nullptr)}});
     }
     app["lines"] = lines;
@@ -392,12 +392,12 @@ json to_json(const Assessment& a) {
       json entries = json::array();
       for (const auto& e : l.entries) {
         entries.push_back({{"employee", e.employee},
-                           {"kind", letter_kind_code(e.kind)},
+                           {"kind", enum_name(e.kind)},
                            {"amount", e.amount ? json(*e.amount) : json(nullptr)}});
       }
       letters.push_back({{"filename", l.filename},
                          {"source", l.source},
-                         {"kind", letter_kind_code(l.kind)},
+                         {"kind", enum_name(l.kind)},
                          {"amounts", l.amounts},
                          {"readable", l.readable},
                          {"sender", l.sender},
@@ -419,7 +419,7 @@ json to_json(const Assessment& a) {
 
   const auto& d = a.decision;
   json dec;
-  dec["status"] = rules::case_status_code(d.status);
+  dec["status"] = enum_name(d.status);
   dec["round"] = d.round ? json(d.round->deadline.iso()) : json(nullptr);
   dec["total"] = d.total;
   json dlines = json::array();
@@ -427,7 +427,7 @@ json to_json(const Assessment& a) {
     json flags = json::array();
     for (const auto& f : l.flags) flags.push_back(f.code);
     dlines.push_back({{"employee", l.employee},
-                      {"outcome", rules::outcome_code(l.outcome)},
+                      {"outcome", enum_name(l.outcome)},
                       {"amount", l.amount},
                       {"reason", l.reason},
                       {"reason_code", l.reason_code},

@@ -42,10 +42,6 @@ constexpr std::array kTransitions{
     CaseTransition{S::scheduled, S::paid, "finance paid the grant"},
 };
 
-constexpr std::array<std::string_view, 7> kNames{
-    "received", "needs_documentation", "flagged", "decided", "decision_sent", "scheduled", "paid",
-};
-
 }  // namespace
 
 std::span<const CaseTransition> case_transitions() {
@@ -60,17 +56,6 @@ bool can_transition(CaseState from, CaseState to) {
 bool is_final(CaseState s) {
   return std::none_of(kTransitions.begin(), kTransitions.end(),
                       [&](const CaseTransition& t) { return t.from == s; });
-}
-
-std::string_view case_state_name(CaseState s) {
-  auto i = static_cast<std::size_t>(s);
-  return i < kNames.size() ? kNames[i] : std::string_view("unknown");
-}
-
-std::optional<CaseState> parse_case_state(std::string_view name) {
-  for (std::size_t i = 0; i < kNames.size(); ++i)
-    if (kNames[i] == name) return static_cast<CaseState>(i);
-  return std::nullopt;
 }
 
 std::optional<CaseState> state_for(rules::CaseStatus status) {

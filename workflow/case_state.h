@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 
+#include "parsers/enum_names.h"
 #include "workflow/rules.h"
 
 namespace tilskudd {
@@ -37,8 +38,18 @@ bool can_transition(CaseState from, CaseState to);
 bool is_final(CaseState s);
 
 // "received", "needs_documentation", ... (the names stored in the database).
-std::string_view case_state_name(CaseState s);
-std::optional<CaseState> parse_case_state(std::string_view name);
+inline constexpr EnumName<CaseState> kCaseStateNames[] = {
+    {CaseState::received, "received"},
+    {CaseState::needs_documentation, "needs_documentation"},
+    {CaseState::flagged, "flagged"},
+    {CaseState::decided, "decided"},
+    {CaseState::decision_sent, "decision_sent"},
+    {CaseState::scheduled, "scheduled"},
+    {CaseState::paid, "paid"},
+};
+constexpr std::span<const EnumName<CaseState>> enum_table(CaseState) {
+  return kCaseStateNames;
+}
 
 // Where an assessment sends a case: decided / needs_documentation / flagged; nullopt for
 // ignored (not a case).

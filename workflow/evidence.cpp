@@ -104,8 +104,8 @@ Settlement merge(const Settlement& a, const Settlement& b, const FormLine& line,
     s.problem = make_flag(
         FlagCode::state_status_mismatch,
         "the letters disagree about " + line.employee + ": " + letter_label(letters, a.letter) +
-            " says " + std::string(state_status_code(a.status)) + ", " +
-            letter_label(letters, b.letter) + " says " + std::string(state_status_code(b.status)));
+            " says " + std::string(enum_name(a.status)) + ", " + letter_label(letters, b.letter) +
+            " says " + std::string(enum_name(b.status)));
     return s;
   }
   if (a.grant && b.grant && *a.grant != *b.grant) {

@@ -50,30 +50,6 @@ std::string domain_of(const std::string& address) {
   return at == std::string::npos ? "localhost" : address.substr(at + 1);
 }
 
-outgoing::LetterKind letter_kind(OutboxKind k) {
-  switch (k) {
-    case OutboxKind::decision:
-      return outgoing::LetterKind::decision;
-    case OutboxKind::documentation_request:
-      return outgoing::LetterKind::documentation_request;
-    case OutboxKind::reminder:
-      return outgoing::LetterKind::reminder;
-  }
-  return outgoing::LetterKind::decision;
-}
-
-std::string letter_kind_text(LetterKind k) {
-  switch (k) {
-    case LetterKind::grant:
-      return "grant";
-    case LetterKind::rejection:
-      return "rejection";
-    case LetterKind::unknown:
-      return "unknown";
-  }
-  return "unknown";
-}
-
 // The flag codes only: the reasons name employees, and the log needs no more personal data
 // than the case reference and what kind of problem it is (`cases show` has the rest).
 std::string flag_codes(const std::vector<Flag>& flags) {
@@ -105,7 +81,7 @@ Assessment fold_case(Store& store, const CaseRecord& c, const IntakeSettings& s,
   std::optional<Assessment> acc;
   std::vector<Letter> letters;
   for (const MessageRecord& m : store.case_messages(c.id)) {
-    if (m.status != "processed") continue;
+    if (m.status != MessageStatus::processed) continue;
     auto raw = store.message_raw(m.id);
     if (!raw) continue;
     AssessOptions o = base_options(store, s, received, now);
@@ -126,15 +102,15 @@ void queue(Store& store, const CaseRecord& c, OutboxKind kind, const IntakeSetti
            Timestamp now, std::vector<IntakeNote>& notes) {
   if (c.contact_email.empty()) {
     notes.push_back({c.ref, true,
-                     "no e-mail address to send the " + std::string(outbox_kind_name(kind)) +
+                     "no e-mail address to send the " + std::string(enum_name(kind)) +
                          " to; a person must contact the applicant"});
-    store.add_event(c.id, s.actor, "no recipient for " + std::string(outbox_kind_name(kind)), now);
+    store.add_event(c.id, s.actor, "no recipient for " + std::string(enum_name(kind)), now);
     return;
   }
   OutboxItem item = make_letter(store, c, kind, s, now);
   EnqueueResult r = store.enqueue_outbox(item, now);
   if (r.inserted) {
-    notes.push_back({c.ref, false, "queued " + std::string(outbox_kind_name(kind))});
+    notes.push_back({c.ref, false, "queued " + std::string(enum_name(kind))});
   }
 }
 
@@ -182,14 +158,13 @@ IntakeOutcome new_case(Store& store, std::int64_t row, const Assessment& a, cons
   out.kind = IntakeOutcome::Kind::new_case;
   out.message_row = row;
   CaseRecord c = store.create_case(a, row, now, s.actor);
-  store.mark_message(row, "processed");
-  store.set_mailbox_state(row, "to_mark");
+  store.mark_message(row, MessageStatus::processed);
+  store.set_mailbox_state(row, MailboxState::to_mark);
   out.notes.push_back({c.ref, false, "received -> created from message"});
   CaseState to = state_for(a.decision.status).value_or(CaseState::flagged);
   c = store.transition(c.id, to, s.actor, status_reason(a), now);
   out.notes.push_back(
-      {c.ref, false,
-       "received -> " + std::string(case_state_name(to)) + " (" + status_reason(a) + ")"});
+      {c.ref, false, "received -> " + std::string(enum_name(to)) + " (" + status_reason(a) + ")"});
   after_transition(store, c, s, now, out.notes);
   out.case_record = store.find_case(c.id);
   out.mark_in_mailbox = true;
@@ -206,7 +181,8 @@ void keep_admin_decisions(Store& store, const CaseRecord& c, Assessment& a) {
     const std::string key = text::name_key(line.employee);
     for (const auto& d : decided) {
       if (d.employee_key != key) continue;
-      line.outcome = d.outcome == "approved" ? rules::Outcome::approved : rules::Outcome::rejected;
+      line.outcome = d.outcome == rules::Outcome::approved ? rules::Outcome::approved
+                                                           : rules::Outcome::rejected;
       line.amount = d.amount;
       line.reason = d.reason;
       line.reason_code = d.reason_code;
@@ -247,8 +223,8 @@ IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std
   out.reason = why;
   out.mark_in_mailbox = true;
   store.attach_message(row, c.id);
-  store.mark_message(row, "processed");
-  store.set_mailbox_state(row, "to_mark");
+  store.mark_message(row, MessageStatus::processed);
+  store.set_mailbox_state(row, MailboxState::to_mark);
   const std::string msg_detail = "message " + std::to_string(row);
   const bool open = c.state == CaseState::received || c.state == CaseState::needs_documentation ||
                     c.state == CaseState::flagged;
@@ -266,13 +242,13 @@ IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std
   Assessment a = fold_case(store, c, s, now);
   keep_admin_decisions(store, c, a);
   for (const Letter& l : a.letters) {
-    store.add_letter(c.id, row, l.filename, letter_kind_text(l.kind));
+    store.add_letter(c.id, row, l.filename, l.kind);
   }
   std::vector<std::string> missing_before = c.missing;
   store.update_decision(c.id, a.form, a.decision, a.flags, s.actor, now);
-  store.add_event(c.id, s.actor, "message joined the case (" + why + ")", now,
-                  {{"message_row", row},
-                   {"assessed_status", std::string(rules::case_status_code(a.decision.status))}});
+  store.add_event(
+      c.id, s.actor, "message joined the case (" + why + ")", now,
+      {{"message_row", row}, {"assessed_status", std::string(enum_name(a.decision.status))}});
   out.notes.push_back({c.ref, false, "message joined the case (" + why + ")"});
   c = *store.find_case(c.id);
 
@@ -281,20 +257,20 @@ IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std
     // A person already holds the case; the new evidence waits for them.
     out.notes.push_back({c.ref, true,
                          "new evidence for a flagged case (re-assessed: " +
-                             std::string(rules::case_status_code(a.decision.status)) +
+                             std::string(enum_name(a.decision.status)) +
                              "); a person must decide it"});
   } else if (to != c.state) {
     CaseState from = c.state;
     c = store.transition(c.id, to, s.actor, status_reason(a) + " after " + why, now);
     out.notes.push_back({c.ref, false,
-                         std::string(case_state_name(from)) + " -> " +
-                             std::string(case_state_name(to)) + " (" + status_reason(a) + ")"});
+                         std::string(enum_name(from)) + " -> " + std::string(enum_name(to)) + " (" +
+                             status_reason(a) + ")"});
     after_transition(store, c, s, now, out.notes);
   } else if (c.state == CaseState::needs_documentation && c.missing != missing_before) {
     // Still waiting, for something else now: say exactly what is still missing.
     queue(store, c, OutboxKind::documentation_request, s, now, out.notes);
   } else {
-    out.notes.push_back({c.ref, false, "still " + std::string(case_state_name(c.state))});
+    out.notes.push_back({c.ref, false, "still " + std::string(enum_name(c.state))});
   }
   out.case_record = store.find_case(c.id);
   return out;
@@ -327,15 +303,18 @@ std::optional<IntakeOutcome> seen_before(Store& store, const RecordResult& rec,
   std::sort(earlier.begin(), earlier.end());
   for (std::int64_t id : earlier) {
     auto prev = store.message(id);
-    if (!prev || prev->status == "new" || prev->status == "failed") continue;
+    if (!prev || prev->status == MessageStatus::new_ || prev->status == MessageStatus::failed)
+      continue;
     IntakeOutcome out;
     out.message_row = rec.id;
     if (prev->case_id) {
       out.kind = IntakeOutcome::Kind::duplicate;
-      const bool quarantined = prev->status == "quarantined";
+      const bool quarantined = prev->status == MessageStatus::quarantined;
       store.attach_message(rec.id, *prev->case_id);
-      store.mark_message(rec.id, quarantined ? "quarantined" : "duplicate");
-      store.set_mailbox_state(rec.id, quarantined ? "to_quarantine" : "to_mark");
+      store.mark_message(rec.id,
+                         quarantined ? MessageStatus::quarantined : MessageStatus::duplicate);
+      store.set_mailbox_state(rec.id,
+                              quarantined ? MailboxState::to_quarantine : MailboxState::to_mark);
       store.add_event(*prev->case_id, s.actor, "the same message seen again", now,
                       {{"message_row", rec.id}, {"first_row", id}});
       out.case_record = store.find_case(*prev->case_id);
@@ -346,7 +325,7 @@ std::optional<IntakeOutcome> seen_before(Store& store, const RecordResult& rec,
       }
     } else {
       out.kind = IntakeOutcome::Kind::ignored;
-      store.mark_message(rec.id, "ignored", prev->last_error);
+      store.mark_message(rec.id, MessageStatus::ignored, prev->last_error);
       store.forget_message_bytes(rec.id);
       out.reason = prev->last_error.empty() ? "seen before" : prev->last_error;
     }
@@ -386,7 +365,7 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
     out.kind = IntakeOutcome::Kind::ignored;
     out.message_row = row;
     out.reason = *a.ignored_reason;
-    store.mark_message(row, "ignored", *a.ignored_reason);
+    store.mark_message(row, MessageStatus::ignored, *a.ignored_reason);
     if (!linked) store.forget_message_bytes(row);
     if (linked) {
       store.add_event(linked->first.id, s.actor, *a.ignored_reason + " received", now,
@@ -406,7 +385,7 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
     out.kind = IntakeOutcome::Kind::ignored;
     out.message_row = row;
     out.reason = *a.ignored_reason;
-    store.mark_message(row, "ignored", *a.ignored_reason);
+    store.mark_message(row, MessageStatus::ignored, *a.ignored_reason);
     store.forget_message_bytes(row);
     return out;
   }
@@ -444,7 +423,7 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
         return merge_into(store, row, c, "the same application sent again", s, now);
       }
       const bool overlap = std::any_of(c.lines.begin(), c.lines.end(), [&](const CaseLine& l) {
-        return unprotected.count(l.employee_key) && l.outcome != "rejected";
+        return unprotected.count(l.employee_key) && l.outcome != rules::Outcome::rejected;
       });
       if (overlap) others += (others.empty() ? "" : ", ") + c.ref;
     }
@@ -518,11 +497,11 @@ IntakeOutcome intake_message(Store& store, const IncomingMessage& m, const Intak
   return store.transaction([&]() -> IntakeOutcome {
     RecordResult rec = store.record_message(m);
     MessageRecord row = *store.message(rec.id);
-    if (!rec.inserted && row.status != "new" && row.status != "failed") {
+    if (!rec.inserted && row.status != MessageStatus::new_ && row.status != MessageStatus::failed) {
       IntakeOutcome out;
       out.kind = IntakeOutcome::Kind::already_processed;
       out.message_row = rec.id;
-      out.mark_in_mailbox = row.mailbox_state == "to_mark";
+      out.mark_in_mailbox = row.mailbox_state == MailboxState::to_mark;
       return out;
     }
     if (auto out = seen_before(store, rec, s, now)) return *out;
@@ -549,7 +528,7 @@ std::pair<std::int64_t, int> record_failure(Store& store, const IncomingMessage&
                                             const std::string& error) {
   return store.transaction([&] {
     RecordResult rec = store.record_message(m);
-    store.mark_message(rec.id, "failed", error);
+    store.mark_message(rec.id, MessageStatus::failed, error);
     return std::pair{rec.id, store.message(rec.id)->attempts};
   });
 }
@@ -569,8 +548,8 @@ IntakeOutcome quarantine_message(Store& store, std::int64_t message_row, const s
                                 "the message could not be processed after " +
                                     std::to_string(row->attempts) + " attempts: " + error));
     CaseRecord c = store.create_case(a, message_row, now, s.actor);
-    store.mark_message(message_row, "quarantined", error);
-    store.set_mailbox_state(message_row, "to_quarantine");
+    store.mark_message(message_row, MessageStatus::quarantined, error);
+    store.set_mailbox_state(message_row, MailboxState::to_quarantine);
     c = store.transition(c.id, CaseState::flagged, s.actor,
                          std::string(flag_code(FlagCode::processing_failed)), now);
     IntakeOutcome out;
@@ -641,7 +620,7 @@ OutboxItem make_letter(Store& store, const CaseRecord& c, OutboxKind kind, const
   }
   if (references.size() > 10) references.erase(references.begin() + 1, references.end() - 9);
 
-  outgoing::RenderedLetter letter = outgoing::render(s.templates, letter_kind(kind), in);
+  outgoing::RenderedLetter letter = outgoing::render(s.templates, kind, in);
   int n = 1;
   for (const OutboxItem& o : store.outbox_for_case(c.id)) {
     if (o.kind == kind) ++n;
@@ -652,8 +631,7 @@ OutboxItem make_letter(Store& store, const CaseRecord& c, OutboxKind kind, const
   mail.to = c.contact_email;
   mail.subject = letter.subject;
   mail.body = letter.body;
-  mail.message_id =
-      outgoing::make_message_id(c.ref, outbox_kind_name(kind), n, domain_of(from_address));
+  mail.message_id = outgoing::make_message_id(c.ref, enum_name(kind), n, domain_of(from_address));
   mail.in_reply_to = in_reply_to;
   mail.references = references;
   mail.case_ref = c.ref;

@@ -23,10 +23,10 @@ namespace {
 void record_send(Store& store, const OutboxItem& item, const std::optional<CaseRecord>& c,
                  const SendAttempt& r, const OutboxPolicy& policy, Timestamp now, OutboxRun& run) {
   const std::string ref = c ? c->ref : std::string();
-  const std::string kind(outbox_kind_name(item.kind));
+  const std::string kind(enum_name(item.kind));
   const int attempts = item.attempts + 1;
   switch (r.outcome) {
-    case SendAttempt::Outcome::accepted:
+    case SendOutcome::accepted:
       store.mark_outbox(item.id, OutboxStatus::sent, "", std::nullopt);
       ++run.sent;
       if (c) {
@@ -41,7 +41,7 @@ void record_send(Store& store, const OutboxItem& item, const std::optional<CaseR
         }
       }
       break;
-    case SendAttempt::Outcome::temporary:
+    case SendOutcome::temporary:
       if (r.data_handed_over) {
         store.mark_outbox(item.id, OutboxStatus::uncertain, r.detail, std::nullopt);
         ++run.uncertain;
@@ -64,7 +64,7 @@ void record_send(Store& store, const OutboxItem& item, const std::optional<CaseR
                                  std::to_string(delay.count()) + " s"});
       }
       break;
-    case SendAttempt::Outcome::permanent:
+    case SendOutcome::permanent:
       // A 5xx is a definite answer, also after the data: the mail was not accepted.
       store.mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
       ++run.failed;
@@ -98,7 +98,7 @@ OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& polic
     if (!item) break;
     auto c = store.find_case(item->case_id);
     const std::string ref = c ? c->ref : std::string();
-    const std::string kind(outbox_kind_name(item->kind));
+    const std::string kind(enum_name(item->kind));
 
     // A burst of mail to one address (a loop with an auto-responder that slipped through, or
     // an applicant who writes again and again) waits instead of flooding them.

@@ -27,8 +27,7 @@
 namespace tilskudd {
 
 struct SendAttempt {
-  enum class Outcome { accepted, temporary, permanent };
-  Outcome outcome = Outcome::temporary;
+  SendOutcome outcome = SendOutcome::temporary;
   std::string detail;             // the server's answer or the error; no credentials
   bool data_handed_over = false;  // the failure came after the message data was sent
 };

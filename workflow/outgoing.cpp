@@ -266,7 +266,7 @@ std::string lines_block(const std::vector<LetterLine>& lines) {
   std::string out;
   for (const auto& l : lines) {
     std::string line = "- " + one_line(l.employee) + ": " + outcome_nb(l.outcome);
-    if (l.outcome == "approved" || l.outcome == "rejected") {
+    if (l.outcome == rules::Outcome::approved || l.outcome == rules::Outcome::rejected) {
       line += ", " + format_kroner(l.amount);
     }
     line += ".";
@@ -333,13 +333,13 @@ std::optional<std::string> substitute(std::string_view tmpl, const LetterInput& 
   return out;
 }
 
-const Template& pick(const Templates& t, LetterKind kind) {
+const Template& pick(const Templates& t, OutboxKind kind) {
   switch (kind) {
-    case LetterKind::decision:
+    case OutboxKind::decision:
       return t.decision;
-    case LetterKind::documentation_request:
+    case OutboxKind::documentation_request:
       return t.documentation_request;
-    case LetterKind::reminder:
+    case OutboxKind::reminder:
       return t.reminder;
   }
   return t.decision;
@@ -624,11 +624,18 @@ std::string format_date_nb(std::string_view iso) {
          std::to_string(d->year);
 }
 
-std::string outcome_nb(std::string_view outcome) {
-  if (outcome == "approved") return "innvilget";
-  if (outcome == "rejected") return "avslått";
-  if (outcome == "pending") return "venter på dokumentasjon";
-  return "til manuell behandling";  // flagged, and anything unknown: nothing is decided
+std::string outcome_nb(rules::Outcome outcome) {
+  switch (outcome) {
+    case rules::Outcome::approved:
+      return "innvilget";
+    case rules::Outcome::rejected:
+      return "avslått";
+    case rules::Outcome::pending:
+      return "venter på dokumentasjon";
+    case rules::Outcome::flagged:
+      break;
+  }
+  return "til manuell behandling";  // flagged: nothing is decided
 }
 
 Templates load_templates(const std::filesystem::path& dir) {
@@ -639,7 +646,7 @@ Templates load_templates(const std::filesystem::path& dir) {
   return t;
 }
 
-RenderedLetter render(const Templates& templates, LetterKind kind, const LetterInput& input) {
+RenderedLetter render(const Templates& templates, OutboxKind kind, const LetterInput& input) {
   const Template& t = pick(templates, kind);
   RenderedLetter r;
   r.subject = one_line(substitute(t.subject, input, false).value_or(""));

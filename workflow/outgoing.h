@@ -10,13 +10,40 @@
 #include <string_view>
 #include <vector>
 
+#include "parsers/enum_names.h"
 #include "parsers/types.h"
+#include "workflow/rules.h"
+
+namespace tilskudd {
+
+// The letters the daemon sends (one template each; the outbox's `kind` column).
+enum class OutboxKind { decision, documentation_request, reminder };
+inline constexpr EnumName<OutboxKind> kOutboxKindNames[] = {
+    {OutboxKind::decision, "decision"},
+    {OutboxKind::documentation_request, "documentation_request"},
+    {OutboxKind::reminder, "reminder"}};
+constexpr std::span<const EnumName<OutboxKind>> enum_table(OutboxKind) {
+  return kOutboxKindNames;
+}
+
+// How one attempt to hand a mail to the SMTP server ended (daemon/smtp_sender.h says which
+// replies and errors are which; workflow/outbox.h what the outbox does with each).
+enum class SendOutcome { accepted, temporary, permanent };
+inline constexpr EnumName<SendOutcome> kSendOutcomeNames[] = {
+    {SendOutcome::accepted, "accepted"},
+    {SendOutcome::temporary, "temporary"},
+    {SendOutcome::permanent, "permanent"}};
+constexpr std::span<const EnumName<SendOutcome>> enum_table(SendOutcome) {
+  return kSendOutcomeNames;
+}
+
+}  // namespace tilskudd
 
 namespace tilskudd::outgoing {
 
 struct LetterLine {
   std::string employee;
-  std::string outcome;  // approved | rejected | flagged | pending (rules::outcome_code)
+  rules::Outcome outcome = rules::Outcome::flagged;
   Kroner amount = 0;
   std::string reason;  // bokmål, from the rules
 };
@@ -35,8 +62,6 @@ struct LetterInput {
   std::string letter_date;           // "2026-11-24", today's date (given: no clock inside)
   std::string original_subject;      // the applicant's subject, for "Sv: ..." subjects
 };
-
-enum class LetterKind { decision, documentation_request, reminder };
 
 // A template as read from its file: the subject template (after "Emne: ") and the body template.
 struct Template {
@@ -88,12 +113,12 @@ struct RenderedLetter {
 
 // Fills the template for `kind`. Never throws; an unknown placeholder in a hand-made Template is
 // left as written.
-RenderedLetter render(const Templates& templates, LetterKind kind, const LetterInput& input);
+RenderedLetter render(const Templates& templates, OutboxKind kind, const LetterInput& input);
 
 // Helpers used by render, public for the outbox and tests.
 std::string format_kroner(Kroner amount);          // "kr 55 000", "kr 0", "kr -1 200"
 std::string format_date_nb(std::string_view iso);  // "2020-09-01" -> "1. september 2020"
-std::string outcome_nb(std::string_view outcome);  // "approved" -> "innvilget", ...
+std::string outcome_nb(rules::Outcome outcome);    // approved -> "innvilget", ...
 
 struct OutgoingMail {
   std::string from;     // "Asker kommune <post@asker.kommune.no>" (display name may be non-ASCII)

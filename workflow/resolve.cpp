@@ -78,26 +78,7 @@ std::string clean_text(const std::string& s, const std::string& what) {
 }
 
 bool waits(const CaseLine& l) {
-  return l.outcome == "flagged" || l.outcome == "pending";
-}
-
-Programme programme_of(const std::string& code) {
-  if (code == "ABLU") return Programme::ABLU;
-  if (code == "BLU_DELTID") return Programme::BLU_DELTID;
-  return Programme::OTHER;
-}
-
-StateStatus state_status_of(const std::string& code) {
-  if (code == "granted") return StateStatus::granted;
-  if (code == "rejected") return StateStatus::rejected;
-  return StateStatus::unknown;
-}
-
-rules::Outcome outcome_of(const std::string& name) {
-  if (name == "approved") return rules::Outcome::approved;
-  if (name == "rejected") return rules::Outcome::rejected;
-  if (name == "pending") return rules::Outcome::pending;
-  return rules::Outcome::flagged;
+  return l.outcome == rules::Outcome::flagged || l.outcome == rules::Outcome::pending;
 }
 
 // The form as the store keeps it (write_lines' mapping, backwards). Only the lines matter:
@@ -108,10 +89,10 @@ Form form_of(const std::vector<CaseLine>& lines) {
   for (const CaseLine& l : lines) {
     FormLine fl;
     fl.employee = l.employee;
-    fl.programme = programme_of(l.programme);
-    fl.programme_text = l.programme;
+    fl.programme = l.programme;
+    fl.programme_text = enum_name(l.programme);
     fl.cost = l.cost;
-    fl.state_status = state_status_of(l.state_status);
+    fl.state_status = l.state_status;
     fl.state_grant = l.state_grant;
     f.lines.push_back(std::move(fl));
   }
@@ -130,7 +111,7 @@ rules::Decision decision_of(const CaseRecord& c, const std::vector<CaseLine>& li
   for (const CaseLine& l : lines) {
     rules::LineDecision ld;
     ld.employee = l.employee;
-    ld.outcome = outcome_of(l.outcome);
+    ld.outcome = l.outcome;
     ld.amount = l.amount;
     ld.reason = l.reason;
     ld.reason_code = l.reason_code;
@@ -147,10 +128,10 @@ std::string why_no_amount(const CaseLine& l, const CaseRecord& c, const config::
   auto year = cfg.years.find(c.round_year);
   if (year == cfg.years.end()) return "no rules are configured for the round's year";
   if (!l.cost) return "the line has no cost";
-  if (!rules::programme_eligible(year->second, programme_of(l.programme)))
-    return "the programme is not eligible";
-  if (l.state_status == "granted" && !l.state_grant) return "the state's grant has no amount";
-  if (l.state_status == "unknown") return "the state's answer is unknown";
+  if (!rules::programme_eligible(year->second, l.programme)) return "the programme is not eligible";
+  if (l.state_status == StateStatus::granted && !l.state_grant)
+    return "the state's grant has no amount";
+  if (l.state_status == StateStatus::unknown) return "the state's answer is unknown";
   return "the rules give 0 kr";
 }
 
@@ -187,7 +168,7 @@ std::vector<Flag> remaining_flags(const std::vector<Flag>& flags,
 // Queues one letter of the case, as intake does. Returns whether it was queued.
 bool queue_letter(Store& store, const CaseRecord& c, OutboxKind kind, const IntakeSettings& s,
                   const std::string& actor, Timestamp now, std::vector<IntakeNote>& notes) {
-  const std::string what(outbox_kind_name(kind));
+  const std::string what(enum_name(kind));
   if (c.contact_email.empty()) {
     notes.push_back(
         {c.ref, true,
@@ -209,9 +190,12 @@ CaseRecord find_or_refuse(Store& store, const std::string& ref) {
 }
 
 json line_json(const CaseLine& before, const CaseLine& after) {
-  return {{"line", after.idx + 1},           {"employee_key", after.employee_key},
-          {"from", before.outcome},          {"outcome", after.outcome},
-          {"amount", after.amount},          {"reason", after.reason},
+  return {{"line", after.idx + 1},
+          {"employee_key", after.employee_key},
+          {"from", enum_name(before.outcome)},
+          {"outcome", enum_name(after.outcome)},
+          {"amount", after.amount},
+          {"reason", after.reason},
           {"reason_code", after.reason_code}};
 }
 
@@ -222,7 +206,7 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
   const std::string verb = approve ? "approve" : "reject";
   const std::string actor = "admin:" + r.admin;
   if (c.state != CaseState::flagged && c.state != CaseState::needs_documentation) {
-    std::string why = "case " + c.ref + " is " + std::string(case_state_name(c.state)) +
+    std::string why = "case " + c.ref + " is " + std::string(enum_name(c.state)) +
                       ": only a flagged case or one waiting for documentation can be decided";
     if (c.state != CaseState::received)
       why += " (a decision that was made is changed by appeal, outside tilskudd)";
@@ -271,7 +255,8 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
   const std::set<std::size_t> chosen(selected.begin(), selected.end());
   for (std::size_t i = 0; i < c.lines.size(); ++i) {
     const CaseLine& l = c.lines[i];
-    if (!chosen.count(i) && l.outcome == "approved" && l.state_status == "rejected")
+    if (!chosen.count(i) && l.outcome == rules::Outcome::approved &&
+        l.state_status == StateStatus::rejected)
       prior[l.employee_key] += l.amount;
   }
 
@@ -296,13 +281,13 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
                                    kr(by_rules) +
                                    " the rules give; say why (--note, in bokmål: "
                                    "the applicant reads it in the decision)");
-      l.outcome = "approved";
+      l.outcome = rules::Outcome::approved;
       l.amount = amount;
       l.reason = note.empty() ? std::string(kAdminApprovedReason) : note;
       l.reason_code = std::string(kAdminApprovedCode);
-      if (l.state_status == "rejected") prior[l.employee_key] += amount;
+      if (l.state_status == StateStatus::rejected) prior[l.employee_key] += amount;
     } else {
-      l.outcome = "rejected";
+      l.outcome = rules::Outcome::rejected;
       l.amount = 0;
       l.reason = note.empty() ? std::string(kAdminRejectedReason) : note;
       l.reason_code = std::string(kAdminRejectedCode);
@@ -313,10 +298,12 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
   }
 
   // Where the case goes.
-  const bool any_flagged = std::any_of(lines.begin(), lines.end(),
-                                       [](const CaseLine& l) { return l.outcome == "flagged"; });
-  const bool any_pending = std::any_of(lines.begin(), lines.end(),
-                                       [](const CaseLine& l) { return l.outcome == "pending"; });
+  const bool any_flagged = std::any_of(lines.begin(), lines.end(), [](const CaseLine& l) {
+    return l.outcome == rules::Outcome::flagged;
+  });
+  const bool any_pending = std::any_of(lines.begin(), lines.end(), [](const CaseLine& l) {
+    return l.outcome == rules::Outcome::pending;
+  });
   CaseState to = c.state;
   if (!any_flagged && !any_pending) {
     to = CaseState::decided;
@@ -336,7 +323,8 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
     if (to == CaseState::needs_documentation) {
       for (const CaseLine& l : lines) {
         std::string m = missing_letter_text(l.employee);
-        if (l.outcome == "pending" && std::find(missing.begin(), missing.end(), m) == missing.end())
+        if (l.outcome == rules::Outcome::pending &&
+            std::find(missing.begin(), missing.end(), m) == missing.end())
           missing.push_back(m);
       }
     }
@@ -371,8 +359,8 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
   if (to != c.state) {
     c = store.transition(c.id, to, actor, reason, now, detail);
     out.notes.push_back({c.ref, false,
-                         std::string(case_state_name(out.from)) + " -> " +
-                             std::string(case_state_name(to)) + " (" + reason + ")"});
+                         std::string(enum_name(out.from)) + " -> " + std::string(enum_name(to)) +
+                             " (" + reason + ")"});
     if (to == CaseState::decided) {
       if (queue_letter(store, c, OutboxKind::decision, s, actor, now, out.notes))
         out.queued = OutboxKind::decision;
@@ -384,7 +372,7 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
     }
   } else {
     store.add_event(c.id, actor, reason, now, detail);
-    out.notes.push_back({c.ref, false, reason + "; still " + std::string(case_state_name(to))});
+    out.notes.push_back({c.ref, false, reason + "; still " + std::string(enum_name(to))});
   }
   out.case_record = *store.find_case(c.id);
   return out;
@@ -396,7 +384,7 @@ ResolveResult ask_documentation(Store& store, CaseRecord c, const ResolveRequest
   const std::string actor = "admin:" + r.admin;
   if (c.state != CaseState::flagged)
     refuse(K::wrong_state,
-           "case " + c.ref + " is " + std::string(case_state_name(c.state)) +
+           "case " + c.ref + " is " + std::string(enum_name(c.state)) +
                (c.state == CaseState::needs_documentation
                     ? ": it already waits for documentation"
                     : ": only a flagged case can be sent a request for documentation"));
@@ -533,15 +521,15 @@ std::string_view resolve_action_name(ResolveRequest::Action a) {
 
 Kroner rules_amount(const CaseLine& l, const CaseRecord& c, const config::Config& cfg,
                     const rules::PriorGrants& prior) {
-  if (l.outcome == "approved" && l.amount > 0) return l.amount;
+  if (l.outcome == rules::Outcome::approved && l.amount > 0) return l.amount;
   auto year = cfg.years.find(c.round_year);
   if (year == cfg.years.end() || !l.cost) return 0;
-  if (!rules::programme_eligible(year->second, programme_of(l.programme))) return 0;
-  if (l.state_status == "granted") {
+  if (!rules::programme_eligible(year->second, l.programme)) return 0;
+  if (l.state_status == StateStatus::granted) {
     if (!l.state_grant) return 0;
     return rules::amount_when_state_granted(year->second, *l.cost, *l.state_grant);
   }
-  if (l.state_status == "rejected") {
+  if (l.state_status == StateStatus::rejected) {
     auto p = prior.find(l.employee_key);
     return rules::amount_when_state_rejected(year->second, *l.cost,
                                              p == prior.end() ? 0 : p->second);
@@ -573,7 +561,7 @@ ResendResult resend_decision(Store& store, const std::string& ref, const std::st
       if (o.kind == OutboxKind::decision) item = std::move(o);
     }
     if (!item)
-      refuse(K::nothing_to_do, "case " + c.ref + " (" + std::string(case_state_name(c.state)) +
+      refuse(K::nothing_to_do, "case " + c.ref + " (" + std::string(enum_name(c.state)) +
                                    ") has no decision letter to send again");
     if (item->status == OutboxStatus::pending)
       refuse(K::nothing_to_do, "the decision letter of case " + c.ref +
@@ -586,12 +574,12 @@ ResendResult resend_decision(Store& store, const std::string& ref, const std::st
     store.requeue_outbox(item->id, now);
     store.add_event(c.id, "admin:" + admin,
                     "admin queued the decision letter again (it was " +
-                        std::string(outbox_status_name(out.previous)) + ")",
+                        std::string(enum_name(out.previous)) + ")",
                     now,
                     {{"action", "resend"},
                      {"outbox_id", item->id},
                      {"message_id", item->message_id},
-                     {"previous_status", outbox_status_name(out.previous)}});
+                     {"previous_status", enum_name(out.previous)}});
     out.item = *store.outbox_item(item->id);
     out.case_record = *store.find_case(c.id);
     return out;
@@ -613,10 +601,11 @@ PayoutExport payout_export(Store& store, const std::string& round, std::ostream&
       if (c.state == CaseState::paid || c.total <= 0) continue;
       bool any = false;
       for (const CaseLine& l : c.lines) {
-        if (l.outcome != "approved" || l.amount <= 0) continue;
+        if (l.outcome != rules::Outcome::approved || l.amount <= 0) continue;
         text += csv_field(c.ref, true) + ',' + csv_field(c.owner, true) + ',' +
                 csv_field(c.org_number, true) + ',' + csv_field(c.account_number, true) + ',' +
-                csv_field(l.employee, true) + ',' + csv_field(l.programme, true) + ',' +
+                csv_field(l.employee, true) + ',' +
+                csv_field(std::string(enum_name(l.programme)), true) + ',' +
                 std::to_string(l.amount) + ',' + std::to_string(c.total) + "\r\n";
         ++out.rows;
         out.total += l.amount;
@@ -660,11 +649,14 @@ std::vector<AdminLineDecision> admin_line_decisions(const std::vector<CaseEvent>
       if (!l.is_object()) continue;
       AdminLineDecision a;
       a.employee_key = l.value("employee_key", std::string());
-      a.outcome = l.value("outcome", std::string());
+      const auto outcome = parse_enum<rules::Outcome>(l.value("outcome", std::string()));
       a.amount = l.value("amount", Kroner{0});
       a.reason = l.value("reason", std::string());
       a.reason_code = l.value("reason_code", std::string());
-      if (a.employee_key.empty() || (a.outcome != "approved" && a.outcome != "rejected")) continue;
+      if (a.employee_key.empty() ||
+          (outcome != rules::Outcome::approved && outcome != rules::Outcome::rejected))
+        continue;
+      a.outcome = *outcome;
       if (!latest.count(a.employee_key)) order.push_back(a.employee_key);
       latest[a.employee_key] = std::move(a);
     }

@@ -156,7 +156,7 @@ PayoutChange payout_mark_paid(Store& store, const std::string& round, const std:
 // A line a person decided, as the latest resolve event for that student records it.
 struct AdminLineDecision {
   std::string employee_key;
-  std::string outcome;  // "approved" | "rejected"
+  rules::Outcome outcome = rules::Outcome::approved;  // approved or rejected
   Kroner amount = 0;
   std::string reason;
   std::string reason_code;

@@ -61,34 +61,6 @@ LineDecision flagged(LineDecision d, std::vector<Flag> flags, int year) {
 
 }  // namespace
 
-std::string_view outcome_code(Outcome o) {
-  switch (o) {
-    case Outcome::approved:
-      return "approved";
-    case Outcome::rejected:
-      return "rejected";
-    case Outcome::flagged:
-      return "flagged";
-    case Outcome::pending:
-      return "pending";
-  }
-  return "flagged";
-}
-
-std::string_view case_status_code(CaseStatus s) {
-  switch (s) {
-    case CaseStatus::decided:
-      return "decided";
-    case CaseStatus::needs_documentation:
-      return "needs_documentation";
-    case CaseStatus::flagged:
-      return "flagged";
-    case CaseStatus::ignored:
-      return "ignored";
-  }
-  return "flagged";
-}
-
 // Rule 6 (DECISIONS.md "Rounds").
 std::optional<Round> round_for(const std::map<int, config::Year>& years, Date received) {
   auto first_round = [](int key, const config::Year& y) -> std::optional<Round> {
@@ -160,11 +132,11 @@ std::vector<Flag> roster_check(const config::Year& year, const FormLine& line,
                                   (org.empty() ? "(none given)" : org)));
   }
   if (!any_prog) {
-    flags.push_back(make_flag(
-        FlagCode::roster_programme_mismatch,
-        line.employee + " is on the " + y + " roster for " +
-            std::string(programme_code(matches.front()->programme)) + ", but the form says " +
-            std::string(programme_code(line.programme)) + " ('" + line.programme_text + "')"));
+    flags.push_back(make_flag(FlagCode::roster_programme_mismatch,
+                              line.employee + " is on the " + y + " roster for " +
+                                  std::string(enum_name(matches.front()->programme)) +
+                                  ", but the form says " + std::string(enum_name(line.programme)) +
+                                  " ('" + line.programme_text + "')"));
   }
   return flags;
 }

@@ -16,10 +16,23 @@
 namespace tilskudd::rules {
 
 enum class Outcome { approved, rejected, flagged, pending };
-std::string_view outcome_code(Outcome o);  // "approved", "rejected", "flagged", "pending"
+inline constexpr EnumName<Outcome> kOutcomeNames[] = {{Outcome::approved, "approved"},
+                                                      {Outcome::rejected, "rejected"},
+                                                      {Outcome::flagged, "flagged"},
+                                                      {Outcome::pending, "pending"}};
+constexpr std::span<const EnumName<Outcome>> enum_table(Outcome) {
+  return kOutcomeNames;
+}
 
 enum class CaseStatus { decided, needs_documentation, flagged, ignored };
-std::string_view case_status_code(CaseStatus s);
+inline constexpr EnumName<CaseStatus> kCaseStatusNames[] = {
+    {CaseStatus::decided, "decided"},
+    {CaseStatus::needs_documentation, "needs_documentation"},
+    {CaseStatus::flagged, "flagged"},
+    {CaseStatus::ignored, "ignored"}};
+constexpr std::span<const EnumName<CaseStatus>> enum_table(CaseStatus) {
+  return kCaseStatusNames;
+}
 
 struct LineDecision {
   std::string employee;

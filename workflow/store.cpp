@@ -17,7 +17,7 @@ namespace {
 
 // Migration i takes user_version from i to i+1. Never edit a migration that has shipped; add
 // the next one.
-constexpr std::array<std::string_view, 6> kMigrations{
+constexpr std::array<std::string_view, 7> kMigrations{
     // 1: messages, cases and their audit trail.
     R"sql(
 CREATE TABLE mailbox_checkpoint(
@@ -173,6 +173,102 @@ ALTER TABLE outbox ADD COLUMN send_step TEXT;
     R"sql(
 CREATE INDEX case_lines_employee ON case_lines(employee_key, case_id);
 )sql",
+    // 7: every column that holds an enum gets the CHECK list of its name table (the tables next
+    // to the enums; tests/unit/store_test.cpp keeps the two equal). SQLite cannot add a CHECK to
+    // a column, so the four tables are rebuilt (SQLite's "generalized ALTER TABLE procedure":
+    // migrate() runs with foreign keys off and checks them before it commits). Rows, ids and
+    // the events' hashes are copied as they are; the event log's triggers come back.
+    R"sql(
+CREATE TABLE messages_new(
+  id INTEGER PRIMARY KEY,
+  mailbox TEXT NOT NULL,
+  uidvalidity INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  message_id TEXT NOT NULL DEFAULT '',
+  sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+  received TEXT NOT NULL DEFAULT '',
+  case_id INTEGER REFERENCES cases(id),
+  status TEXT NOT NULL DEFAULT 'new'
+    CHECK (status IN ('new', 'processed', 'ignored', 'duplicate', 'failed', 'quarantined')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  mailbox_state TEXT NOT NULL DEFAULT 'none'
+    CHECK (mailbox_state IN ('none', 'to_mark', 'marked', 'to_quarantine', 'quarantined')),
+  UNIQUE (mailbox, uidvalidity, uid)
+);
+INSERT INTO messages_new(id, mailbox, uidvalidity, uid, message_id, sha256, received, case_id,
+                         status, attempts, last_error, mailbox_state)
+  SELECT id, mailbox, uidvalidity, uid, message_id, sha256, received, case_id, status, attempts,
+         last_error, mailbox_state FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_new RENAME TO messages;
+CREATE INDEX messages_message_id ON messages(message_id);
+CREATE INDEX messages_sha256 ON messages(sha256);
+CREATE INDEX messages_case ON messages(case_id);
+CREATE INDEX messages_status ON messages(status);
+CREATE INDEX messages_mailbox_state ON messages(mailbox, mailbox_state)
+  WHERE mailbox_state IN ('to_mark', 'to_quarantine');
+
+CREATE TABLE case_lines_new(
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  idx INTEGER NOT NULL,
+  employee TEXT NOT NULL,
+  employee_key TEXT NOT NULL,
+  programme TEXT NOT NULL CHECK (programme IN ('ABLU', 'BLU_DELTID', 'OTHER')),
+  cost INTEGER,
+  state_status TEXT NOT NULL CHECK (state_status IN ('granted', 'rejected', 'unknown')),
+  state_grant INTEGER,
+  outcome TEXT NOT NULL CHECK (outcome IN ('approved', 'rejected', 'flagged', 'pending')),
+  amount INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  reason_code TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (case_id, idx)
+);
+INSERT INTO case_lines_new(case_id, idx, employee, employee_key, programme, cost, state_status,
+                           state_grant, outcome, amount, reason, reason_code)
+  SELECT case_id, idx, employee, employee_key, programme, cost, state_status, state_grant,
+         outcome, amount, reason, reason_code FROM case_lines;
+DROP TABLE case_lines;
+ALTER TABLE case_lines_new RENAME TO case_lines;
+CREATE INDEX case_lines_employee ON case_lines(employee_key, case_id);
+
+CREATE TABLE letters_new(
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  message_row INTEGER REFERENCES messages(id),
+  filename TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL CHECK (kind IN ('grant', 'rejection', 'unknown')),
+  sha256 TEXT REFERENCES blobs(sha256)
+);
+INSERT INTO letters_new(id, case_id, message_row, filename, kind, sha256)
+  SELECT id, case_id, message_row, filename, kind, sha256 FROM letters;
+DROP TABLE letters;
+ALTER TABLE letters_new RENAME TO letters;
+CREATE INDEX letters_case ON letters(case_id);
+
+CREATE TABLE events_new(
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  from_state TEXT CHECK (from_state IN ('received', 'needs_documentation', 'flagged', 'decided',
+                                        'decision_sent', 'scheduled', 'paid')),
+  to_state TEXT NOT NULL CHECK (to_state IN ('received', 'needs_documentation', 'flagged',
+                                             'decided', 'decision_sent', 'scheduled', 'paid')),
+  reason TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '{}',
+  hash TEXT
+);
+INSERT INTO events_new(id, case_id, at, actor, from_state, to_state, reason, detail, hash)
+  SELECT id, case_id, at, actor, from_state, to_state, reason, detail, hash FROM events;
+DROP TABLE events;
+ALTER TABLE events_new RENAME TO events;
+CREATE INDEX events_case ON events(case_id, id);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+)sql",
 };
 
 // The canonical text of an event for the hash chain: every field, length-prefixed so that no
@@ -282,46 +378,6 @@ class Stmt {
   sqlite3_stmt* s_;
 };
 
-std::string_view outcome_name(rules::Outcome o) {
-  switch (o) {
-    case rules::Outcome::approved:
-      return "approved";
-    case rules::Outcome::rejected:
-      return "rejected";
-    case rules::Outcome::flagged:
-      return "flagged";
-    case rules::Outcome::pending:
-      return "pending";
-  }
-  return "flagged";
-}
-
-std::string_view status_name(rules::CaseStatus s) {
-  switch (s) {
-    case rules::CaseStatus::decided:
-      return "decided";
-    case rules::CaseStatus::needs_documentation:
-      return "needs_documentation";
-    case rules::CaseStatus::flagged:
-      return "flagged";
-    case rules::CaseStatus::ignored:
-      return "ignored";
-  }
-  return "flagged";
-}
-
-std::string_view letter_kind_name(LetterKind k) {
-  switch (k) {
-    case LetterKind::grant:
-      return "grant";
-    case LetterKind::rejection:
-      return "rejection";
-    case LetterKind::unknown:
-      return "unknown";
-  }
-  return "unknown";
-}
-
 // Message ids are stored and compared without white space and angle brackets.
 std::string normalise_message_id(std::string_view id) {
   auto is_trim = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
@@ -336,10 +392,16 @@ int year_of(Timestamp t) {
   return static_cast<int>(ymd.year());
 }
 
+// A column's text as its enum; the schema's CHECK lists keep anything else out.
+template <NamedEnum E>
+E from_db(const std::string& s, const char* what) {
+  auto v = parse_enum<E>(s);
+  if (!v) throw StoreError(std::string("unknown ") + what + " in database: " + s);
+  return *v;
+}
+
 CaseState state_from_db(const std::string& s) {
-  auto st = parse_case_state(s);
-  if (!st) throw StoreError("unknown case state in database: " + s);
-  return *st;
+  return from_db<CaseState>(s, "case state");
 }
 
 constexpr const char* kCaseColumns =
@@ -376,25 +438,16 @@ constexpr const char* kOutboxColumns =
     "id, case_id, kind, message_id, recipient, subject, body, status, attempts, "
     "next_attempt_at, last_error, created_at";
 
-OutboxKind outbox_kind_from_db(const std::string& s) {
-  if (s == "decision") return OutboxKind::decision;
-  if (s == "documentation_request") return OutboxKind::documentation_request;
-  if (s == "reminder") return OutboxKind::reminder;
-  throw StoreError("unknown outbox kind in database: " + s);
-}
-
 OutboxItem read_outbox(Stmt& q) {
   OutboxItem o;
   o.id = q.col_i64(0);
   o.case_id = q.col_i64(1);
-  o.kind = outbox_kind_from_db(q.col_text(2));
+  o.kind = from_db<OutboxKind>(q.col_text(2), "outbox kind");
   o.message_id = q.col_text(3);
   o.recipient = q.col_text(4);
   o.subject = q.col_text(5);
   o.body = q.col_blob(6);
-  auto st = parse_outbox_status(q.col_text(7));
-  if (!st) throw StoreError("unknown outbox status in database");
-  o.status = *st;
+  o.status = from_db<OutboxStatus>(q.col_text(7), "outbox status");
   o.attempts = static_cast<int>(q.col_i64(8));
   o.next_attempt_at = q.col_text(9);
   o.last_error = q.col_text(10);
@@ -412,10 +465,10 @@ MessageRecord read_message(Stmt& q) {
   m.sha256 = q.col_text(5);
   m.received = q.col_text(6);
   m.case_id = q.col_opt_i64(7);
-  m.status = q.col_text(8);
+  m.status = from_db<MessageStatus>(q.col_text(8), "message status");
   m.attempts = static_cast<int>(q.col_i64(9));
   m.last_error = q.col_text(10);
-  m.mailbox_state = q.col_text(11);
+  m.mailbox_state = from_db<MailboxState>(q.col_text(11), "mailbox state");
   return m;
 }
 
@@ -435,41 +488,6 @@ std::string iso_utc(Timestamp t) {
                 static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
                 static_cast<int>(hms.seconds().count()));
   return buf;
-}
-
-std::string_view outbox_kind_name(OutboxKind k) {
-  switch (k) {
-    case OutboxKind::decision:
-      return "decision";
-    case OutboxKind::documentation_request:
-      return "documentation_request";
-    case OutboxKind::reminder:
-      return "reminder";
-  }
-  return "decision";
-}
-
-std::string_view outbox_status_name(OutboxStatus s) {
-  switch (s) {
-    case OutboxStatus::pending:
-      return "pending";
-    case OutboxStatus::sending:
-      return "sending";
-    case OutboxStatus::sent:
-      return "sent";
-    case OutboxStatus::uncertain:
-      return "uncertain";
-    case OutboxStatus::failed:
-      return "failed";
-  }
-  return "failed";
-}
-
-std::optional<OutboxStatus> parse_outbox_status(std::string_view s) {
-  for (auto st : {OutboxStatus::pending, OutboxStatus::sending, OutboxStatus::sent,
-                  OutboxStatus::uncertain, OutboxStatus::failed})
-    if (outbox_status_name(st) == s) return st;
-  return std::nullopt;
 }
 
 // ---- lifetime ------------------------------------------------------------------------------
@@ -519,7 +537,8 @@ Store Store::open(const std::string& path) {
   sqlite3_extended_result_codes(raw, 1);
   // Writers (the daemon, an admin command) wait for each other up to 5 s instead of failing.
   sqlite3_busy_timeout(raw, 5000);
-  store.exec("PRAGMA foreign_keys = ON");
+  // Off while migrating (see migrate), on for everything after.
+  store.exec("PRAGMA foreign_keys = OFF");
   // WAL: readers never block the writer and see every committed transaction.
   store.exec("PRAGMA journal_mode = WAL");
   // FULL rather than NORMAL: in WAL mode NORMAL stays consistent but may lose the last
@@ -531,6 +550,7 @@ Store Store::open(const std::string& path) {
   if (store.journal_mode() != "wal")
     throw StoreError("cannot switch " + path + " to WAL journal mode");
   store.migrate();
+  store.exec("PRAGMA foreign_keys = ON");
   return store;
 }
 
@@ -564,6 +584,13 @@ void Store::migrate() {
     for (int v = version; v < latest_version(); ++v) {
       exec(std::string(kMigrations[static_cast<std::size_t>(v)]).c_str());
       exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+    }
+    // Foreign keys are off while migrating (a table rebuilt under a referenced name would
+    // otherwise take its children's rows with it); nothing may dangle when they come back on.
+    if (version < latest_version()) {
+      Stmt q(prepare("PRAGMA foreign_key_check"));
+      if (q.step())
+        throw StoreError("migration left a dangling reference in table " + q.col_text(0));
     }
   });
 }
@@ -711,20 +738,20 @@ std::optional<std::string> Store::message_raw(std::int64_t id) {
   return q.col_blob(0);
 }
 
-std::vector<MessageRecord> Store::messages_with_status(const std::string& status) {
+std::vector<MessageRecord> Store::messages_with_status(MessageStatus status) {
   Stmt q(prepare(std::string("SELECT ") + kMessageColumns +
                  " FROM messages WHERE status = ? ORDER BY id"));
-  q.text(1, status);
+  q.text(1, enum_name(status));
   std::vector<MessageRecord> out;
   while (q.step()) out.push_back(read_message(q));
   return out;
 }
 
-void Store::mark_message(std::int64_t id, const std::string& status, const std::string& error) {
+void Store::mark_message(std::int64_t id, MessageStatus status, const std::string& error) {
   Stmt q(
       prepare("UPDATE messages SET status = ?1, last_error = ?2, "
               "attempts = attempts + (CASE WHEN ?1 = 'failed' THEN 1 ELSE 0 END) WHERE id = ?3"));
-  q.text(1, status).text(2, error).i64(3, id).run();
+  q.text(1, enum_name(status)).text(2, error).i64(3, id).run();
   if (sqlite3_changes(db_) != 1) throw StoreError("no message " + std::to_string(id));
 }
 
@@ -736,17 +763,17 @@ void Store::forget_message_bytes(std::int64_t id) {
   q.i64(1, id).run();
 }
 
-void Store::set_mailbox_state(std::int64_t id, const std::string& state) {
+void Store::set_mailbox_state(std::int64_t id, MailboxState state) {
   Stmt q(prepare("UPDATE messages SET mailbox_state = ? WHERE id = ?"));
-  q.text(1, state).i64(2, id).run();
+  q.text(1, enum_name(state)).i64(2, id).run();
   if (sqlite3_changes(db_) != 1) throw StoreError("no message " + std::to_string(id));
 }
 
 std::vector<MessageRecord> Store::messages_with_mailbox_state(const std::string& mailbox,
-                                                              const std::string& state) {
+                                                              MailboxState state) {
   Stmt q(prepare(std::string("SELECT ") + kMessageColumns +
                  " FROM messages WHERE mailbox = ? AND mailbox_state = ? ORDER BY uid"));
-  q.text(1, mailbox).text(2, state);
+  q.text(1, mailbox).text(2, enum_name(state));
   std::vector<MessageRecord> out;
   while (q.step()) out.push_back(read_message(q));
   return out;
@@ -804,11 +831,11 @@ void Store::write_lines(std::int64_t case_id, const Form& form, const rules::Dec
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     q.i64(1, case_id).i64(2, static_cast<std::int64_t>(i)).text(3, employee);
     q.text(4, text::name_key(employee));
-    q.text(5, f ? programme_code(f->programme) : std::string_view("OTHER"));
+    q.text(5, enum_name(f ? f->programme : Programme::OTHER));
     q.opt_i64(6, f ? f->cost : std::nullopt);
-    q.text(7, f ? state_status_code(f->state_status) : std::string_view("unknown"));
+    q.text(7, enum_name(f ? f->state_status : StateStatus::unknown));
     q.opt_i64(8, f ? f->state_grant : std::nullopt);
-    q.text(9, d ? outcome_name(d->outcome) : std::string_view("flagged"));
+    q.text(9, enum_name(d ? d->outcome : rules::Outcome::flagged));
     q.i64(10, d ? d->amount : 0);
     q.text(11, d ? d->reason : std::string());
     q.text(12, d ? d->reason_code : std::string());
@@ -851,13 +878,12 @@ CaseRecord Store::create_case(const Assessment& a, std::int64_t message_row, Tim
     }
     write_lines(id, a.form, a.decision);
     attach_message(message_row, id);
-    for (const Letter& l : a.letters)
-      add_letter(id, message_row, l.filename, std::string(letter_kind_name(l.kind)));
+    for (const Letter& l : a.letters) add_letter(id, message_row, l.filename, l.kind);
 
     nlohmann::json detail = {{"message_row", message_row},
                              {"message_id", normalise_message_id(a.message_id)},
                              {"subject", a.subject},
-                             {"assessed_status", status_name(a.decision.status)},
+                             {"assessed_status", enum_name(a.decision.status)},
                              {"total", a.decision.total}};
     nlohmann::json flags = nlohmann::json::array();
     for (const Flag& f : a.flags) flags.push_back(f.code);
@@ -909,11 +935,11 @@ std::optional<CaseRecord> Store::find_case(std::int64_t id) {
     l.idx = static_cast<int>(q.col_i64(0));
     l.employee = q.col_text(1);
     l.employee_key = q.col_text(2);
-    l.programme = q.col_text(3);
+    l.programme = from_db<Programme>(q.col_text(3), "programme");
     l.cost = q.col_opt_i64(4);
-    l.state_status = q.col_text(5);
+    l.state_status = from_db<StateStatus>(q.col_text(5), "state status");
     l.state_grant = q.col_opt_i64(6);
-    l.outcome = q.col_text(7);
+    l.outcome = from_db<rules::Outcome>(q.col_text(7), "line outcome");
     l.amount = q.col_i64(8);
     l.reason = q.col_text(9);
     l.reason_code = q.col_text(10);
@@ -1023,7 +1049,7 @@ int Store::forget_old_bytes(Timestamp cutoff, const std::string& reason, Timesta
                   "m.case_id WHERE m.sha256 = blobs.sha256 AND c.id <> ?1 AND (c.state NOT IN "
                   "('decision_sent', 'scheduled', 'paid') OR c.updated_at >= ?2))"));
       q.i64(1, id).text(2, cut).run();
-      const std::string state(case_state_name(load_case(id).state));
+      const std::string state(enum_name(load_case(id).state));
       insert_event(id, iso_utc(now), "daemon", state, state, reason, "{}");
     });
   }
@@ -1097,7 +1123,7 @@ void Store::add_event(std::int64_t case_id, const std::string& actor, const std:
                       Timestamp now, const nlohmann::json& detail) {
   transaction([&] {
     CaseState state = load_case(case_id).state;
-    const std::string name(case_state_name(state));
+    const std::string name(enum_name(state));
     insert_event(case_id, iso_utc(now), actor, name, name, reason, detail.dump());
   });
 }
@@ -1107,7 +1133,7 @@ std::vector<CaseRecord> Store::list_cases(std::optional<CaseState> state) {
   {
     Stmt q(prepare("SELECT id FROM cases WHERE ?1 IS NULL OR state = ?1 ORDER BY id"));
     if (state)
-      q.text(1, case_state_name(*state));
+      q.text(1, enum_name(*state));
     else
       q.null(1);
     while (q.step()) ids.push_back(q.col_i64(0));
@@ -1131,8 +1157,8 @@ CaseRecord Store::transition(std::int64_t case_id, CaseState to, const std::stri
       ref = q.col_text(1);
     }
     if (!can_transition(from, to))
-      throw IllegalTransition("case " + ref + ": " + std::string(case_state_name(from)) + " -> " +
-                              std::string(case_state_name(to)) + " is not allowed");
+      throw IllegalTransition("case " + ref + ": " + std::string(enum_name(from)) + " -> " +
+                              std::string(enum_name(to)) + " is not allowed");
     std::string at = iso_utc(now);
     {
       // Leaving needs_documentation ends its reminders.
@@ -1140,7 +1166,7 @@ CaseRecord Store::transition(std::int64_t case_id, CaseState to, const std::stri
           prepare("UPDATE cases SET state = ?1, updated_at = ?2, "
                   "reminder_due = CASE WHEN ?1 = 'needs_documentation' THEN reminder_due END "
                   "WHERE id = ?3"));
-      q.text(1, case_state_name(to)).text(2, at).i64(3, case_id).run();
+      q.text(1, enum_name(to)).text(2, at).i64(3, case_id).run();
     }
     if (to == CaseState::decided) {
       // The ledger's year is the rules' year of the round (rule 5 counts per budget year).
@@ -1155,8 +1181,8 @@ CaseRecord Store::transition(std::int64_t case_id, CaseState to, const std::stri
           "WHERE l.case_id = ? AND l.outcome = 'approved' AND l.amount > 0 ORDER BY l.idx"));
       q.i64(1, case_id).run();
     }
-    insert_event(case_id, at, actor, std::string(case_state_name(from)),
-                 std::string(case_state_name(to)), reason, detail.dump());
+    insert_event(case_id, at, actor, std::string(enum_name(from)), std::string(enum_name(to)),
+                 reason, detail.dump());
     return load_case(case_id);
   });
 }
@@ -1168,8 +1194,8 @@ void Store::update_decision(std::int64_t case_id, const Form& form, const rules:
     CaseState state = load_case(case_id).state;
     if (state != CaseState::received && state != CaseState::needs_documentation &&
         state != CaseState::flagged)
-      throw StoreError("case " + std::to_string(case_id) + " is " +
-                       std::string(case_state_name(state)) + ": its decision cannot change");
+      throw StoreError("case " + std::to_string(case_id) + " is " + std::string(enum_name(state)) +
+                       ": its decision cannot change");
     write_lines(case_id, form, decision);
     std::string at = iso_utc(now);
     {
@@ -1192,10 +1218,10 @@ void Store::update_decision(std::int64_t case_id, const Form& form, const rules:
       q.text(10, nlohmann::json(decision.missing_documentation).dump());
       q.text(11, flags_json(flags).dump()).i64(12, case_id).run();
     }
-    nlohmann::json detail = {{"assessed_status", status_name(decision.status)},
+    nlohmann::json detail = {{"assessed_status", enum_name(decision.status)},
                              {"total", decision.total},
                              {"lines", decision.lines.size()}};
-    const std::string name(case_state_name(state));
+    const std::string name(enum_name(state));
     insert_event(case_id, at, actor, name, name, "decision updated", detail.dump());
   });
 }
@@ -1211,7 +1237,7 @@ void Store::set_reminder_due(std::int64_t case_id, std::optional<Timestamp> due,
 }
 
 void Store::add_letter(std::int64_t case_id, std::optional<std::int64_t> message_row,
-                       const std::string& filename, const std::string& kind,
+                       const std::string& filename, LetterKind kind,
                        std::optional<std::string_view> bytes) {
   transaction([&] {
     std::string sha;
@@ -1219,7 +1245,7 @@ void Store::add_letter(std::int64_t case_id, std::optional<std::int64_t> message
     Stmt q(
         prepare("INSERT INTO letters(case_id, message_row, filename, kind, sha256) VALUES (?, ?, "
                 "?, ?, ?)"));
-    q.i64(1, case_id).opt_i64(2, message_row).text(3, filename).text(4, kind);
+    q.i64(1, case_id).opt_i64(2, message_row).text(3, filename).text(4, enum_name(kind));
     q.text_or_null(5, sha).run();
   });
 }
@@ -1231,7 +1257,8 @@ std::vector<LetterRecord> Store::case_letters(std::int64_t case_id) {
   q.i64(1, case_id);
   std::vector<LetterRecord> out;
   while (q.step())
-    out.push_back({q.col_i64(0), q.col_opt_i64(1), q.col_text(2), q.col_text(3), q.col_text(4)});
+    out.push_back({q.col_i64(0), q.col_opt_i64(1), q.col_text(2),
+                   from_db<LetterKind>(q.col_text(3), "letter kind"), q.col_text(4)});
   return out;
 }
 
@@ -1285,7 +1312,7 @@ EnqueueResult Store::enqueue_outbox(const OutboxItem& item, Timestamp now) {
       Stmt q(prepare("SELECT id, case_id, kind FROM outbox WHERE message_id = ?"));
       q.text(1, mid);
       if (q.step()) {
-        if (q.col_i64(1) == item.case_id && q.col_text(2) == outbox_kind_name(item.kind))
+        if (q.col_i64(1) == item.case_id && q.col_text(2) == enum_name(item.kind))
           return EnqueueResult{q.col_i64(0), false};
         throw StoreError("message id " + mid + " is already used by another outbox item");
       }
@@ -1295,7 +1322,7 @@ EnqueueResult Store::enqueue_outbox(const OutboxItem& item, Timestamp now) {
         prepare("INSERT INTO outbox(case_id, kind, message_id, recipient, subject, body, status, "
                 "attempts, next_attempt_at, last_error, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, '', ?)"));
-    q.i64(1, item.case_id).text(2, outbox_kind_name(item.kind)).text(3, mid);
+    q.i64(1, item.case_id).text(2, enum_name(item.kind)).text(3, mid);
     q.text(4, item.recipient).text(5, item.subject).blob(6, item.body);
     q.text(7, item.next_attempt_at.empty() ? at : item.next_attempt_at).text(8, at).run();
     return EnqueueResult{sqlite3_last_insert_rowid(db_), true};
@@ -1333,7 +1360,7 @@ void Store::mark_outbox(std::int64_t id, OutboxStatus status, const std::string&
       prepare("UPDATE outbox SET status = ?1, last_error = ?2, "
               "attempts = attempts + (CASE WHEN ?1 = 'sending' THEN 1 ELSE 0 END), "
               "next_attempt_at = COALESCE(?3, next_attempt_at) WHERE id = ?4"));
-  q.text(1, outbox_status_name(status)).text(2, error);
+  q.text(1, enum_name(status)).text(2, error);
   if (next_attempt)
     q.text(3, iso_utc(*next_attempt));
   else

@@ -21,8 +21,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "parsers/enum_names.h"
+#include "parsers/letter.h"
 #include "workflow/assess.h"
 #include "workflow/case_state.h"
+#include "workflow/outgoing.h"
 #include "workflow/rules.h"
 
 struct sqlite3;
@@ -67,6 +70,36 @@ struct IncomingMessage {
   std::string received;  // IMAP INTERNALDATE, ISO-8601
 };
 
+// Where a fetched message stands in intake.
+enum class MessageStatus {
+  new_,         // recorded, not yet assessed (stored as "new")
+  processed,    // it made or joined a case
+  ignored,      // none of our business (last_error says why)
+  duplicate,    // the same mail as one recorded before
+  failed,       // intake failed; retried (attempts counts, last_error keeps the error)
+  quarantined,  // kept for a person and moved out of the inbox
+};
+inline constexpr EnumName<MessageStatus> kMessageStatusNames[] = {
+    {MessageStatus::new_, "new"},        {MessageStatus::processed, "processed"},
+    {MessageStatus::ignored, "ignored"}, {MessageStatus::duplicate, "duplicate"},
+    {MessageStatus::failed, "failed"},   {MessageStatus::quarantined, "quarantined"}};
+constexpr std::span<const EnumName<MessageStatus>> enum_table(MessageStatus) {
+  return kMessageStatusNames;
+}
+
+// What the mailbox still owes a message: none (not ours: never touched), to_mark (its case is
+// committed, the keyword is not yet set), marked, to_quarantine, quarantined.
+enum class MailboxState { none, to_mark, marked, to_quarantine, quarantined };
+inline constexpr EnumName<MailboxState> kMailboxStateNames[] = {
+    {MailboxState::none, "none"},
+    {MailboxState::to_mark, "to_mark"},
+    {MailboxState::marked, "marked"},
+    {MailboxState::to_quarantine, "to_quarantine"},
+    {MailboxState::quarantined, "quarantined"}};
+constexpr std::span<const EnumName<MailboxState>> enum_table(MailboxState) {
+  return kMailboxStateNames;
+}
+
 struct MessageRecord {
   std::int64_t id = 0;
   std::string mailbox;
@@ -76,12 +109,10 @@ struct MessageRecord {
   std::string sha256;
   std::string received;
   std::optional<std::int64_t> case_id;
-  std::string status;  // "new", "processed", "ignored", "duplicate", "failed"
+  MessageStatus status = MessageStatus::new_;
   int attempts = 0;
   std::string last_error;
-  // What the mailbox still owes the message: "none" (not ours: never touched), "to_mark" (its
-  // case is committed, the keyword is not yet set), "marked", "to_quarantine", "quarantined".
-  std::string mailbox_state = "none";
+  MailboxState mailbox_state = MailboxState::none;
 };
 
 struct RecordResult {
@@ -98,11 +129,11 @@ struct CaseLine {
   int idx = 0;
   std::string employee;
   std::string employee_key;  // text::name_key
-  std::string programme;     // "ABLU", "BLU_DELTID", "OTHER"
+  Programme programme = Programme::OTHER;
   std::optional<Kroner> cost;
-  std::string state_status;  // "granted", "rejected", "unknown"
+  StateStatus state_status = StateStatus::unknown;
   std::optional<Kroner> state_grant;
-  std::string outcome;  // "approved", "rejected", "flagged", "pending"
+  rules::Outcome outcome = rules::Outcome::flagged;
   Kroner amount = 0;
   std::string reason;
   std::string reason_code;
@@ -136,7 +167,7 @@ struct LetterRecord {
   std::int64_t case_id = 0;
   std::optional<std::int64_t> message_row;
   std::string filename;
-  std::string kind;    // "grant", "rejection", "unknown"
+  LetterKind kind = LetterKind::unknown;
   std::string sha256;  // "" when the bytes were not stored
 };
 
@@ -151,12 +182,17 @@ struct CaseEvent {
   std::string detail;  // JSON text
 };
 
-enum class OutboxKind { decision, documentation_request, reminder };
-std::string_view outbox_kind_name(OutboxKind k);
-
+// OutboxKind (which letter) is outgoing mail's own (workflow/outgoing.h).
 enum class OutboxStatus { pending, sending, sent, uncertain, failed };
-std::string_view outbox_status_name(OutboxStatus s);
-std::optional<OutboxStatus> parse_outbox_status(std::string_view s);
+inline constexpr EnumName<OutboxStatus> kOutboxStatusNames[] = {
+    {OutboxStatus::pending, "pending"},
+    {OutboxStatus::sending, "sending"},
+    {OutboxStatus::sent, "sent"},
+    {OutboxStatus::uncertain, "uncertain"},
+    {OutboxStatus::failed, "failed"}};
+constexpr std::span<const EnumName<OutboxStatus>> enum_table(OutboxStatus) {
+  return kOutboxStatusNames;
+}
 
 struct OutboxItem {
   std::int64_t id = 0;
@@ -231,17 +267,17 @@ class Store {
   RecordResult record_message(const IncomingMessage& m);
   std::optional<MessageRecord> message(std::int64_t id);
   std::optional<std::string> message_raw(std::int64_t id);
-  std::vector<MessageRecord> messages_with_status(const std::string& status);
-  // Sets the status; "failed" counts an attempt and keeps the error.
-  void mark_message(std::int64_t id, const std::string& status, const std::string& error = {});
+  std::vector<MessageRecord> messages_with_status(MessageStatus status);
+  // Sets the status; `failed` counts an attempt and keeps the error.
+  void mark_message(std::int64_t id, MessageStatus status, const std::string& error = {});
   void attach_message(std::int64_t message_row, std::int64_t case_id);
-  void set_mailbox_state(std::int64_t id, const std::string& state);
+  void set_mailbox_state(std::int64_t id, MailboxState state);
   // A message that is none of our business (a citizen's mail the search let through): its hash
   // stays, so a re-delivery is still recognised, but its bytes are dropped unless a message that
   // belongs to a case shares them.
   void forget_message_bytes(std::int64_t id);
   std::vector<MessageRecord> messages_with_mailbox_state(const std::string& mailbox,
-                                                         const std::string& state);
+                                                         MailboxState state);
   std::vector<MessageRecord> case_messages(std::int64_t case_id);
   std::optional<MessageRecord> find_message(const std::string& mailbox, std::uint32_t uidvalidity,
                                             std::uint32_t uid);
@@ -295,7 +331,7 @@ class Store {
                        const std::vector<Flag>& flags, const std::string& actor, Timestamp now);
   void set_reminder_due(std::int64_t case_id, std::optional<Timestamp> due, Timestamp now);
   void add_letter(std::int64_t case_id, std::optional<std::int64_t> message_row,
-                  const std::string& filename, const std::string& kind,
+                  const std::string& filename, LetterKind kind,
                   std::optional<std::string_view> bytes = std::nullopt);
   std::vector<LetterRecord> case_letters(std::int64_t case_id);
   std::vector<CaseEvent> case_events(std::int64_t case_id);

@@ -38,7 +38,7 @@
 using namespace tilskudd;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-using Outcome = SmtpResult::Outcome;
+using Outcome = SendOutcome;
 
 namespace {
 
@@ -195,12 +195,12 @@ class SmtpSenderIntegration : public ::testing::Test {
 };
 
 // A real decision letter, rendered from the repo's templates and composed.
-struct Letter {
+struct SentLetter {
   outgoing::RenderedLetter rendered;
   std::string raw;
 };
 
-Letter decision_letter(const std::string& to) {
+SentLetter decision_letter(const std::string& to) {
   const auto templates =
       outgoing::load_templates(fs::path(TILSKUDD_SOURCE_DIR) / "config" / "templates");
   outgoing::LetterInput in;
@@ -211,13 +211,14 @@ Letter decision_letter(const std::string& to) {
   in.applicant_reference = "SOL-2020-7";
   in.round = "2020-09-01";
   in.total = 55000;
-  in.lines = {{"Ola Hansen", "approved", 55000,
-               "Staten har innvilget kr 40 000; kommunen dekker resten av kostnaden, kr 55 000."},
-              {"Per Ødegård", "rejected", 0, "Utdanningen gir ikke rett til tilskudd."}};
+  in.lines = {
+      {"Ola Hansen", rules::Outcome::approved, 55000,
+       "Staten har innvilget kr 40 000; kommunen dekker resten av kostnaden, kr 55 000."},
+      {"Per Ødegård", rules::Outcome::rejected, 0, "Utdanningen gir ikke rett til tilskudd."}};
   in.received = "2020-08-15";
   in.letter_date = "2026-11-24";
-  Letter l;
-  l.rendered = outgoing::render(templates, outgoing::LetterKind::decision, in);
+  SentLetter l;
+  l.rendered = outgoing::render(templates, OutboxKind::decision, in);
   l.rendered.body += ".\n.linje som starter med punktum\n";  // SMTP dot-stuffing must be undone
   outgoing::OutgoingMail m;
   m.from = "Asker kommune – Oppvekst <post@asker.test>";
@@ -249,7 +250,7 @@ int free_port() {
 TEST_F(SmtpSenderIntegration, ComposedLetterArrivesByteForByte) {
   const std::string local = unique_local_part();
   const std::string to = local + "@solsikken.test";
-  const Letter l = decision_letter(to);
+  const SentLetter l = decision_letter(to);
   const SmtpResult r = smtp_send(real_options(), "post@asker.test", to, l.raw);
   ASSERT_EQ(r.outcome, Outcome::accepted) << r.detail;
   EXPECT_EQ(r.response_code, 250);
@@ -276,7 +277,7 @@ TEST_F(SmtpSenderIntegration, ComposedLetterArrivesByteForByte) {
 TEST_F(SmtpSenderIntegration, EnvelopeAddressesInNameFormAreReduced) {
   const std::string local = unique_local_part();
   const std::string to = local + "@solsikken.test";
-  const Letter l = decision_letter(to);
+  const SentLetter l = decision_letter(to);
   const SmtpResult r =
       smtp_send(real_options(), "Asker kommune <post@asker.test>", "Kari <" + to + ">", l.raw);
   ASSERT_EQ(r.outcome, Outcome::accepted) << r.detail;

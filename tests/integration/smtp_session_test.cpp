@@ -156,7 +156,7 @@ TEST(SmtpSession, MailsShareOneConnectionEachWithItsOwnTransactionAndDataStep) {
     SmtpSession session(options(server));
     for (int i = 0; i < 3; ++i) {
       SmtpResult r = session.send("post@asker.test", "kari@x.no", mail(i), [&] { ++handed_over; });
-      EXPECT_EQ(r.outcome, SmtpResult::Outcome::accepted) << r.detail;
+      EXPECT_EQ(r.outcome, SendOutcome::accepted) << r.detail;
     }
     EXPECT_EQ(session.connections(), 1);
   }  // QUIT
@@ -173,15 +173,14 @@ TEST(SmtpSession, MailsShareOneConnectionEachWithItsOwnTransactionAndDataStep) {
 TEST(SmtpSession, AFailedMailClosesTheConnectionAndTheNextStartsAFreshOne) {
   FakeServer server({"250 2.0.0 Ok", "554 5.7.1 Rejected as spam", "451 4.3.0 Try later"});
   SmtpSession session(options(server));
-  EXPECT_EQ(session.send("post@asker.test", "kari@x.no", mail(0)).outcome,
-            SmtpResult::Outcome::accepted);
+  EXPECT_EQ(session.send("post@asker.test", "kari@x.no", mail(0)).outcome, SendOutcome::accepted);
   SmtpResult refused = session.send("post@asker.test", "kari@x.no", mail(1));
-  EXPECT_EQ(refused.outcome, SmtpResult::Outcome::permanent) << refused.detail;
+  EXPECT_EQ(refused.outcome, SendOutcome::permanent) << refused.detail;
   EXPECT_FALSE(refused.data_handed_over);  // a definite answer to the data
   SmtpResult deferred = session.send("post@asker.test", "kari@x.no", mail(2));
-  EXPECT_EQ(deferred.outcome, SmtpResult::Outcome::temporary) << deferred.detail;
+  EXPECT_EQ(deferred.outcome, SendOutcome::temporary) << deferred.detail;
   SmtpResult ok = session.send("post@asker.test", "kari@x.no", mail(3));
-  EXPECT_EQ(ok.outcome, SmtpResult::Outcome::accepted) << ok.detail;
+  EXPECT_EQ(ok.outcome, SendOutcome::accepted) << ok.detail;
   EXPECT_EQ(session.connections(), 3);
   auto conns = server.connections();
   ASSERT_EQ(conns.size(), 3u);
@@ -196,11 +195,10 @@ TEST(SmtpSession, AFailedMailClosesTheConnectionAndTheNextStartsAFreshOne) {
 TEST(SmtpSession, ConnectionClosedByTheServerWhileIdleIsReplaced) {
   FakeServer server({}, /*close_after_mails=*/1);
   SmtpSession session(options(server));
-  EXPECT_EQ(session.send("post@asker.test", "kari@x.no", mail(0)).outcome,
-            SmtpResult::Outcome::accepted);
+  EXPECT_EQ(session.send("post@asker.test", "kari@x.no", mail(0)).outcome, SendOutcome::accepted);
   std::this_thread::sleep_for(100ms);  // the server has closed its end
   SmtpResult r = session.send("post@asker.test", "kari@x.no", mail(1));
-  EXPECT_EQ(r.outcome, SmtpResult::Outcome::accepted) << r.detail;
+  EXPECT_EQ(r.outcome, SendOutcome::accepted) << r.detail;
   EXPECT_EQ(server.messages().size(), 2u);
   EXPECT_EQ(session.connections(), 2);
 }
@@ -208,12 +206,10 @@ TEST(SmtpSession, ConnectionClosedByTheServerWhileIdleIsReplaced) {
 TEST(SmtpSession, InvalidRecipientSendsNothingAndKeepsTheSessionUsable) {
   FakeServer server({});
   SmtpSession session(options(server));
-  EXPECT_EQ(session.send("post@asker.test", "kari@x.no", mail(0)).outcome,
-            SmtpResult::Outcome::accepted);
+  EXPECT_EQ(session.send("post@asker.test", "kari@x.no", mail(0)).outcome, SendOutcome::accepted);
   EXPECT_EQ(session.send("post@asker.test", "bad address", mail(1)).outcome,
-            SmtpResult::Outcome::permanent);
-  EXPECT_EQ(session.send("post@asker.test", "ola@x.no", mail(2)).outcome,
-            SmtpResult::Outcome::accepted);
+            SendOutcome::permanent);
+  EXPECT_EQ(session.send("post@asker.test", "ola@x.no", mail(2)).outcome, SendOutcome::accepted);
   EXPECT_EQ(session.connections(), 1);
   EXPECT_EQ(server.messages().size(), 2u);
 }
@@ -226,7 +222,7 @@ TEST(SmtpSend, DataCompleteIsCalledOnceBeforeTheEndOfData) {
   FakeServer server({});
   int n = 0;
   SmtpResult r = smtp_send(options(server), "post@asker.test", "kari@x.no", mail(0), [&] { ++n; });
-  EXPECT_EQ(r.outcome, SmtpResult::Outcome::accepted) << r.detail;
+  EXPECT_EQ(r.outcome, SendOutcome::accepted) << r.detail;
   EXPECT_EQ(n, 1);
 }
 
@@ -234,7 +230,7 @@ TEST(SmtpSend, FailingDataCompleteAbortsBeforeTheEndOfData) {
   FakeServer server({});
   SmtpResult r = smtp_send(options(server), "post@asker.test", "kari@x.no", mail(0),
                            [] { throw std::runtime_error("disk full"); });
-  EXPECT_EQ(r.outcome, SmtpResult::Outcome::temporary);
+  EXPECT_EQ(r.outcome, SendOutcome::temporary);
   EXPECT_FALSE(r.data_handed_over) << r.detail;
   server.stop();
   EXPECT_TRUE(server.messages().empty());  // no terminating dot: nothing was delivered

@@ -98,9 +98,9 @@ class AdminTest : public ::testing::Test {
     CaseRecord c = store().create_case(a, row, now);
     auto to = state_for(a.decision.status);
     EXPECT_TRUE(to) << name;
-    return store().transition(
-        c.id, *to, "daemon", "assessed: " + std::string(rules::case_status_code(a.decision.status)),
-        now + minutes{1});
+    return store().transition(c.id, *to, "daemon",
+                              "assessed: " + std::string(enum_name(a.decision.status)),
+                              now + minutes{1});
   }
 
   // The four cases most tests look at: decided, flagged (line), needs_documentation, flagged

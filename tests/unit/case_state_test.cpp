@@ -44,9 +44,8 @@ TEST(CaseState, AfterDecisionOnlyForwardToPaid) {
 }
 
 TEST(CaseState, NothingReturnsToReceivedAndPaidIsFinal) {
-  for (CaseState s : kAll)
-    EXPECT_FALSE(can_transition(s, CaseState::received)) << case_state_name(s);
-  for (CaseState s : kAll) EXPECT_FALSE(can_transition(CaseState::paid, s)) << case_state_name(s);
+  for (CaseState s : kAll) EXPECT_FALSE(can_transition(s, CaseState::received)) << enum_name(s);
+  for (CaseState s : kAll) EXPECT_FALSE(can_transition(CaseState::paid, s)) << enum_name(s);
   EXPECT_TRUE(is_final(CaseState::paid));
   EXPECT_FALSE(is_final(CaseState::decided));
   EXPECT_FALSE(is_final(CaseState::received));
@@ -55,8 +54,7 @@ TEST(CaseState, NothingReturnsToReceivedAndPaidIsFinal) {
 TEST(CaseState, TableHasNoDuplicateEdgesAndEveryEdgeExplained) {
   std::set<std::pair<CaseState, CaseState>> seen;
   for (const auto& t : case_transitions()) {
-    EXPECT_TRUE(seen.insert({t.from, t.to}).second)
-        << case_state_name(t.from) << "->" << case_state_name(t.to);
+    EXPECT_TRUE(seen.insert({t.from, t.to}).second) << enum_name(t.from) << "->" << enum_name(t.to);
     EXPECT_FALSE(t.why.empty());
     EXPECT_TRUE(can_transition(t.from, t.to));
   }
@@ -70,24 +68,24 @@ TEST(CaseState, EveryStateIsReachableFromReceived) {
     for (const auto& t : case_transitions())
       if (reached.count(t.from) && reached.insert(t.to).second) grew = true;
   }
-  for (CaseState s : kAll) EXPECT_TRUE(reached.count(s)) << case_state_name(s);
+  for (CaseState s : kAll) EXPECT_TRUE(reached.count(s)) << enum_name(s);
 }
 
 TEST(CaseState, NamesRoundTrip) {
   for (CaseState s : kAll) {
-    auto name = case_state_name(s);
-    auto back = parse_case_state(name);
+    auto name = enum_name(s);
+    auto back = parse_enum<CaseState>(name);
     ASSERT_TRUE(back.has_value()) << name;
     EXPECT_EQ(*back, s);
   }
-  EXPECT_EQ(case_state_name(CaseState::decision_sent), "decision_sent");
+  EXPECT_EQ(enum_name(CaseState::decision_sent), "decision_sent");
 }
 
 TEST(CaseState, UnknownNamesAreRejected) {
-  EXPECT_FALSE(parse_case_state("").has_value());
-  EXPECT_FALSE(parse_case_state("ignored").has_value());
-  EXPECT_FALSE(parse_case_state("Decided").has_value());
-  EXPECT_FALSE(parse_case_state(std::string("decided\0x", 9)).has_value());
+  EXPECT_FALSE(parse_enum<CaseState>("").has_value());
+  EXPECT_FALSE(parse_enum<CaseState>("ignored").has_value());
+  EXPECT_FALSE(parse_enum<CaseState>("Decided").has_value());
+  EXPECT_FALSE(parse_enum<CaseState>(std::string("decided\0x", 9)).has_value());
 }
 
 TEST(CaseState, AssessmentStatusMapsToState) {

@@ -434,12 +434,12 @@ TEST(Form, ManyCellsPerLineStaysFast) {
 }
 
 TEST(Programme, Codes) {
-  EXPECT_EQ(programme_code(Programme::ABLU), "ABLU");
-  EXPECT_EQ(programme_code(Programme::BLU_DELTID), "BLU_DELTID");
-  EXPECT_EQ(programme_code(Programme::OTHER), "OTHER");
-  EXPECT_EQ(state_status_code(StateStatus::granted), "granted");
-  EXPECT_EQ(state_status_code(StateStatus::rejected), "rejected");
-  EXPECT_EQ(state_status_code(StateStatus::unknown), "unknown");
+  EXPECT_EQ(enum_name(Programme::ABLU), "ABLU");
+  EXPECT_EQ(enum_name(Programme::BLU_DELTID), "BLU_DELTID");
+  EXPECT_EQ(enum_name(Programme::OTHER), "OTHER");
+  EXPECT_EQ(enum_name(StateStatus::granted), "granted");
+  EXPECT_EQ(enum_name(StateStatus::rejected), "rejected");
+  EXPECT_EQ(enum_name(StateStatus::unknown), "unknown");
 }
 
 TEST(Programme, Ablu) {

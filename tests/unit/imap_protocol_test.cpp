@@ -177,8 +177,8 @@ TEST(ImapResponse, FetchMetaAndBodyLiteral) {
 }
 
 TEST(ImapResponse, FetchHeaderOnlyIsTheHeaderNotTheBody) {
-  auto r = parse_one(
-      "* 3 FETCH (UID 9 BODY[HEADER] {28}\r\nSubject: x\r\nFrom: a@b.no\r\n\r\n)\r\n");
+  auto r =
+      parse_one("* 3 FETCH (UID 9 BODY[HEADER] {28}\r\nSubject: x\r\nFrom: a@b.no\r\n\r\n)\r\n");
   auto f = take_fetch(r);
   ASSERT_TRUE(f);
   EXPECT_EQ(f->uid, 9u);

@@ -261,7 +261,7 @@ TEST_F(IntakeTest, DecidedApplicationCreatesCaseAndQueuesFullDecisionMessage) {
   EXPECT_EQ(c.received, "2020-08-20");  // the INTERNALDATE, not the Date: header (17 Aug)
   ASSERT_EQ(c.lines.size(), 1u);
   EXPECT_EQ(c.lines[0].employee, "Ingrid Solberg");
-  EXPECT_EQ(c.lines[0].outcome, "approved");
+  EXPECT_EQ(c.lines[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(c.total, 55000);
   EXPECT_TRUE(has_note(out.notes, false, "received -> decided")) << notes_text(out.notes);
   EXPECT_TRUE(has_note(out.notes, false, "queued decision")) << notes_text(out.notes);
@@ -302,8 +302,8 @@ TEST_F(IntakeTest, DecidedApplicationCreatesCaseAndQueuesFullDecisionMessage) {
   auto msg = store().find_message("INBOX", 7, 1);
   ASSERT_TRUE(msg);
   EXPECT_EQ(msg->id, out.message_row);
-  EXPECT_EQ(msg->status, "processed");
-  EXPECT_EQ(msg->mailbox_state, "to_mark");
+  EXPECT_EQ(msg->status, MessageStatus::processed);
+  EXPECT_EQ(msg->mailbox_state, MailboxState::to_mark);
   EXPECT_EQ(msg->case_id, c.id);
   EXPECT_EQ(msg->message_id, kMsgId01);
 
@@ -323,7 +323,7 @@ TEST_F(IntakeTest, DecidedApplicationCreatesCaseAndQueuesFullDecisionMessage) {
   // The letter from the application is on the case.
   auto letters = store().case_letters(c.id);
   ASSERT_EQ(letters.size(), 1u);
-  EXPECT_EQ(letters[0].kind, "grant");
+  EXPECT_EQ(letters[0].kind, LetterKind::grant);
 
   // Entering decided wrote the ledger (no cap use here, but prior_grants must not throw).
   EXPECT_NO_THROW(store().prior_grants(2020));
@@ -340,7 +340,7 @@ TEST_F(IntakeTest, ApplicationWithoutLetterAsksForDocumentationAndSetsReminder) 
   EXPECT_EQ(c.contact_email, "hilde.granli@trollstua.no");
   EXPECT_FALSE(c.missing.empty());
   ASSERT_EQ(c.lines.size(), 1u);
-  EXPECT_EQ(c.lines[0].outcome, "pending");
+  EXPECT_EQ(c.lines[0].outcome, rules::Outcome::pending);
   // config default reminder_days = 14.
   EXPECT_EQ(cfg_.case_.reminder_days, 14);
   EXPECT_EQ(c.reminder_due, iso_utc(now_ + days(14)));
@@ -363,7 +363,7 @@ TEST_F(IntakeTest, ApplicationWithoutLetterAsksForDocumentationAndSetsReminder) 
 
   auto msg = store().message(out.message_row);
   ASSERT_TRUE(msg);
-  EXPECT_EQ(msg->mailbox_state, "to_mark");
+  EXPECT_EQ(msg->mailbox_state, MailboxState::to_mark);
   EXPECT_TRUE(out.mark_in_mailbox);
 }
 
@@ -379,8 +379,8 @@ TEST_F(IntakeTest, UnrelatedMailIsIgnoredAndLeftAloneInTheMailbox) {
   EXPECT_EQ(raw_count("outbox"), 0);
   auto msg = store().message(out.message_row);
   ASSERT_TRUE(msg);
-  EXPECT_EQ(msg->status, "ignored");
-  EXPECT_EQ(msg->mailbox_state, "none");  // never touched: unread stays unread
+  EXPECT_EQ(msg->status, MessageStatus::ignored);
+  EXPECT_EQ(msg->mailbox_state, MailboxState::none);  // never touched: unread stays unread
   EXPECT_FALSE(msg->case_id);
 }
 
@@ -403,9 +403,9 @@ TEST_F(IntakeTest, MachineMailFromTheCorpusIsIgnoredAndNeverAnswered) {
     EXPECT_FALSE(out.case_record) << name;
     auto msg = store().message(out.message_row);
     ASSERT_TRUE(msg) << name;
-    EXPECT_EQ(msg->status, "ignored") << name;
+    EXPECT_EQ(msg->status, MessageStatus::ignored) << name;
     EXPECT_EQ(msg->last_error, reason) << name;
-    EXPECT_EQ(msg->mailbox_state, "none") << name;
+    EXPECT_EQ(msg->mailbox_state, MailboxState::none) << name;
   }
   EXPECT_GE(seen, 3);  // auto_reply, bounce, own_message
   EXPECT_TRUE(store().list_cases().empty());
@@ -426,7 +426,7 @@ TEST_F(IntakeTest, OwnMessageLinkedToACaseIsLoggedButNotMergedOrAnswered) {
   auto msg = store().message(out.message_row);
   ASSERT_TRUE(msg);
   EXPECT_FALSE(msg->case_id);  // not attached: it is not part of the application
-  EXPECT_EQ(msg->mailbox_state, "none");
+  EXPECT_EQ(msg->mailbox_state, MailboxState::none);
 
   auto events = store().case_events(case_id);
   ASSERT_EQ(events.size(), events_before + 1);
@@ -525,9 +525,9 @@ TEST_F(IntakeTest, SameMessageAtAnotherUidIsADuplicateOfTheFirstCase) {
   EXPECT_NE(again.message_row, first.message_row);
   auto msg = store().message(again.message_row);
   ASSERT_TRUE(msg);
-  EXPECT_EQ(msg->status, "duplicate");
+  EXPECT_EQ(msg->status, MessageStatus::duplicate);
   EXPECT_EQ(msg->case_id, case_id);
-  EXPECT_EQ(msg->mailbox_state, "to_mark");
+  EXPECT_EQ(msg->mailbox_state, MailboxState::to_mark);
   EXPECT_EQ(store().list_cases().size(), 1u);
   EXPECT_EQ(store().outbox_for_case(case_id).size(), 1u);
   EXPECT_EQ(store().case_events(case_id).back().reason, "the same message seen again");
@@ -542,7 +542,7 @@ TEST_F(IntakeTest, SameMessageAtAnotherUidIsADuplicateOfTheFirstCase) {
   EXPECT_EQ(raw_count("messages"), 2);
 
   // Once the keyword is set the mailbox owes nothing.
-  store().set_mailbox_state(first.message_row, "marked");
+  store().set_mailbox_state(first.message_row, MailboxState::marked);
   EXPECT_FALSE(intake(raw, 1).mark_in_mailbox);
 }
 
@@ -552,7 +552,7 @@ TEST_F(IntakeTest, IgnoredMessageSeenAgainStaysIgnored) {
   IntakeOutcome again = intake(raw, 2);
   EXPECT_EQ(again.kind, IntakeOutcome::Kind::ignored);
   EXPECT_FALSE(again.mark_in_mailbox);
-  EXPECT_EQ(store().message(again.message_row)->status, "ignored");
+  EXPECT_EQ(store().message(again.message_row)->status, MessageStatus::ignored);
   EXPECT_TRUE(store().list_cases().empty());
 }
 
@@ -578,7 +578,7 @@ TEST_F(IntakeTest, ApplicationSentAgainWithNewMessageIdJoinsTheFirstCase) {
   EXPECT_EQ(items[0].kind, OutboxKind::decision);
   auto msg = store().message(out.message_row);
   EXPECT_EQ(msg->case_id, case_id);
-  EXPECT_EQ(msg->status, "processed");
+  EXPECT_EQ(msg->status, MessageStatus::processed);
   EXPECT_EQ(store().find_case(case_id)->state, CaseState::decided);
 }
 
@@ -659,7 +659,7 @@ TEST_F(IntakeTest, ReplyWithGrantLetterCompletesTheWaitingCase) {
   EXPECT_EQ(now_case.state, CaseState::decided);
   ASSERT_EQ(now_case.lines.size(), 1u);
   EXPECT_EQ(now_case.lines[0].employee, "Maria Olsen");
-  EXPECT_EQ(now_case.lines[0].outcome, "approved");
+  EXPECT_EQ(now_case.lines[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(now_case.lines[0].amount, 55000);  // 95 000 - 40 000
   EXPECT_EQ(now_case.total, 55000);
   EXPECT_TRUE(now_case.missing.empty());
@@ -682,13 +682,13 @@ TEST_F(IntakeTest, ReplyWithGrantLetterCompletesTheWaitingCase) {
   auto it = std::find_if(letters.begin(), letters.end(),
                          [](const LetterRecord& l) { return l.filename == "Tildelingsbrev.pdf"; });
   ASSERT_NE(it, letters.end());
-  EXPECT_EQ(it->kind, "grant");
+  EXPECT_EQ(it->kind, LetterKind::grant);
   EXPECT_EQ(it->message_row, out.message_row);
 
   auto msg = store().message(out.message_row);
   EXPECT_EQ(msg->case_id, c.id);
-  EXPECT_EQ(msg->status, "processed");
-  EXPECT_EQ(msg->mailbox_state, "to_mark");
+  EXPECT_EQ(msg->status, MessageStatus::processed);
+  EXPECT_EQ(msg->mailbox_state, MailboxState::to_mark);
 
   // The log shows needs_documentation -> decided.
   auto events = store().case_events(c.id);
@@ -719,7 +719,7 @@ TEST_F(IntakeTest, ReplyWithOnlyTheCaseReferenceInTheSubjectCompletesTheCase) {
   EXPECT_EQ(items[1].kind, OutboxKind::decision);
   auto letters = store().case_letters(c.id);
   EXPECT_TRUE(std::any_of(letters.begin(), letters.end(), [](const LetterRecord& l) {
-    return l.filename == "Tildelingsbrev.pdf" && l.kind == "grant";
+    return l.filename == "Tildelingsbrev.pdf" && l.kind == LetterKind::grant;
   }));
 }
 
@@ -761,10 +761,10 @@ TEST_F(IntakeTest, ReplySettlingOneOfTwoLinesAsksAgainForTheRest) {
   EXPECT_EQ(after.state, CaseState::needs_documentation);
   ASSERT_EQ(after.lines.size(), 2u);
   EXPECT_EQ(after.lines[0].employee, "Maria Olsen");
-  EXPECT_EQ(after.lines[0].outcome, "approved");
+  EXPECT_EQ(after.lines[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(after.lines[0].amount, 55000);
   EXPECT_EQ(after.lines[1].employee, "Guro Tangen");
-  EXPECT_EQ(after.lines[1].outcome, "pending");
+  EXPECT_EQ(after.lines[1].outcome, rules::Outcome::pending);
   EXPECT_NE(after.missing, c.missing);
 
   auto items = store().outbox_for_case(c.id);
@@ -818,7 +818,7 @@ TEST_F(IntakeTest, CapForARejectedStudentCountsTheEarlierCaseOfTheYear) {
   EXPECT_EQ(second.case_record->round, "2020-12-01");
   EXPECT_EQ(second.case_record->state, CaseState::decided);
   ASSERT_EQ(second.case_record->lines.size(), 1u);
-  EXPECT_EQ(second.case_record->lines[0].outcome, "rejected");
+  EXPECT_EQ(second.case_record->lines[0].outcome, rules::Outcome::rejected);
   EXPECT_EQ(second.case_record->lines[0].reason_code, "cap_exhausted");
   EXPECT_EQ(second.case_record->total, 0);
 }
@@ -902,10 +902,10 @@ TEST_F(IntakeTest, RecordFailureCountsAttemptsAndQuarantineHoldsTheMessageForAPe
   EXPECT_EQ(attempts2, 2);
   auto msg = store().message(row);
   ASSERT_TRUE(msg);
-  EXPECT_EQ(msg->status, "failed");
+  EXPECT_EQ(msg->status, MessageStatus::failed);
   EXPECT_EQ(msg->attempts, 2);
   EXPECT_EQ(msg->last_error, "parser exploded again");
-  EXPECT_EQ(msg->mailbox_state, "none");
+  EXPECT_EQ(msg->mailbox_state, MailboxState::none);
   EXPECT_TRUE(store().list_cases().empty());
 
   IntakeOutcome q = quarantine_message(store(), row, "parser exploded again", settings_, now_);
@@ -927,8 +927,8 @@ TEST_F(IntakeTest, RecordFailureCountsAttemptsAndQuarantineHoldsTheMessageForAPe
   EXPECT_TRUE(store().outbox_for_case(c->id).empty());  // nobody is written to
 
   msg = store().message(row);
-  EXPECT_EQ(msg->status, "quarantined");
-  EXPECT_EQ(msg->mailbox_state, "to_quarantine");
+  EXPECT_EQ(msg->status, MessageStatus::quarantined);
+  EXPECT_EQ(msg->mailbox_state, MailboxState::to_quarantine);
   EXPECT_EQ(msg->case_id, c->id);
 
   // Never processed again.
@@ -944,7 +944,7 @@ TEST_F(IntakeTest, FailedMessageIsProcessedNormallyOnItsNextFetch) {
   EXPECT_EQ(out.kind, IntakeOutcome::Kind::new_case) << notes_text(out.notes);
   EXPECT_EQ(out.case_record->state, CaseState::decided);
   auto msg = store().message(out.message_row);
-  EXPECT_EQ(msg->status, "processed");
+  EXPECT_EQ(msg->status, MessageStatus::processed);
   EXPECT_EQ(msg->attempts, 1);
   EXPECT_EQ(raw_count("messages"), 1);
 }
@@ -1054,7 +1054,7 @@ TEST_F(IntakeTest, StoreFailureDuringAMergeLeavesTheCaseUntouched) {
   EXPECT_FALSE(store().find_message("INBOX", 7, 2));
   auto after = store().find_case(c.id);
   EXPECT_EQ(after->state, CaseState::needs_documentation);
-  EXPECT_EQ(after->lines.at(0).outcome, "pending");
+  EXPECT_EQ(after->lines.at(0).outcome, rules::Outcome::pending);
   EXPECT_EQ(after->reminder_due, c.reminder_due);
   EXPECT_EQ(store().case_events(c.id).size(), events_before);
   EXPECT_EQ(raw_count("letters"), letters_before);

@@ -15,7 +15,7 @@
 namespace tilskudd {
 
 void PrintTo(LetterKind k, std::ostream* os) {
-  *os << letter_kind_code(k);
+  *os << enum_name(k);
 }
 
 namespace {
@@ -478,9 +478,9 @@ TEST(LooksLikeLetter, StateLettersAreLetters) {
 }
 
 TEST(LetterKindCode, NamesEveryKind) {
-  EXPECT_EQ(letter_kind_code(LetterKind::grant), "grant");
-  EXPECT_EQ(letter_kind_code(LetterKind::rejection), "rejection");
-  EXPECT_EQ(letter_kind_code(LetterKind::unknown), "unknown");
+  EXPECT_EQ(enum_name(LetterKind::grant), "grant");
+  EXPECT_EQ(enum_name(LetterKind::rejection), "rejection");
+  EXPECT_EQ(enum_name(LetterKind::unknown), "unknown");
 }
 
 TEST(LetterEmployeeMatching, FormMiddleNameMatchesLetterWithout) {

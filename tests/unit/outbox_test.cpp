@@ -39,13 +39,13 @@ Timestamp at(int y, unsigned m, unsigned d, int hour = 8) {
 }
 
 SendAttempt accepted() {
-  return {SendAttempt::Outcome::accepted, "250 2.0.0 Ok: queued", false};
+  return {SendOutcome::accepted, "250 2.0.0 Ok: queued", false};
 }
 SendAttempt temporary(const std::string& detail, bool after_data = false) {
-  return {SendAttempt::Outcome::temporary, detail, after_data};
+  return {SendOutcome::temporary, detail, after_data};
 }
 SendAttempt permanent(const std::string& detail) {
-  return {SendAttempt::Outcome::permanent, detail, false};
+  return {SendOutcome::permanent, detail, false};
 }
 
 bool has_note(const std::vector<IntakeNote>& notes, bool warn, const std::string& part) {
@@ -171,7 +171,7 @@ class OutboxTest : public ::testing::Test {
       calls_.push_back(item);
       if (send_hook_) send_hook_(data_complete);
       SendAttempt a = answer_(item);
-      if (a.outcome == SendAttempt::Outcome::accepted || a.data_handed_over) data_complete();
+      if (a.outcome == SendOutcome::accepted || a.data_handed_over) data_complete();
       return a;
     };
   }
@@ -448,7 +448,7 @@ TEST_F(OutboxTest, PermanentFailureFailsAtOnceWithAWarningAndIsNeverRetried) {
 TEST_F(OutboxTest, PermanentFailureAfterTheDataIsFailedNotUncertain) {
   intake_corpus("01-outlook-single-ablu", 1);
   answer_ = [](const OutboxItem&) {
-    return SendAttempt{SendAttempt::Outcome::permanent, "554 5.7.1 rejected as spam", true};
+    return SendAttempt{SendOutcome::permanent, "554 5.7.1 rejected as spam", true};
   };
   OutboxRun r = run();
   EXPECT_EQ(r.failed, 1);

@@ -46,10 +46,10 @@ LetterInput sample() {
   in.round = "2020-09-01";
   in.total = 130000;
   in.lines = {
-      {"Ola Hansen", "approved", 55000,
+      {"Ola Hansen", rules::Outcome::approved, 55000,
        "Staten har innvilget kr 40 000; kommunen dekker resten av kostnaden, kr 55 000."},
-      {"Per Olsen", "approved", 75000, "Statsforvalteren har gitt avslag."},
-      {"Kari Berg", "rejected", 0, "Utdanningen gir ikke rett til tilskudd."},
+      {"Per Olsen", rules::Outcome::approved, 75000, "Statsforvalteren har gitt avslag."},
+      {"Kari Berg", rules::Outcome::rejected, 0, "Utdanningen gir ikke rett til tilskudd."},
   };
   in.received = "2020-08-15";
   in.letter_date = "2026-11-24";
@@ -221,7 +221,7 @@ TEST_F(TemplateDir, CrlfBomAndSpacesInBracesAreFine) {
         "Emne: Vedtak {{ saksnummer }} {{referanse}}\r\n\r\nLinjer:\r\n{{ linjer }}\r\n");
   ASSERT_EQ(error(), "");
   const Templates t = load_templates(dir_);
-  const auto r = render(t, LetterKind::decision, sample());
+  const auto r = render(t, OutboxKind::decision, sample());
   EXPECT_EQ(r.subject, "Vedtak 20/30298 TT-2026-0042");
   EXPECT_EQ(r.body.find('\r'), std::string::npos);
   EXPECT_TRUE(has_line_starting(r.body, "- Ola Hansen: innvilget, kr 55 000."));
@@ -242,15 +242,14 @@ TEST(OutgoingRender, FormattingHelpers) {
   EXPECT_EQ(format_date_nb("2026-01-31"), "31. januar 2026");
   EXPECT_EQ(format_date_nb("2020-13-01"), "2020-13-01");  // not a date: as written
   EXPECT_EQ(format_date_nb("neste runde"), "neste runde");
-  EXPECT_EQ(outcome_nb("approved"), "innvilget");
-  EXPECT_EQ(outcome_nb("rejected"), "avslått");
-  EXPECT_EQ(outcome_nb("flagged"), "til manuell behandling");
-  EXPECT_EQ(outcome_nb("pending"), "venter på dokumentasjon");
-  EXPECT_EQ(outcome_nb("nonsense"), "til manuell behandling");
+  EXPECT_EQ(outcome_nb(rules::Outcome::approved), "innvilget");
+  EXPECT_EQ(outcome_nb(rules::Outcome::rejected), "avslått");
+  EXPECT_EQ(outcome_nb(rules::Outcome::flagged), "til manuell behandling");
+  EXPECT_EQ(outcome_nb(rules::Outcome::pending), "venter på dokumentasjon");
 }
 
 TEST(OutgoingRender, DecisionListsEveryLineTotalRoundAndAppeal) {
-  const auto r = render(real_templates(), LetterKind::decision, sample());
+  const auto r = render(real_templates(), OutboxKind::decision, sample());
   EXPECT_NE(r.subject.find("20/30298"), std::string::npos) << r.subject;
   EXPECT_NE(r.subject.find("TT-2026-0042"), std::string::npos) << r.subject;
   EXPECT_EQ(r.subject.find('\n'), std::string::npos);
@@ -284,9 +283,9 @@ TEST(OutgoingRender, DecisionListsEveryLineTotalRoundAndAppeal) {
 
 TEST(OutgoingRender, FlaggedAndPendingLinesHaveNoAmount) {
   LetterInput in = sample();
-  in.lines = {{"Ola Hansen", "flagged", 0, "Den ansatte står ikke på listen."},
-              {"Per Olsen", "pending", 0, ""}};
-  const auto r = render(real_templates(), LetterKind::decision, in);
+  in.lines = {{"Ola Hansen", rules::Outcome::flagged, 0, "Den ansatte står ikke på listen."},
+              {"Per Olsen", rules::Outcome::pending, 0, ""}};
+  const auto r = render(real_templates(), OutboxKind::decision, in);
   EXPECT_TRUE(has_line(r.body,
                        "- Ola Hansen: til manuell behandling. Den ansatte står ikke på "
                        "listen."))
@@ -298,7 +297,7 @@ TEST(OutgoingRender, EmptyOptionalValuesDropTheirLine) {
   LetterInput in = sample();
   in.applicant_reference = "";
   in.round = "";
-  const auto r = render(real_templates(), LetterKind::decision, in);
+  const auto r = render(real_templates(), OutboxKind::decision, in);
   EXPECT_FALSE(has_line_starting(r.body, "Deres ref.")) << r.body;
   EXPECT_FALSE(has_line_starting(r.body, "Utbetalingsrunde")) << r.body;
   EXPECT_TRUE(has_line(r.body, "Vår ref.: 20/30298 / TT-2026-0042"));
@@ -311,7 +310,7 @@ TEST(OutgoingRender, DocumentationRequestNamesEachMissingItem) {
   in.missing = {"Tildelingsbrev eller avslagsbrev fra Statsforvalteren for Ola Hansen",
                 "Tildelingsbrev eller avslagsbrev fra Statsforvalteren for Per Olsen"};
   in.original_subject = "SV: Re: Søknad om tilretteleggingstilskudd 20/30298";
-  const auto r = render(real_templates(), LetterKind::documentation_request, in);
+  const auto r = render(real_templates(), OutboxKind::documentation_request, in);
   EXPECT_EQ(r.subject.rfind("Sv: Søknad om tilretteleggingstilskudd 20/30298", 0), 0u) << r.subject;
   EXPECT_NE(r.subject.find("TT-2026-0042"), std::string::npos);
   EXPECT_TRUE(
@@ -329,7 +328,7 @@ TEST(OutgoingRender, DocumentationRequestWithoutOriginalSubjectHasADefault) {
   LetterInput in = sample();
   in.original_subject = "  ";
   in.missing = {"Brev fra Statsforvalteren for Ola Hansen"};
-  const auto r = render(real_templates(), LetterKind::documentation_request, in);
+  const auto r = render(real_templates(), OutboxKind::documentation_request, in);
   EXPECT_EQ(r.subject.rfind("Sv: Søknad om tilretteleggingstilskudd – ", 0), 0u) << r.subject;
 }
 
@@ -337,7 +336,7 @@ TEST(OutgoingRender, LongOriginalSubjectIsShortened) {
   LetterInput in = sample();
   in.original_subject = std::string(500, 'x');
   in.missing = {"Brev"};
-  const auto r = render(real_templates(), LetterKind::documentation_request, in);
+  const auto r = render(real_templates(), OutboxKind::documentation_request, in);
   EXPECT_LT(r.subject.size(), 250u);
   EXPECT_NE(r.subject.find("\xE2\x80\xA6"), std::string::npos);  // "…"
   EXPECT_NE(r.subject.find("TT-2026-0042"), std::string::npos);
@@ -346,7 +345,7 @@ TEST(OutgoingRender, LongOriginalSubjectIsShortened) {
 TEST(OutgoingRender, ReminderRepeatsTheRequest) {
   LetterInput in = sample();
   in.missing = {"Avslagsbrev fra Statsforvalteren for Per Olsen"};
-  const auto r = render(real_templates(), LetterKind::reminder, in);
+  const auto r = render(real_templates(), OutboxKind::reminder, in);
   EXPECT_NE(r.subject.find("Påminnelse"), std::string::npos);
   EXPECT_NE(r.subject.find("20/30298"), std::string::npos);
   EXPECT_NE(r.subject.find("TT-2026-0042"), std::string::npos);
@@ -358,13 +357,13 @@ TEST(OutgoingRender, InputCannotAddLines) {
   LetterInput in = sample();
   in.owner = "Solsikken\r\nBcc: evil@example.org";
   in.original_subject = "Hei\r\nBcc: evil@example.org";
-  in.lines = {{"Ola\nHansen", "approved", 1, "Grunn\n\nmed linjeskift\u2028her"}};
+  in.lines = {{"Ola\nHansen", rules::Outcome::approved, 1, "Grunn\n\nmed linjeskift\u2028her"}};
   in.missing = {"Brev\nfor Ola"};
-  const auto d = render(real_templates(), LetterKind::decision, in);
+  const auto d = render(real_templates(), OutboxKind::decision, in);
   EXPECT_TRUE(has_line(d.body, "Til Solsikken Bcc: evil@example.org")) << d.body;
   EXPECT_TRUE(has_line(d.body, "- Ola Hansen: innvilget, kr 1. Grunn med linjeskift her"))
       << d.body;
-  const auto q = render(real_templates(), LetterKind::documentation_request, in);
+  const auto q = render(real_templates(), OutboxKind::documentation_request, in);
   EXPECT_EQ(q.subject.find('\n'), std::string::npos);
   EXPECT_EQ(q.subject.find('\r'), std::string::npos);
   EXPECT_TRUE(has_line(q.body, "- Brev for Ola")) << q.body;
@@ -375,10 +374,10 @@ TEST(OutgoingRender, HandMadeTemplateNeverThrows) {
   t.decision = {"{{ukjent}} {{saksnummer}}", "A {{ukjent}}\nB {{deres_referanse}}\nC {{"};
   LetterInput in;  // everything empty
   RenderedLetter r;
-  ASSERT_NO_THROW(r = render(t, LetterKind::decision, in));
+  ASSERT_NO_THROW(r = render(t, OutboxKind::decision, in));
   EXPECT_EQ(r.subject, "{{ukjent}}");
   EXPECT_EQ(r.body, "A {{ukjent}}\nC {{\n");
-  ASSERT_NO_THROW(r = render(t, LetterKind::reminder, in));  // empty template
+  ASSERT_NO_THROW(r = render(t, OutboxKind::reminder, in));  // empty template
   EXPECT_EQ(r.body, "");
 }
 
@@ -483,7 +482,7 @@ TEST(OutgoingCompose, RoundTripThroughMimeParse) {
   OutgoingMail m = sample_mail();
   m.from = "Asker kommune – Oppvekst ÆØÅ <post@asker.kommune.no>";
   m.to = "\"Nordmann, Kari\" <kari@solsikken.no>";
-  const auto rendered = render(real_templates(), LetterKind::decision, sample());
+  const auto rendered = render(real_templates(), OutboxKind::decision, sample());
   m.subject = rendered.subject;
   m.body = rendered.body;
   const std::string raw = compose(m);

@@ -257,7 +257,7 @@ class PollerTest : public ::testing::Test {
     for (const auto& n : notes_) out += n + "\n";
     return out;
   }
-  std::vector<MessageRecord> in_state(const std::string& state) {
+  std::vector<MessageRecord> in_state(MailboxState state) {
     return store_->messages_with_mailbox_state("INBOX", state);
   }
 
@@ -275,11 +275,11 @@ class PollerTest : public ::testing::Test {
 TEST_F(PollerTest, NewApplicationBecomesACaseAndIsMarkedOnlyAfterTheCommit) {
   const std::uint32_t uid = source_.deliver(application('a'));
   // What another connection to the store sees when the mark is written: only committed data.
-  std::optional<std::string> state_at_mark;
+  std::optional<MailboxState> state_at_mark;
   std::size_t cases_at_mark = 0;
   source_.on_mark = [&](const MessageKey&) {
     Store other = Store::open(path_);
-    auto rows = other.messages_with_mailbox_state("INBOX", "to_mark");
+    auto rows = other.messages_with_mailbox_state("INBOX", MailboxState::to_mark);
     if (rows.size() == 1) state_at_mark = rows[0].mailbox_state;
     cases_at_mark = other.list_cases().size();
   };
@@ -292,10 +292,10 @@ TEST_F(PollerTest, NewApplicationBecomesACaseAndIsMarkedOnlyAfterTheCommit) {
   EXPECT_EQ(s.new_cases, 1);
   EXPECT_EQ(s.marked, 1);
   EXPECT_EQ(source_.fetched, std::vector<std::uint32_t>{uid});
-  ASSERT_EQ(state_at_mark, "to_mark") << "the mark came before the commit";
+  ASSERT_EQ(state_at_mark, MailboxState::to_mark) << "the mark came before the commit";
   EXPECT_EQ(cases_at_mark, 1u);
   EXPECT_TRUE(source_.at(uid).flags.count(kMarked));
-  const auto marked = in_state("marked");
+  const auto marked = in_state(MailboxState::marked);
   ASSERT_EQ(marked.size(), 1u);
   EXPECT_EQ(marked[0].uid, uid);
   EXPECT_EQ(marked[0].uidvalidity, 7u);
@@ -333,7 +333,7 @@ TEST_F(PollerTest, FetchedMailThatIsNotOursIsRecordedButLeftUnmarked) {
   EXPECT_EQ(s.ignored, 1);
   EXPECT_EQ(s.marked, 0);
   EXPECT_TRUE(source_.at(uid).flags.empty());
-  EXPECT_EQ(in_state("none").size(), 1u);
+  EXPECT_EQ(in_state(MailboxState::none).size(), 1u);
 }
 
 TEST_F(PollerTest, SecondPollWithNothingNewIsQuietAndFetchesNothing) {
@@ -366,7 +366,7 @@ TEST_F(PollerTest, FailedMarkIsRetriedAtTheNextPollWithoutReadingTheMessageAgain
 
   // The case is committed; the mailbox still owes the mark.
   EXPECT_EQ(store_->list_cases().size(), 1u);
-  EXPECT_EQ(in_state("to_mark").size(), 1u);
+  EXPECT_EQ(in_state(MailboxState::to_mark).size(), 1u);
   EXPECT_TRUE(source_.at(uid).flags.empty());
 
   const PollStats s = poll();
@@ -375,8 +375,8 @@ TEST_F(PollerTest, FailedMarkIsRetriedAtTheNextPollWithoutReadingTheMessageAgain
   EXPECT_EQ(s.marked, 1);
   EXPECT_EQ(s.fetched, 0);
   EXPECT_TRUE(source_.at(uid).flags.count(kMarked));
-  EXPECT_TRUE(in_state("to_mark").empty());
-  EXPECT_EQ(in_state("marked").size(), 1u);
+  EXPECT_TRUE(in_state(MailboxState::to_mark).empty());
+  EXPECT_EQ(in_state(MailboxState::marked).size(), 1u);
   EXPECT_EQ(store_->list_cases().size(), 1u);
   EXPECT_EQ(source_.fetched.size(), 1u);
   EXPECT_TRUE(poll().idle);
@@ -393,7 +393,7 @@ TEST_F(PollerTest, MessageOverTheSizeLimitIsQuarantinedFromItsHeaderOnly) {
   EXPECT_EQ(s.quarantined, 1);
   EXPECT_TRUE(source_.at(uid).flags.count(kQuarantined));
   EXPECT_FALSE(source_.at(uid).flags.count(kMarked));
-  EXPECT_EQ(in_state("quarantined").size(), 1u);
+  EXPECT_EQ(in_state(MailboxState::quarantined).size(), 1u);
   EXPECT_TRUE(noted("over the limit of 64.0 MiB")) << notes();
   const auto c = store_->find_case_by_message_id(id_of('a'));
   ASSERT_TRUE(c) << "the header's Message-ID names the flagged case";
@@ -503,15 +503,15 @@ TEST_F(PollerTest, MarkOwedUnderTheOldNumberingIsDroppedNotWrittenToAnotherMessa
   source_.deliver(application('a'));
   source_.failing_marks = 1;
   EXPECT_THROW(poll(), MailSourceError);
-  ASSERT_EQ(in_state("to_mark").size(), 1u);
+  ASSERT_EQ(in_state(MailboxState::to_mark).size(), 1u);
 
   source_.renumber(8);
   const PollStats s = poll();
 
   // The old row owes nothing any more; the message is found again under its new number.
   EXPECT_EQ(s.duplicates, 1);
-  EXPECT_TRUE(in_state("to_mark").empty());
-  const auto none = in_state("none");
+  EXPECT_TRUE(in_state(MailboxState::to_mark).empty());
+  const auto none = in_state(MailboxState::none);
   ASSERT_EQ(none.size(), 1u);
   EXPECT_EQ(none[0].uidvalidity, 7u);
 }

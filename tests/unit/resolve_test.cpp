@@ -211,7 +211,7 @@ TEST_F(ResolveTest, ApproveFlaggedCaseDecidesItWithTheRulesAmountAndQueuesTheDec
   CaseRecord c = take_in_corpus("06-gmail-not-on-roster");
   ASSERT_EQ(c.state, CaseState::flagged);
   ASSERT_EQ(c.lines.size(), 2u);
-  ASSERT_EQ(c.lines[1].outcome, "flagged");
+  ASSERT_EQ(c.lines[1].outcome, rules::Outcome::flagged);
   ASSERT_FALSE(outbox_of(c, OutboxKind::decision));
 
   ResolveResult r = resolve_case(store(), "tt-2020-0001", approve(), settings_, later_);
@@ -223,7 +223,7 @@ TEST_F(ResolveTest, ApproveFlaggedCaseDecidesItWithTheRulesAmountAndQueuesTheDec
   c = reload(c);
   EXPECT_EQ(c.state, CaseState::decided);
   // Thomas Berntsen: cost 95 000 − state grant 35 000 (rule 4, from the form).
-  EXPECT_EQ(c.lines[1].outcome, "approved");
+  EXPECT_EQ(c.lines[1].outcome, rules::Outcome::approved);
   EXPECT_EQ(c.lines[1].amount, 60000);
   EXPECT_EQ(c.lines[1].reason_code, "admin_approved");
   EXPECT_EQ(c.lines[1].reason, "Innvilget etter vurdering av saksbehandler.");
@@ -307,17 +307,17 @@ TEST_F(ResolveTest, ApproveOneLineOfTwoKeepsTheCaseFlaggedThenRejectTheOtherDeci
   CaseRecord c = take_in_corpus("02-gmail-grant-and-rejection");
   ASSERT_EQ(c.state, CaseState::flagged);
   ASSERT_EQ(c.lines.size(), 2u);
-  ASSERT_EQ(c.lines[0].outcome, "flagged");
-  ASSERT_EQ(c.lines[1].outcome, "flagged");
+  ASSERT_EQ(c.lines[0].outcome, rules::Outcome::flagged);
+  ASSERT_EQ(c.lines[1].outcome, rules::Outcome::flagged);
 
   ResolveResult r = resolve_case(store(), c.ref, approve(1), settings_, later_);
   EXPECT_FALSE(r.queued);
   EXPECT_EQ(r.lines, std::vector<int>{1});
   c = reload(c);
   EXPECT_EQ(c.state, CaseState::flagged);
-  EXPECT_EQ(c.lines[0].outcome, "approved");
+  EXPECT_EQ(c.lines[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(c.lines[0].amount, 55000);  // 95 000 − 40 000
-  EXPECT_EQ(c.lines[1].outcome, "flagged");
+  EXPECT_EQ(c.lines[1].outcome, rules::Outcome::flagged);
   EXPECT_EQ(c.total, 55000);
   EXPECT_TRUE(store().outbox_for_case(c.id).empty());
   EXPECT_TRUE(rows("SELECT * FROM ledger").empty());
@@ -334,7 +334,7 @@ TEST_F(ResolveTest, ApproveOneLineOfTwoKeepsTheCaseFlaggedThenRejectTheOtherDeci
   ASSERT_TRUE(r.queued);
   c = reload(c);
   EXPECT_EQ(c.state, CaseState::decided);
-  EXPECT_EQ(c.lines[1].outcome, "rejected");
+  EXPECT_EQ(c.lines[1].outcome, rules::Outcome::rejected);
   EXPECT_EQ(c.lines[1].amount, 0);
   EXPECT_EQ(c.lines[1].reason, note);
   EXPECT_EQ(c.lines[1].reason_code, "admin_rejected");
@@ -351,10 +351,10 @@ TEST_F(ResolveTest, ApproveOneLineOfTwoKeepsTheCaseFlaggedThenRejectTheOtherDeci
   auto decided = admin_line_decisions(store().case_events(c.id));
   ASSERT_EQ(decided.size(), 2u);
   EXPECT_EQ(decided[0].employee_key, text::name_key("Marte Kristiansen"));
-  EXPECT_EQ(decided[0].outcome, "approved");
+  EXPECT_EQ(decided[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(decided[0].amount, 55000);
   EXPECT_EQ(decided[1].employee_key, text::name_key("Jonas Berg"));
-  EXPECT_EQ(decided[1].outcome, "rejected");
+  EXPECT_EQ(decided[1].outcome, rules::Outcome::rejected);
   EXPECT_EQ(decided[1].reason, note);
   EXPECT_EQ(decided[1].reason_code, "admin_rejected");
 }
@@ -395,7 +395,7 @@ TEST_F(ResolveTest, NeedsDocumentationCaseCanBeDecidedWithoutTheLetter) {
 TEST_F(ResolveTest, ApproveWithNothingWaitingConfirmsTheRulesDecision) {
   CaseRecord c = take_in_corpus("35-invalid-account-number");
   ASSERT_EQ(c.state, CaseState::flagged);
-  ASSERT_EQ(c.lines[0].outcome, "approved");
+  ASSERT_EQ(c.lines[0].outcome, rules::Outcome::approved);
   expect_refused(c.ref, approve(std::nullopt, 1000, "x"), ResolveError::Kind::bad_line,
                  "no line of case");
   ResolveResult r = resolve_case(store(), c.ref, approve(), settings_, later_);
@@ -416,7 +416,7 @@ TEST_F(ResolveTest, RejectWithNothingWaitingRejectsEveryLine) {
   c = reload(c);
   EXPECT_EQ(c.state, CaseState::decided);
   for (const CaseLine& l : c.lines) {
-    EXPECT_EQ(l.outcome, "rejected");
+    EXPECT_EQ(l.outcome, rules::Outcome::rejected);
     EXPECT_EQ(l.reason, note);
   }
   EXPECT_EQ(c.total, 0);
@@ -460,7 +460,7 @@ TEST_F(ResolveTest, SettlingTheFlaggedLineLeavesTheCaseWaitingForTheLetter) {
   c = reload(c);
   EXPECT_EQ(c.state, CaseState::needs_documentation);
   EXPECT_EQ(c.lines[0].amount, 55000);
-  EXPECT_EQ(c.lines[1].outcome, "pending");
+  EXPECT_EQ(c.lines[1].outcome, rules::Outcome::pending);
   EXPECT_EQ(c.missing,
             std::vector<std::string>{"Tildelingsbrev eller avslagsbrev fra Statsforvalteren for "
                                      "Kari Lund"});
@@ -487,7 +487,7 @@ TEST_F(ResolveTest, AskDocumentationMovesTheCaseAndQueuesTheRequestNamingWhatIsM
   c = reload(c);
   EXPECT_EQ(c.state, CaseState::needs_documentation);
   EXPECT_EQ(c.missing, std::vector<std::string>{missing});  // blank and repeated items dropped
-  EXPECT_EQ(c.lines[1].outcome, "flagged");                 // the lines wait as they were
+  EXPECT_EQ(c.lines[1].outcome, rules::Outcome::flagged);   // the lines wait as they were
   EXPECT_EQ(c.reminder_due, iso_utc(later_ + days(cfg_.case_.reminder_days)));
   auto item = outbox_of(c, OutboxKind::documentation_request);
   ASSERT_TRUE(item);
@@ -547,7 +547,7 @@ TEST_F(ResolveTest, ApprovingTwoLinesIsAllOrNothing) {
   // Line 1 could take 40 000, line 2 (cost 60 000) could not take 70 000: nothing changes.
   expect_refused(c.ref, approve(std::nullopt, 70000, "Fast sats"), ResolveError::Kind::bad_request,
                  "line 2 (Jonas Berg)");
-  EXPECT_EQ(reload(c).lines[0].outcome, "flagged");
+  EXPECT_EQ(reload(c).lines[0].outcome, rules::Outcome::flagged);
 }
 
 // ---- resend --------------------------------------------------------------------------------
@@ -584,7 +584,7 @@ TEST_F(ResolveTest, ResendPutsAFailedUncertainOrSentDecisionBackWithTheSameBytes
     EXPECT_EQ(e.actor, "admin:kari");
     json d = json::parse(e.detail);
     EXPECT_EQ(d["action"], "resend");
-    EXPECT_EQ(d["previous_status"], std::string(outbox_status_name(s)));
+    EXPECT_EQ(d["previous_status"], std::string(enum_name(s)));
   }
 
   CaseRecord flagged = take_in_corpus("06-gmail-not-on-roster");

@@ -572,10 +572,10 @@ TEST(CaseStatusLogic, FlagsAreListedOnce) {
 }
 
 TEST(CaseStatusLogic, Codes) {
-  EXPECT_EQ(outcome_code(Outcome::approved), "approved");
-  EXPECT_EQ(outcome_code(Outcome::pending), "pending");
-  EXPECT_EQ(case_status_code(CaseStatus::needs_documentation), "needs_documentation");
-  EXPECT_EQ(case_status_code(CaseStatus::ignored), "ignored");
+  EXPECT_EQ(enum_name(Outcome::approved), "approved");
+  EXPECT_EQ(enum_name(Outcome::pending), "pending");
+  EXPECT_EQ(enum_name(CaseStatus::needs_documentation), "needs_documentation");
+  EXPECT_EQ(enum_name(CaseStatus::ignored), "ignored");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -104,6 +105,20 @@ class StoreTest : public ::testing::Test {
     return rc;
   }
 
+  // The first column of the first row of a query on a separate raw connection ("" when none).
+  std::string raw_value(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    std::string out;
+    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+  }
+
   fs::path dir_;
   std::string path_;
 };
@@ -193,6 +208,189 @@ TEST_F(StoreTest, MigratesVersion1DatabaseKeepingItsCases) {
   EXPECT_TRUE(s.prior_grants(2025).empty());
 }
 
+// The names in an enum column's CHECK list, from the table's SQL as SQLite keeps it (after
+// every migration, ALTER TABLE ADD COLUMN included).
+std::vector<std::string> check_list(const std::string& path, const std::string& table,
+                                    const std::string& column) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(
+      sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", -1,
+                         &st, nullptr),
+      SQLITE_OK);
+  sqlite3_bind_text(st, 1, table.c_str(), -1, SQLITE_TRANSIENT);
+  std::string sql;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    sql = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  const std::string marker = "CHECK (" + column + " IN (";
+  auto at = sql.find(marker);
+  if (at == std::string::npos) return {};
+  EXPECT_EQ(sql.find(marker, at + 1), std::string::npos) << table << "." << column;
+  auto end = sql.find(')', at + marker.size());
+  std::vector<std::string> names;
+  std::string list = sql.substr(at + marker.size(), end - at - marker.size());
+  for (std::size_t q = list.find('\''); q != std::string::npos; q = list.find('\'', q + 1)) {
+    auto close = list.find('\'', q + 1);
+    names.push_back(list.substr(q + 1, close - q - 1));
+    q = close;
+  }
+  return names;
+}
+
+template <NamedEnum E>
+std::vector<std::string> table_names() {
+  std::vector<std::string> out;
+  for (const auto& n : enum_names<E>()) out.emplace_back(n.name);
+  return out;
+}
+
+TEST_F(StoreTest, EveryEnumColumnChecksTheNamesOfItsEnum) {
+  { Store s = Store::open(path_); }
+  struct Column {
+    std::string table, column;
+    std::vector<std::string> names;
+  };
+  const std::vector<Column> columns = {
+      {"cases", "state", table_names<CaseState>()},
+      {"messages", "status", table_names<MessageStatus>()},
+      {"messages", "mailbox_state", table_names<MailboxState>()},
+      {"case_lines", "programme", table_names<Programme>()},
+      {"case_lines", "state_status", table_names<StateStatus>()},
+      {"case_lines", "outcome", table_names<rules::Outcome>()},
+      {"letters", "kind", table_names<LetterKind>()},
+      {"events", "from_state", table_names<CaseState>()},
+      {"events", "to_state", table_names<CaseState>()},
+      {"outbox", "kind", table_names<OutboxKind>()},
+      {"outbox", "status", table_names<OutboxStatus>()},
+  };
+  for (const Column& c : columns) {
+    ASSERT_FALSE(c.names.empty());
+    EXPECT_EQ(check_list(path_, c.table, c.column), c.names) << c.table << "." << c.column;
+  }
+}
+
+TEST(EnumNames, EveryValueHasOneNameThatParsesBack) {
+  auto round_trips = []<NamedEnum E>(E) {
+    std::set<std::string_view> seen;
+    for (const auto& n : enum_names<E>()) {
+      EXPECT_FALSE(n.name.empty());
+      EXPECT_TRUE(seen.insert(n.name).second) << n.name;
+      EXPECT_EQ(enum_name(n.value), n.name);
+      EXPECT_EQ(parse_enum<E>(n.name), n.value) << n.name;
+    }
+    EXPECT_EQ(parse_enum<E>("bogus"), std::nullopt);
+    EXPECT_EQ(parse_enum<E>(""), std::nullopt);
+  };
+  round_trips(CaseState{});
+  round_trips(MessageStatus{});
+  round_trips(MailboxState{});
+  round_trips(Programme{});
+  round_trips(StateStatus{});
+  round_trips(rules::Outcome{});
+  round_trips(rules::CaseStatus{});
+  round_trips(LetterKind{});
+  round_trips(OutboxKind{});
+  round_trips(OutboxStatus{});
+  round_trips(SendOutcome{});
+  EXPECT_EQ(enum_names<MessageStatus>().size(), 6u);
+  EXPECT_EQ(enum_name(MessageStatus::new_), "new");
+  EXPECT_EQ(parse_enum<Programme>("ablu"), std::nullopt);  // exact names only
+}
+
+// Version 6 (before the enum columns got their CHECK lists) with a row in every rebuilt table:
+// the migration keeps them all, with their ids, and the constraints, indexes and triggers
+// hold afterwards.
+TEST_F(StoreTest, MigratesVersion6DatabaseKeepingItsRows) {
+  ASSERT_EQ(Store::latest_version(), 7);
+  std::string v6;
+  for (int i = 0; i < 6; ++i) v6 += std::string(Store::migrations()[static_cast<std::size_t>(i)]);
+  ASSERT_EQ(raw_exec(v6 + "; PRAGMA user_version = 6;"), SQLITE_OK);
+  ASSERT_EQ(
+      raw_exec(
+          "INSERT INTO blobs VALUES ('aa', X'6869'), ('bb', X'');"
+          "INSERT INTO cases(id, ref, year, seq, state, org_number, created_at, updated_at) VALUES "
+          "(3, 'TT-2025-0003', 2025, 3, 'flagged', '974760673', '2025-05-01T00:00:00Z', "
+          "'2025-05-01T00:00:00Z');"
+          "INSERT INTO messages(id, mailbox, uidvalidity, uid, message_id, sha256, case_id, "
+          "status, "
+          "attempts, last_error, mailbox_state) VALUES "
+          "(5, 'INBOX', 7, 11, 'a@x', 'aa', 3, 'processed', 0, '', 'to_mark'),"
+          "(6, 'INBOX', 7, 12, 'b@x', 'bb', NULL, 'quarantined', 2, 'too big', 'to_quarantine');"
+          "INSERT INTO case_lines VALUES (3, 0, 'Kari Nordmann', 'kari nordmann', 'BLU_DELTID', "
+          "80000, 'granted', 40000, 'flagged', 0, 'Begrunnelse', 'x');"
+          "INSERT INTO letters(id, case_id, message_row, filename, kind, sha256) VALUES "
+          "(9, 3, 5, 'brev.pdf', 'grant', 'aa');"
+          "INSERT INTO events(id, case_id, at, actor, from_state, to_state) VALUES "
+          "(1, 3, '2025-05-01T00:00:00Z', 'daemon', NULL, 'received'),"
+          "(2, 3, '2025-05-01T00:00:00Z', 'daemon', 'received', 'flagged');"),
+      SQLITE_OK);
+
+  Store s = Store::open(path_);
+  EXPECT_EQ(s.schema_version(), 7);
+  auto m = s.message(6);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->status, MessageStatus::quarantined);
+  EXPECT_EQ(m->mailbox_state, MailboxState::to_quarantine);
+  EXPECT_EQ(m->attempts, 2);
+  EXPECT_EQ(m->last_error, "too big");
+  EXPECT_EQ(s.message(5)->case_id, 3);
+  EXPECT_EQ(s.message_raw(5), "hi");
+  EXPECT_EQ(s.messages_with_mailbox_state("INBOX", MailboxState::to_mark).size(), 1u);
+  auto c = s.find_case(3);
+  ASSERT_TRUE(c.has_value());
+  ASSERT_EQ(c->lines.size(), 1u);
+  EXPECT_EQ(c->lines[0].programme, Programme::BLU_DELTID);
+  EXPECT_EQ(c->lines[0].state_status, StateStatus::granted);
+  EXPECT_EQ(c->lines[0].state_grant, 40000);
+  EXPECT_EQ(c->lines[0].outcome, rules::Outcome::flagged);
+  EXPECT_EQ(s.cases_with_employees("974760673", {"kari nordmann"}).size(), 1u);
+  auto letters = s.case_letters(3);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].kind, LetterKind::grant);
+  EXPECT_EQ(letters[0].message_row, 5);
+  ASSERT_EQ(s.case_events(3).size(), 2u);
+  EXPECT_EQ(s.case_events(3)[1].to, CaseState::flagged);
+
+  // The event log: still append-only, and the chain starts after the old events.
+  EXPECT_NE(raw_exec("DELETE FROM events"), SQLITE_OK);
+  EXPECT_NE(raw_exec("UPDATE events SET actor = 'forger'"), SQLITE_OK);
+  s.add_event(3, "daemon", "after the migration", at(2026, 1, 1));
+  auto chain = s.verify_events();
+  EXPECT_TRUE(chain.ok) << chain.problem;
+  EXPECT_EQ(chain.before_chain, 2);
+  EXPECT_EQ(chain.checked, 1);
+  // The new constraints hold, and so do the foreign keys.
+  EXPECT_NE(raw_exec("UPDATE messages SET status = 'bogus' WHERE id = 5"), SQLITE_OK);
+  EXPECT_NE(raw_exec("UPDATE case_lines SET outcome = 'maybe'"), SQLITE_OK);
+  EXPECT_NE(raw_exec("UPDATE letters SET kind = 'love'"), SQLITE_OK);
+  EXPECT_THROW(s.attach_message(6, 4242), StoreError);
+  for (const char* index :
+       {"messages_message_id", "messages_sha256", "messages_case", "messages_status",
+        "messages_mailbox_state", "case_lines_employee", "letters_case", "events_case"})
+    EXPECT_EQ(raw_value(std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'index' "
+                                    "AND name = '") +
+                        index + "'"),
+              "1")
+        << index;
+}
+
+// A version 6 row that no enum names: the migration fails as a whole and leaves version 6.
+TEST_F(StoreTest, MigrationToVersion7RefusesAnUnknownNameAndChangesNothing) {
+  std::string v6;
+  for (int i = 0; i < 6; ++i) v6 += std::string(Store::migrations()[static_cast<std::size_t>(i)]);
+  ASSERT_EQ(raw_exec(v6 + "; PRAGMA user_version = 6;"), SQLITE_OK);
+  ASSERT_EQ(raw_exec("INSERT INTO blobs VALUES ('aa', X'');"
+                     "INSERT INTO messages(mailbox, uidvalidity, uid, sha256, status) VALUES "
+                     "('INBOX', 7, 1, 'aa', 'half-done')"),
+            SQLITE_OK);
+  EXPECT_THROW(Store::open(path_), StoreError);
+  EXPECT_EQ(raw_value("PRAGMA user_version"), "6");
+  EXPECT_EQ(raw_value("SELECT status FROM messages"), "half-done");
+}
+
 TEST_F(StoreTest, RefusesSchemaNewerThanTheProgram) {
   ASSERT_EQ(raw_exec("PRAGMA user_version = 99"), SQLITE_OK);
   EXPECT_THROW(Store::open(path_), StoreError);
@@ -234,7 +432,7 @@ TEST_F(StoreTest, RecordMessageIsIdempotentPerMailboxUidvalidityUid) {
   EXPECT_EQ(first.id, again.id);
   EXPECT_TRUE(again.same_message_id.empty());
   EXPECT_EQ(first.sha256, sha256_hex("raw bytes"));
-  EXPECT_EQ(s.messages_with_status("new").size(), 1u);
+  EXPECT_EQ(s.messages_with_status(MessageStatus::new_).size(), 1u);
 }
 
 TEST_F(StoreTest, RecordMessageReportsDuplicatesByMessageIdAndContent) {
@@ -270,7 +468,7 @@ TEST_F(StoreTest, RawBytesRoundTripIncludingNulAndAreStoredOnce) {
 TEST_F(StoreTest, ForgottenBytesKeepTheHashButNotTheMail) {
   Store s = Store::open(path_);
   auto a = s.record_message({"INBOX", 7, 1, "", "a citizen's private mail", ""});
-  s.mark_message(a.id, "ignored", "no_case_number");
+  s.mark_message(a.id, MessageStatus::ignored, "no_case_number");
   s.forget_message_bytes(a.id);
   EXPECT_EQ(s.message_raw(a.id), std::string());
   // The same bytes delivered again are still recognised by their hash.
@@ -294,15 +492,20 @@ TEST_F(StoreTest, MailboxStateTracksWhatTheMailboxIsOwed) {
   Store s = Store::open(path_);
   auto a = s.record_message({"INBOX", 7, 1, "<a@x>", "A", ""});
   auto b = s.record_message({"INBOX", 7, 2, "<b@x>", "B", ""});
-  EXPECT_EQ(s.message(a.id)->mailbox_state, "none");
-  s.set_mailbox_state(a.id, "to_mark");
-  s.set_mailbox_state(b.id, "to_quarantine");
-  ASSERT_EQ(s.messages_with_mailbox_state("INBOX", "to_mark").size(), 1u);
-  EXPECT_EQ(s.messages_with_mailbox_state("INBOX", "to_mark")[0].uid, 1u);
-  EXPECT_TRUE(s.messages_with_mailbox_state("Other", "to_mark").empty());
-  s.set_mailbox_state(a.id, "marked");
-  EXPECT_TRUE(s.messages_with_mailbox_state("INBOX", "to_mark").empty());
-  EXPECT_THROW(s.set_mailbox_state(a.id, "bogus"), StoreError);
+  EXPECT_EQ(s.message(a.id)->mailbox_state, MailboxState::none);
+  s.set_mailbox_state(a.id, MailboxState::to_mark);
+  s.set_mailbox_state(b.id, MailboxState::to_quarantine);
+  ASSERT_EQ(s.messages_with_mailbox_state("INBOX", MailboxState::to_mark).size(), 1u);
+  EXPECT_EQ(s.messages_with_mailbox_state("INBOX", MailboxState::to_mark)[0].uid, 1u);
+  EXPECT_TRUE(s.messages_with_mailbox_state("Other", MailboxState::to_mark).empty());
+  s.set_mailbox_state(a.id, MailboxState::marked);
+  EXPECT_TRUE(s.messages_with_mailbox_state("INBOX", MailboxState::to_mark).empty());
+  // The type allows no other state; the schema refuses one written behind the store's back.
+  EXPECT_NE(
+      raw_exec("UPDATE messages SET mailbox_state = 'bogus' WHERE id = " + std::to_string(a.id)),
+      SQLITE_OK);
+  EXPECT_NE(raw_exec("UPDATE messages SET status = 'bogus' WHERE id = " + std::to_string(a.id)),
+            SQLITE_OK);
   EXPECT_EQ(s.known_message_ids("INBOX"), (std::vector<std::string>{"a@x", "b@x"}));
   EXPECT_EQ(s.known_message_ids("INBOX", /*only_unmoved=*/true), std::vector<std::string>{"b@x"});
 }
@@ -321,13 +524,13 @@ TEST_F(StoreTest, HostileTextIsStoredVerbatim) {
 TEST_F(StoreTest, MarkMessageCountsFailedAttempts) {
   Store s = Store::open(path_);
   auto row = record(s, 1);
-  s.mark_message(row, "failed", "pdftotext timed out");
-  s.mark_message(row, "failed", "pdftotext timed out again");
-  s.mark_message(row, "processed");
+  s.mark_message(row, MessageStatus::failed, "pdftotext timed out");
+  s.mark_message(row, MessageStatus::failed, "pdftotext timed out again");
+  s.mark_message(row, MessageStatus::processed);
   auto m = s.message(row);
-  EXPECT_EQ(m->status, "processed");
+  EXPECT_EQ(m->status, MessageStatus::processed);
   EXPECT_EQ(m->attempts, 2);
-  EXPECT_THROW(s.mark_message(999, "processed"), StoreError);
+  EXPECT_THROW(s.mark_message(999, MessageStatus::processed), StoreError);
 }
 
 // ---- cases ---------------------------------------------------------------------------------
@@ -351,15 +554,15 @@ TEST_F(StoreTest, CreateCaseStoresFormLinesLettersEventAndLinksMessage) {
   EXPECT_EQ(c.created_at, "2026-03-01T12:00:00Z");
   ASSERT_EQ(c.lines.size(), 2u);
   EXPECT_EQ(c.lines[0].employee_key, "kari nordmann");
-  EXPECT_EQ(c.lines[0].programme, "ABLU");
+  EXPECT_EQ(c.lines[0].programme, Programme::ABLU);
   EXPECT_EQ(c.lines[0].cost, 80000);
-  EXPECT_EQ(c.lines[0].state_status, "rejected");
-  EXPECT_EQ(c.lines[0].outcome, "approved");
-  EXPECT_EQ(c.lines[1].outcome, "pending");
+  EXPECT_EQ(c.lines[0].state_status, StateStatus::rejected);
+  EXPECT_EQ(c.lines[0].outcome, rules::Outcome::approved);
+  EXPECT_EQ(c.lines[1].outcome, rules::Outcome::pending);
   EXPECT_EQ(c.lines[1].reason_code, "documentation_missing");
   auto letters = s.case_letters(c.id);
   ASSERT_EQ(letters.size(), 1u);
-  EXPECT_EQ(letters[0].kind, "rejection");
+  EXPECT_EQ(letters[0].kind, LetterKind::rejection);
   EXPECT_EQ(letters[0].message_row, row);
   auto events = s.case_events(c.id);
   ASSERT_EQ(events.size(), 1u);
@@ -539,7 +742,7 @@ TEST_F(StoreTest, UpdateDecisionReplacesLinesUntilDecided) {
   s.update_decision(c.id, merged.form, merged.decision, merged.flags, "daemon", at(2026, 3, 10));
   auto after = s.find_case(c.id);
   ASSERT_EQ(after->lines.size(), 1u);
-  EXPECT_EQ(after->lines[0].outcome, "approved");
+  EXPECT_EQ(after->lines[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(after->total, 60000);
   auto events = s.case_events(c.id);
   ASSERT_EQ(events.size(), 3u);

@@ -13,12 +13,19 @@ TEST(Text, Latin1IsReadAsWindows1252) {
 }
 
 TEST(Text, UndeclaredNonUtf8FallsBackToWindows1252) {
-  EXPECT_EQ(text::to_utf8("Bl\xE5" "b\xE6" "r", ""), "Blåbær");
+  EXPECT_EQ(text::to_utf8("Bl\xE5"
+                          "b\xE6"
+                          "r",
+                          ""),
+            "Blåbær");
   EXPECT_EQ(text::to_utf8("Blåbær", ""), "Blåbær");
 }
 
 TEST(Text, InvalidUtf8IsReplacedAndNulDropped) {
-  std::string bad("a\xC3\x28" "b\0c", 6);
+  std::string bad(
+      "a\xC3\x28"
+      "b\0c",
+      6);
   std::string out = text::sanitize_utf8(bad);
   EXPECT_TRUE(text::is_valid_utf8(out));
   EXPECT_EQ(out, "a\xEF\xBF\xBD(bc");
@@ -33,8 +40,12 @@ TEST(Text, LowerCasesNorwegianLetters) {
 }
 
 TEST(Text, NormalizesSpacesAndDashes) {
-  EXPECT_EQ(text::normalize_spaces("95\xC2\xA0" "000 \xE2\x80\x93 x\r\ny"), "95 000 - x\ny");
-  EXPECT_EQ(text::normalize_spaces("45\xE2\x80\xAF" "000"), "45 000");
+  EXPECT_EQ(text::normalize_spaces("95\xC2\xA0"
+                                   "000 \xE2\x80\x93 x\r\ny"),
+            "95 000 - x\ny");
+  EXPECT_EQ(text::normalize_spaces("45\xE2\x80\xAF"
+                                   "000"),
+            "45 000");
 }
 
 TEST(Text, NameKey) {
