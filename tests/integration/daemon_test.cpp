@@ -201,6 +201,7 @@ class Daemon {
     return r;
   }
   void signal(int sig) { ::kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0 && !done_ && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
   std::string log() const {
     std::ifstream in(log_);
@@ -333,6 +334,62 @@ class NotifySocket {
 
 mime::Message parse(const StoredMessage& m) {
   return mime::parse(m.raw);
+}
+
+// How often `what` occurs in `text`.
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size()))
+    ++n;
+  return n;
+}
+
+// Waits until `done()` holds; false after `timeout`.
+template <typename Pred>
+bool eventually(Pred done, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(100ms);
+  }
+  return true;
+}
+
+// The lines of `log` that contain both `a` and `b`.
+std::size_t lines_with(const std::string& log, const std::string& a, const std::string& b) {
+  std::istringstream in(log);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(a) != std::string::npos && line.find(b) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+// A child process of `parent`, from /proc/<pid>/stat.
+struct ChildProcess {
+  pid_t pid = 0;
+  std::string name;
+  char state = '?';  // 'Z': a zombie nobody reaped
+};
+std::vector<ChildProcess> children_of(pid_t parent) {
+  std::vector<ChildProcess> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so from the last ')'.
+    const auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 4 > stat.size())
+      continue;
+    std::istringstream rest(stat.substr(close + 2));
+    char state = '?';
+    long ppid = 0;
+    if (!(rest >> state >> ppid) || ppid != parent) continue;
+    out.push_back(
+        {static_cast<pid_t>(std::stol(pid)), stat.substr(open + 1, close - open - 1), state});
+  }
+  return out;
 }
 
 TEST_F(DaemonTest, DecidesApplicationsAndLeavesOtherMailAsItWas) {
@@ -569,6 +626,96 @@ TEST_F(DaemonTest, BrokenConfigOnReloadKeepsTheOldOneAndSystemdHearsAboutIt) {
   Result r = d.wait(60s);
   EXPECT_EQ(r.status, 0) << r.log;
   EXPECT_NE(r.log.find("config not reloaded, the old one stays"), std::string::npos) << r.log;
+}
+
+// ---- reload (SIGHUP) -----------------------------------------------------------------------
+
+// The mailbox password changes: the server accepts only the new one, the operator writes it to
+// the password file and sends SIGHUP. The IDLE connection logs in again with it at once, not at
+// its next failure and never with the old password, so new mail is still noticed through IDLE
+// (the poll interval is an hour: only IDLE can notice it within the test).
+TEST_F(DaemonTest, ReloadWithANewPasswordTheIdleConnectionLogsInWithIt) {
+  write_config(3600);
+  Daemon d(config_, (dir_ / "daemon.log").string(), false);
+  auto idle_ready = [&] { return occurrences(d.log(), "IDLE connection ready"); };
+  ASSERT_TRUE(eventually([&] { return idle_ready() >= 1; }, 30s)) << d.log();
+
+  const std::string fresh = "rotated-" + tag_;
+  set_password(post_, fresh);  // from now on Dovecot refuses "secret-post<tag>"
+  const std::size_t mark = dovecot_log().size();
+  write("pw", fresh + "\n");
+  d.signal(SIGHUP);
+  // The IDLE connection follows the new settings now, while its old session still works.
+  EXPECT_TRUE(eventually([&] { return idle_ready() >= 2; }, 30s)) << d.log();
+  EXPECT_NE(d.log().find("IDLE: the mailbox settings changed"), std::string::npos) << d.log();
+
+  // The server ends every session of the user: each must log in again, with the new password.
+  kick_sessions(post_);
+  EXPECT_TRUE(eventually([&] { return idle_ready() >= 3; }, 30s)) << d.log();
+  Application a = application("rotated", {{"Per Olsen", 95000, 40000}});
+  deliver(a);
+  EXPECT_TRUE(wait_for_messages(a.from, 1, 30s)) << d.log();
+
+  // Dovecot's side: logins since the change (the worker's and IDLE's), none refused.
+  const std::string server_log = dovecot_log().substr(mark);
+  const std::string user = "user=<" + post_ + ">";
+  EXPECT_GE(lines_with(server_log, "Login: ", user), 3u) << server_log;
+  EXPECT_EQ(lines_with(server_log, "auth failed", user), 0u) << server_log;
+  set_password(post_, "");
+
+  d.signal(SIGTERM);
+  Result r = d.wait(60s);
+  EXPECT_EQ(r.status, 0) << r.log;
+  EXPECT_EQ(r.log.find(fresh), std::string::npos) << "the password reached the log";
+}
+
+// Each config has its pdftotext started ahead; a replaced config's process goes with it (killed
+// and reaped), so ten reloads leave no process behind, and no zombie.
+TEST_F(DaemonTest, TenReloadsLeaveNoPdftotextBehind) {
+  write_config(3600);
+  Daemon d(config_, (dir_ / "daemon.log").string(), false);
+  ASSERT_TRUE(
+      eventually([&] { return d.log().find("IDLE connection ready") != std::string::npos; }, 30s))
+      << d.log();
+  auto pdftotexts = [&] {
+    std::set<pid_t> pids;
+    for (const ChildProcess& c : children_of(d.pid())) {
+      if (c.name == "pdftotext") pids.insert(c.pid);
+    }
+    return pids;
+  };
+  std::set<pid_t> spares;  // every process started ahead, one per config
+  for (int i = 1; i <= 10; ++i) {
+    Application a = application("hup" + std::to_string(i), {{"Per Olsen", 95000, 40000}});
+    deliver(a);
+    // The letter's PDF was read under this config, and its pool started the next process.
+    ASSERT_TRUE(eventually(
+        [&] {
+          for (pid_t p : pdftotexts()) {
+            if (spares.insert(p).second) return true;
+          }
+          return false;
+        },
+        30s))
+        << "round " << i << "\n"
+        << d.log();
+    d.signal(SIGHUP);
+    ASSERT_TRUE(eventually(
+        [&] { return occurrences(d.log(), "SIGHUP: config") >= static_cast<std::size_t>(i); }, 30s))
+        << d.log();
+  }
+  EXPECT_EQ(spares.size(), 10u);
+  // The reload's cycle takes the new config and lets the old one go: at most the current
+  // config's process may stay (here none: no document since the last reload).
+  EXPECT_TRUE(eventually([&] { return pdftotexts().size() <= 1; }, 20s))
+      << pdftotexts().size() << " pdftotext processes left\n"
+      << d.log();
+  for (const ChildProcess& c : children_of(d.pid())) {
+    EXPECT_NE(c.state, 'Z') << "zombie " << c.name << " " << c.pid;
+  }
+  d.signal(SIGTERM);
+  Result r = d.wait(60s);
+  EXPECT_EQ(r.status, 0) << r.log;
 }
 
 // ---- faults --------------------------------------------------------------------------------

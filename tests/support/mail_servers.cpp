@@ -1,6 +1,8 @@
 #include "tests/support/mail_servers.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,7 +10,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -42,6 +47,12 @@ std::map<std::string, std::string> read_env(const std::string& dir) {
 }
 
 MailServers* g_servers = nullptr;
+
+// Passwords changed by set_password, by user.
+std::map<std::string, std::string>& changed_passwords() {
+  static std::map<std::string, std::string> m;
+  return m;
+}
 
 void stop_at_exit() {
   if (g_servers && g_servers->started_here) {
@@ -158,13 +169,61 @@ std::unique_ptr<ImapClient> imap_login(const std::string& user) {
   ImapOptions o;
   o.url = s.imaps_url();
   o.username = user;
-  o.password = "secret-" + user.substr(0, user.find('@'));
+  auto changed = changed_passwords().find(user);
+  o.password = changed != changed_passwords().end() ? changed->second
+                                                    : "secret-" + user.substr(0, user.find('@'));
   o.ca_file = s.ca_file();
   o.connect_timeout = std::chrono::seconds(10);
   o.command_timeout = std::chrono::seconds(20);
   auto c = std::make_unique<ImapClient>(o);
   c->connect();
   return c;
+}
+
+void set_password(const std::string& user, const std::string& password) {
+  const MailServers& s = MailServers::get();
+  if (password.empty()) {
+    changed_passwords().erase(user);
+  } else {
+    changed_passwords()[user] = password;
+  }
+  std::string text;
+  for (const auto& [u, p] : changed_passwords()) text += u + ":" + p + "\n";
+  const std::filesystem::path path = std::filesystem::path(s.dir) / "passwd.changed";
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  std::filesystem::permissions(tmp, std::filesystem::perms(0644));
+  // Dovecot rereads the file when its mtime (in seconds) or size changed: make each version's
+  // mtime a later second than the one before.
+  static std::time_t last = 0;
+  last = std::max(last + 1, std::time(nullptr));
+  const struct timespec times[2] = {{last, 0}, {last, 0}};
+  if (::utimensat(AT_FDCWD, tmp.c_str(), times, 0) != 0) {
+    throw std::runtime_error("utimensat " + tmp.string());
+  }
+  std::filesystem::rename(tmp, path);
+  // Dovecot looks at the file at most once a second: let that second pass, then check that
+  // the server has the new password.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  imap_login(user)->logout();
+}
+
+void kick_sessions(const std::string& user) {
+  const MailServers& s = MailServers::get();
+  std::string out;
+  if (run_command("doveadm -c '" + s.dir + "/dovecot.conf' kick '" + user + "' 2>&1", &out) != 0) {
+    throw std::runtime_error("doveadm kick failed: " + out);
+  }
+}
+
+std::string dovecot_log() {
+  const MailServers& s = MailServers::get();
+  std::ifstream in(std::filesystem::path(s.dir) / "log" / "dovecot.log", std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 bool wait_for_messages(const std::string& user, std::uint32_t count,

@@ -39,8 +39,19 @@ int run_command(const std::string& cmd, std::string* out = nullptr);
 // Delivers `raw` over SMTP (libcurl -> OpenSMTPD -> LMTP -> Dovecot). Throws on failure.
 void smtp_deliver(const std::string& from, const std::string& to, const std::string& raw);
 
-// Logs in as `user` (password "secret-<localpart>").
+// Logs in as `user` (password "secret-<localpart>", or the one set_password gave it).
 std::unique_ptr<ImapClient> imap_login(const std::string& user);
+
+// Changes `user`'s IMAP password at the server: from now on Dovecot accepts `password` and
+// refuses every other, "secret-<localpart>" too. Sessions already logged in stay (as at a real
+// server). An empty `password` gives the user back "secret-<localpart>".
+void set_password(const std::string& user, const std::string& password);
+
+// Ends every IMAP session of `user` at the server (doveadm kick): its clients must log in again.
+void kick_sessions(const std::string& user);
+
+// Dovecot's log (logins, refused logins, errors) so far.
+std::string dovecot_log();
 
 // Waits until `user`'s INBOX holds at least `count` messages; false after `timeout`.
 bool wait_for_messages(const std::string& user, std::uint32_t count,
