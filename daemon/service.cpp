@@ -21,6 +21,8 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "config/config.h"
 #include "daemon/imap_client.h"
@@ -62,7 +64,9 @@ std::string read_secret(const std::string& path, const std::string& what) {
   return s;
 }
 
-// Everything that depends on the config file, rebuilt on SIGHUP.
+// Everything that depends on the config file, rebuilt on SIGHUP and then never changed: the
+// threads share it as a shared_ptr<const Setup> (service.h says who holds which). Its last
+// holder destroys it, and with it the PDF pool's pdftotext started ahead (killed and reaped).
 struct Setup {
   config::Config config;
   std::shared_ptr<oauth2::TokenSource> tokens;  // shared by IMAP, IDLE and SMTP
@@ -207,11 +211,12 @@ struct CycleResult {
 };
 
 // One cycle: poll, reminders, outbox. Errors are logged here; the result says what failed.
+// Used by one thread at a time (the worker thread, or `run --once`).
 class Worker {
  public:
-  Worker(Setup& setup, Store& store, const std::atomic<bool>& stop, bool dry_run,
-         std::function<void()> progress = {})
-      : setup_(&setup),
+  Worker(std::shared_ptr<const Setup> setup, Store& store, const std::atomic<bool>& stop,
+         bool dry_run, std::function<void()> progress = {})
+      : setup_(std::move(setup)),
         store_(store),
         stop_(stop),
         dry_run_(dry_run),
@@ -219,10 +224,15 @@ class Worker {
     rebuild();
   }
 
-  void replace_setup(Setup& setup) {
-    setup_ = &setup;
+  const std::shared_ptr<const Setup>& setup() const { return setup_; }
+
+  // The next cycles use `setup`. The mailbox connection is closed (the new one logs in with the
+  // new settings), and the old setup is let go: destroyed here unless another thread still holds
+  // it, which takes its pdftotext started ahead with it.
+  void replace_setup(std::shared_ptr<const Setup> setup) {
     imap_->logout();
-    rebuild();
+    std::shared_ptr<const Setup> old = std::exchange(setup_, std::move(setup));
+    rebuild();  // the poller and client built on `old` go before `old` does
   }
 
   CycleResult cycle() {
@@ -358,7 +368,7 @@ class Worker {
     });
   }
 
-  Setup* setup_;
+  std::shared_ptr<const Setup> setup_;
   Store& store_;
   const std::atomic<bool>& stop_;
   bool dry_run_ = false;
@@ -371,36 +381,77 @@ class Worker {
   std::unique_ptr<Poller> poller_;
 };
 
+// What the IDLE connection depends on: when a reload changes any of it, the connection logs in
+// again with the new settings (and IDLE stops when `enabled` is off).
+struct IdleSettings {
+  bool enabled = false;
+  std::string url, username, password, bearer_token, ca_file;
+  bool allow_insecure = false;
+  bool oauth2 = false;
+  config::OAuth2 token;  // [oauth2], when `oauth2`
+
+  bool operator==(const IdleSettings& o) const {
+    auto token_key = [](const config::OAuth2& t) {
+      return std::tie(t.token_url, t.client_id, t.client_secret_file, t.scope, t.refresh_token_file,
+                      t.cache_file, t.ca_file, t.allow_insecure);
+    };
+    return std::tie(enabled, url, username, password, bearer_token, ca_file, allow_insecure,
+                    oauth2) == std::tie(o.enabled, o.url, o.username, o.password, o.bearer_token,
+                                        o.ca_file, o.allow_insecure, o.oauth2) &&
+           (!oauth2 || token_key(token) == token_key(o.token));
+  }
+};
+
+IdleSettings idle_settings(const Setup& s) {
+  IdleSettings i;
+  i.enabled = s.config.mailbox.idle;
+  i.url = s.imap.url;
+  i.username = s.imap.username;
+  i.password = s.imap.password;
+  i.bearer_token = s.imap.bearer_token;
+  i.ca_file = s.imap.ca_file;
+  i.allow_insecure = s.imap.allow_insecure;
+  i.oauth2 = s.config.mailbox.oauth2;
+  if (i.oauth2) i.token = s.config.oauth2;
+  return i;
+}
+
+// The daemon's threads (service.h describes them and who owns what).
 class Service {
  public:
-  Service(std::string config_path, std::unique_ptr<Setup> setup, Store& store, bool dry_run)
+  Service(std::string config_path, std::shared_ptr<const Setup> setup, Store& store, bool dry_run)
       : config_path_(std::move(config_path)),
-        setup_(std::move(setup)),
-        store_(store),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         poll_timer_(io_),
-        worker_(*setup_, store_, stop_, dry_run, [this] { heartbeat(); }) {}
+        worker_(setup, store, stop_, dry_run, [this] { heartbeat(); }),
+        setup_(std::move(setup)) {}
 
   int run() {
     watch_signals();
     heartbeat();
     worker_thread_ = std::thread([this] { work(); });
-    start_idle();
+    idle_thread_ = std::thread([this] { idle_loop(); });
     request_cycle();
     if (watchdog_) watchdog_tick();
     io_.run();
-    stop_.store(true);
-    {
-      std::lock_guard lk(mu_);
-      cv_.notify_all();
-    }
+    stop_threads();
     if (worker_thread_.joinable()) worker_thread_.join();
-    stop_idle();
+    if (idle_thread_.joinable()) idle_thread_.join();
     spdlog::info("stopped");
     return 0;
   }
 
  private:
+  // Any thread: sets stop_ and wakes the worker and the IDLE thread. stop_ is set before the
+  // lock is taken, so a thread that checks it under mu_ after this sees it, and one that checked
+  // before gets its IDLE interrupted here.
+  void stop_threads() {
+    stop_.store(true);
+    std::lock_guard lk(mu_);
+    cv_.notify_all();
+    if (idle_client_) idle_client_->interrupt();
+  }
+
   // ---- on the event loop -------------------------------------------------------------------
 
   void watch_signals() {
@@ -415,26 +466,29 @@ class Service {
                    sig == SIGTERM ? "SIGTERM" : "SIGINT");
       systemd::stopping();
       systemd::status("stopping: finishing the message in hand");
-      stop_.store(true);
       poll_timer_.cancel();
-      {
-        std::lock_guard lk(mu_);
-        cv_.notify_all();
-      }
-      if (idle_client_) idle_client_->interrupt();
+      stop_threads();
       // The loop ends when the worker reports its last cycle done (worker_finished).
     });
   }
 
+  // Publishes the new setup: the worker takes it at its next cycle (one is asked for now), the
+  // IDLE thread at once (its IDLE is interrupted, and it logs in again if its settings changed).
   void reload() {
     systemd::reloading();
     try {
-      auto fresh = make_setup(config_path_);
-      std::lock_guard lk(mu_);
-      pending_setup_ = std::move(fresh);
+      std::shared_ptr<const Setup> fresh = make_setup(config_path_);
+      std::shared_ptr<const Setup> replaced;  // destroyed after the lock is released
+      {
+        std::lock_guard lk(mu_);
+        replaced = std::exchange(setup_, std::move(fresh));
+        ++setup_generation_;
+        cycle_requested_ = true;
+        cv_.notify_all();
+        if (idle_client_) idle_client_->interrupt();
+      }
       spdlog::info("SIGHUP: config {} reloaded; it applies from the next cycle", config_path_);
       systemd::status("config reloaded");
-      cv_.notify_all();
     } catch (const std::exception& e) {
       spdlog::error("SIGHUP: config not reloaded, the old one stays: {}", e.what());
       systemd::status(std::string("config reload failed, the old config is in use: ") + e.what());
@@ -479,26 +533,22 @@ class Service {
     int failures = 0;
     std::mt19937 rng(std::random_device{}());
     while (true) {
-      std::unique_ptr<Setup> fresh;
+      std::shared_ptr<const Setup> latest;
       {
         std::unique_lock lk(mu_);
-        cv_.wait(lk, [&] { return stop_.load() || cycle_requested_ || pending_setup_; });
+        cv_.wait(lk, [&] { return stop_.load() || cycle_requested_; });
         if (stop_.load()) break;
-        fresh = std::move(pending_setup_);
-        if (!fresh && !cycle_requested_) continue;
         cycle_requested_ = false;
+        latest = setup_;
       }
-      if (fresh) {
-        old_setups_.push_back(std::move(setup_));
-        setup_ = std::move(fresh);
-        worker_.replace_setup(*setup_);
-        // The IDLE connection follows the new mailbox settings at its next reconnect.
-      }
+      // A reload since the last cycle: the old setup goes here (with its pdftotext).
+      if (latest != worker_.setup()) worker_.replace_setup(std::move(latest));
       CycleResult r = worker_.cycle();
       heartbeat();
       if (stop_.load()) break;
 
-      const auto interval = std::chrono::seconds(setup_->config.mailbox.poll_interval_seconds);
+      const auto interval =
+          std::chrono::seconds(worker_.setup()->config.mailbox.poll_interval_seconds);
       std::chrono::milliseconds delay = interval;
       if (!r.fault.empty()) {
         // Exponential backoff, capped at 15 minutes, with jitter; never shorter than 1 s.
@@ -530,40 +580,81 @@ class Service {
 
   // ---- the IDLE thread ---------------------------------------------------------------------
 
-  void start_idle() {
-    if (!setup_->config.mailbox.idle) return;
-    idle_client_ = std::make_unique<ImapClient>(setup_->imap);
-    idle_mailbox_ = mailbox_from_url(setup_->config.mailbox.url);
-    idle_interval_ = setup_->config.mailbox.poll_interval_seconds;
-    idle_thread_ = std::thread([this] { idle_loop(); });
+  // Makes `client` (or none) the one stop_threads() and reload() interrupt. Returns false when
+  // the daemon is stopping. A reload published since `generation` interrupts the new client at
+  // once, so that its first idle() returns and the settings are looked at again.
+  bool publish_idle_client(ImapClient* client, std::uint64_t generation) {
+    std::lock_guard lk(mu_);
+    idle_client_ = client;
+    if (client && setup_generation_ != generation) client->interrupt();
+    return !stop_.load();
   }
 
-  void stop_idle() {
-    if (idle_client_) idle_client_->interrupt();
-    if (idle_thread_.joinable()) idle_thread_.join();
-    if (idle_client_) idle_client_->logout();
+  // Waits until the daemon stops, a reload is published after `generation`, or `timeout`.
+  void wait_for_reload(std::uint64_t generation, std::chrono::seconds timeout) {
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, timeout, [&] { return stop_.load() || setup_generation_ != generation; });
   }
 
+  // The IDLE connection: read-only (EXAMINE), asks the loop for a cycle when new mail arrives.
+  // It holds no Setup (the PDF pool is in there): at each (re)connect it copies what it needs
+  // from the newest one. A reload interrupts its IDLE; it logs in again when the settings it
+  // depends on (IdleSettings) changed, and otherwise goes back to IDLE on the same connection.
   void idle_loop() {
-    // Copies: the worker may swap setup_ on SIGHUP while this thread runs.
-    const std::string mailbox = idle_mailbox_;
-    const int interval = idle_interval_;
+    std::unique_ptr<ImapClient> client;
+    IdleSettings settings;         // those `client` was built from
+    std::uint64_t generation = 0;  // the newest setup looked at
+    std::string mailbox;
     int failures = 0;
-    while (!stop_.load()) {
+    auto disconnect = [&] {
+      publish_idle_client(nullptr, generation);
+      if (client) client->logout();
+      client.reset();
+    };
+    while (true) {
+      std::shared_ptr<const Setup> latest;
+      std::uint64_t latest_generation = 0;
+      {
+        std::lock_guard lk(mu_);
+        if (stop_.load()) break;
+        latest = setup_;
+        latest_generation = setup_generation_;
+        // Every interrupt so far was for a reload (seen now) or the stop (seen above).
+        if (client) client->clear_interrupt();
+      }
+      const bool reloaded = latest_generation != generation;
+      generation = latest_generation;
+      if (client && reloaded && idle_settings(*latest) != settings) {
+        spdlog::info("IDLE: the mailbox settings changed; reconnecting with the new ones");
+        disconnect();
+      }
       try {
-        if (!idle_client_->connected()) {
-          idle_client_->connect();
-          auto caps = idle_client_->capability();
+        if (!client) {
+          settings = idle_settings(*latest);
+          if (!settings.enabled) {
+            latest.reset();
+            wait_for_reload(generation, std::chrono::hours(24 * 365));
+            continue;
+          }
+          const int interval = latest->config.mailbox.poll_interval_seconds;
+          mailbox = mailbox_from_url(latest->config.mailbox.url);
+          client = std::make_unique<ImapClient>(latest->imap);
+          latest.reset();
+          if (!publish_idle_client(client.get(), generation)) break;
+          client->connect();
+          auto caps = client->capability();
           if (std::find(caps.begin(), caps.end(), "IDLE") == caps.end()) {
             spdlog::info("the IMAP server offers no IDLE; polling every {} s", interval);
-            idle_client_->logout();
-            return;
+            disconnect();
+            wait_for_reload(generation, std::chrono::hours(24 * 365));
+            continue;
           }
-          idle_client_->examine(mailbox);  // read-only: IDLE must never change anything
+          client->examine(mailbox);  // read-only: IDLE must never change anything
           spdlog::debug("IDLE connection ready on {}", mailbox);
         }
+        latest.reset();
         failures = 0;
-        IdleResult r = idle_client_->idle(25min);
+        IdleResult r = client->idle(25min);
         if (stop_.load()) break;
         if (r.woke) {
           spdlog::debug("IDLE: new mail in {}", mailbox);
@@ -576,38 +667,45 @@ class Service {
         if (stop_.load()) break;
         ++failures;
         spdlog::warn("IMAP IDLE connection: {} ({}); reconnecting", e.what(), to_string(e.kind()));
-        idle_client_->logout();
-        std::unique_lock lk(mu_);
-        cv_.wait_for(lk, std::chrono::seconds(std::min(300, 1 << std::min(failures, 8))),
-                     [&] { return stop_.load(); });
+        disconnect();
+        wait_for_reload(generation,
+                        std::chrono::seconds(std::min(300, 1 << std::min(failures, 8))));
       }
     }
+    disconnect();
   }
 
-  std::string config_path_;
-  std::unique_ptr<Setup> setup_;
-  std::vector<std::unique_ptr<Setup>> old_setups_;  // kept: the IDLE thread may still read them
-  Store& store_;
+  // Set before the threads start, then constant.
+  const std::string config_path_;
+
+  // The event loop's (the main thread's).
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer poll_timer_;
   asio::steady_timer watchdog_timer_{io_};
   std::optional<std::chrono::microseconds> watchdog_ = systemd::watchdog_interval();
+  std::thread worker_thread_;
+  std::thread idle_thread_;
+
+  // Any thread.
+  std::atomic<bool> stop_{false};
   std::atomic<std::chrono::steady_clock::rep> last_progress_{0};
 
-  std::atomic<bool> stop_{false};
+  // The worker thread's (built here before it starts): the store, the mailbox connection and
+  // the setup of the cycle in hand.
   Worker worker_;
 
+  // State below is protected by mu_. cv_ is signalled when any of it changes, and on stop.
   std::mutex mu_;
   std::condition_variable cv_;
+  // The newest setup: published by the loop on SIGHUP, taken by the worker at each cycle and
+  // by the IDLE thread at each reconnect. Each publication counts one generation.
+  std::shared_ptr<const Setup> setup_;
+  std::uint64_t setup_generation_ = 0;
   bool cycle_requested_ = false;
-  std::unique_ptr<Setup> pending_setup_;
-  std::thread worker_thread_;
-
-  std::unique_ptr<ImapClient> idle_client_;
-  std::string idle_mailbox_;
-  int idle_interval_ = 60;
-  std::thread idle_thread_;
+  // The IDLE thread's client (owned there), so that reload() and stop_threads() can interrupt
+  // its IDLE; only interrupt() is called on it from other threads.
+  ImapClient* idle_client_ = nullptr;
 };
 
 }  // namespace
@@ -664,7 +762,7 @@ int run_daemon(const RunArgs& args) {
 
   if (args.once) {
     std::atomic<bool> stop{false};
-    Worker worker(*setup, *store, stop, args.dry_run);
+    Worker worker(std::move(setup), *store, stop, args.dry_run);
     CycleResult r = worker.cycle();
     return r.imap_ok ? 0 : 1;
   }

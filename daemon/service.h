@@ -12,6 +12,22 @@
 //   reconnects after BYE or errors; the poll timer catches whatever IDLE misses.
 // The IMAP client is blocking (poll() with deadlines on curl's socket), so it lives on these
 // threads rather than in the loop; see docs/DECISIONS.md "Daemon".
+//
+// Who owns what (service.cpp, class Service):
+// - The config and everything built from it (the IMAP/SMTP options, the templates, the PDF pool
+//   with its pdftotext started ahead, the OAuth2 token source) is a `Setup`, immutable once
+//   built and shared as shared_ptr<const Setup>. The newest one is published under the
+//   service's mutex: by the loop at SIGHUP (which also asks for a cycle and interrupts IDLE).
+// - The worker thread owns the store connection, the mailbox connection, the poller and the
+//   setup of its cycle: it takes the newest setup at the start of each cycle, and a replaced
+//   setup is destroyed when its last holder lets it go (its pdftotext killed and reaped).
+// - The IDLE thread owns its IMAP client and keeps no Setup: at each (re)connect it copies the
+//   options of the newest one. After a reload it logs in again when the settings it depends on
+//   changed (URL, user name, password or token, the OAuth2 source, CA, TLS, IDLE on or off).
+// - The mutex guards: the newest setup and its generation count, the cycle request, and the
+//   pointer to the IDLE client (other threads only call its interrupt(), under the mutex). The
+//   stop flag and the watchdog's heartbeat are atomics; the loop's timers and signal set are
+//   touched only on the loop (other threads post to it).
 #pragma once
 
 #include <string>
