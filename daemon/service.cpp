@@ -382,39 +382,18 @@ class Worker {
 };
 
 // What the IDLE connection depends on: when a reload changes any of it, the connection logs in
-// again with the new settings (and IDLE stops when `enabled` is off).
-struct IdleSettings {
-  bool enabled = false;
-  std::string url, username, password, bearer_token, ca_file;
-  bool allow_insecure = false;
-  bool oauth2 = false;
-  config::OAuth2 token;  // [oauth2], when `oauth2`
-
-  bool operator==(const IdleSettings& o) const {
-    auto token_key = [](const config::OAuth2& t) {
-      return std::tie(t.token_url, t.client_id, t.client_secret_file, t.scope, t.refresh_token_file,
-                      t.cache_file, t.ca_file, t.allow_insecure);
-    };
-    return std::tie(enabled, url, username, password, bearer_token, ca_file, allow_insecure,
-                    oauth2) == std::tie(o.enabled, o.url, o.username, o.password, o.bearer_token,
-                                        o.ca_file, o.allow_insecure, o.oauth2) &&
-           (!oauth2 || token_key(token) == token_key(o.token));
-  }
-};
-
-IdleSettings idle_settings(const Setup& s) {
-  IdleSettings i;
-  i.enabled = s.config.mailbox.idle;
-  i.url = s.imap.url;
-  i.username = s.imap.username;
-  i.password = s.imap.password;
-  i.bearer_token = s.imap.bearer_token;
-  i.ca_file = s.imap.ca_file;
-  i.allow_insecure = s.imap.allow_insecure;
-  i.oauth2 = s.config.mailbox.oauth2;
-  if (i.oauth2) i.token = s.config.oauth2;
-  return i;
+// again with the new settings. The first field says whether IDLE is on at all.
+auto idle_settings(const Setup& s) {
+  const config::OAuth2& t = s.config.oauth2;
+  const bool oauth2 = s.config.mailbox.oauth2;
+  auto token_source = std::tuple(t.token_url, t.client_id, t.client_secret_file, t.scope,
+                                 t.refresh_token_file, t.cache_file, t.ca_file, t.allow_insecure);
+  if (!oauth2) token_source = {};
+  return std::tuple(s.config.mailbox.idle, s.imap.url, s.imap.username, s.imap.password,
+                    s.imap.bearer_token, s.imap.ca_file, s.imap.allow_insecure, oauth2,
+                    token_source);
 }
+using IdleSettings = decltype(idle_settings(std::declval<const Setup&>()));
 
 // The daemon's threads (service.h describes them and who owns what).
 class Service {
@@ -631,7 +610,7 @@ class Service {
       try {
         if (!client) {
           settings = idle_settings(*latest);
-          if (!settings.enabled) {
+          if (!std::get<0>(settings)) {  // IDLE is off
             latest.reset();
             wait_for_reload(generation, std::chrono::hours(24 * 365));
             continue;
