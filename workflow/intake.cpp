@@ -192,26 +192,23 @@ void keep_admin_decisions(Store& store, const CaseRecord& c, Assessment& a) {
   }
   if (!changed) return;
   Kroner total = 0;
-  bool pending = false, flagged = false;
   std::set<std::string> line_codes;
   for (const auto& line : a.decision.lines) {
     if (line.outcome == rules::Outcome::approved) total += line.amount;
-    pending |= line.outcome == rules::Outcome::pending;
-    flagged |= line.outcome == rules::Outcome::flagged;
     for (const auto& f : line.flags) line_codes.insert(f.code);
   }
   // Case-level flags (not about a line) still hold the case for a person.
-  bool case_flag = false;
-  for (const auto& f : a.flags) {
-    if (line_codes.count(f.code) || !flag_blocks(f.code)) continue;
-    bool about_a_line = false;
-    for (const auto& line : c.lines) about_a_line |= line.reason_code == f.code;
-    case_flag |= !about_a_line && a.decision.status == rules::CaseStatus::flagged;
+  std::vector<Flag> holding;
+  if (a.decision.status == rules::CaseStatus::flagged) {
+    for (const auto& f : a.flags) {
+      if (line_codes.count(f.code)) continue;
+      bool about_a_line = false;
+      for (const auto& line : c.lines) about_a_line |= line.reason_code == f.code;
+      if (!about_a_line) holding.push_back(f);
+    }
   }
   a.decision.total = total;
-  a.decision.status = flagged || case_flag ? rules::CaseStatus::flagged
-                      : pending            ? rules::CaseStatus::needs_documentation
-                                           : rules::CaseStatus::decided;
+  a.decision.status = rules::case_status(rules::outcomes(a.decision.lines), holding);
 }
 
 // A message that joins case `c` (a reply, or the application sent again).

@@ -297,19 +297,14 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
     detail_lines.push_back(line_json(before, l));
   }
 
-  // Where the case goes.
-  const bool any_flagged = std::any_of(lines.begin(), lines.end(), [](const CaseLine& l) {
-    return l.outcome == rules::Outcome::flagged;
-  });
-  const bool any_pending = std::any_of(lines.begin(), lines.end(), [](const CaseLine& l) {
-    return l.outcome == rules::Outcome::pending;
-  });
-  CaseState to = c.state;
-  if (!any_flagged && !any_pending) {
-    to = CaseState::decided;
-  } else if (c.state == CaseState::flagged && !any_flagged) {
-    to = CaseState::needs_documentation;
-  }
+  // Where the case goes: the lines decide, as for a fresh decision, except that a person's
+  // decision settles the case-level flags; while a line still waits for a person the case
+  // stays where it is.
+  std::vector<rules::Outcome> outcomes;
+  for (const CaseLine& l : lines) outcomes.push_back(l.outcome);
+  const rules::CaseStatus status = rules::case_status(outcomes, {});
+  const CaseState to =
+      status == rules::CaseStatus::flagged ? c.state : state_for(status).value_or(c.state);
 
   // What the applicant still owes: nothing once decided; else the letters of the lines that
   // still wait for one (the decided lines' items go).

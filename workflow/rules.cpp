@@ -157,6 +157,20 @@ Kroner amount_when_state_rejected(const config::Year& year, Kroner cost, Kroner 
   return std::max<Kroner>(0, std::min(cost, left));
 }
 
+CaseStatus case_status(const std::vector<Outcome>& lines, const std::vector<Flag>& holding) {
+  auto any = [&](Outcome o) { return std::find(lines.begin(), lines.end(), o) != lines.end(); };
+  if (lines.empty() || any(Outcome::flagged) || any_blocking(holding)) return CaseStatus::flagged;
+  if (any(Outcome::pending)) return CaseStatus::needs_documentation;
+  return CaseStatus::decided;
+}
+
+std::vector<Outcome> outcomes(const std::vector<LineDecision>& lines) {
+  std::vector<Outcome> out;
+  out.reserve(lines.size());
+  for (const auto& l : lines) out.push_back(l.outcome);
+  return out;
+}
+
 Decision decide(const Form& form, const std::vector<Letter>& letters,
                 const std::map<int, config::Year>& years, Date received, const PriorGrants& prior) {
   Decision d;
@@ -365,23 +379,14 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
     if (l.outcome == Outcome::approved) d.total += l.amount;
   }
 
-  // Case status (DECISIONS.md "Case status").
-  const bool any_flagged_line = std::any_of(
-      d.lines.begin(), d.lines.end(), [](const auto& l) { return l.outcome == Outcome::flagged; });
-  const bool any_pending = std::any_of(d.lines.begin(), d.lines.end(),
-                                       [](const auto& l) { return l.outcome == Outcome::pending; });
-  if (any_blocking(d.flags) || any_flagged_line || d.lines.empty()) {
-    d.status = CaseStatus::flagged;
-  } else if (any_pending) {
-    d.status = CaseStatus::needs_documentation;
+  d.status = case_status(outcomes(d.lines), d.flags);
+  if (d.status == CaseStatus::needs_documentation) {
     for (const auto& l : d.lines) {
       if (l.outcome == Outcome::pending) {
         d.missing_documentation.push_back(
             "Tildelingsbrev eller avslagsbrev fra Statsforvalteren for " + l.employee);
       }
     }
-  } else {
-    d.status = CaseStatus::decided;
   }
   return d;
 }

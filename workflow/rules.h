@@ -85,6 +85,14 @@ Kroner amount_when_state_granted(const config::Year& year, Kroner cost, Kroner s
 // `already_granted` (across applications and rounds of that year).
 Kroner amount_when_state_rejected(const config::Year& year, Kroner cost, Kroner already_granted);
 
+// Case status (DECISIONS.md "Case status"), computed here only: flagged when a line is flagged,
+// when there is no line, or when a blocking flag of `holding` holds the case for a person; else
+// needs_documentation when a line waits for the state's letter; else decided. `holding` is the
+// flags that may hold the case: all of them for a fresh decision, those not about a line after a
+// person decided lines, none when a person's decision settles the case (cases resolve).
+CaseStatus case_status(const std::vector<Outcome>& lines, const std::vector<Flag>& holding);
+std::vector<Outcome> outcomes(const std::vector<LineDecision>& lines);
+
 // All rules together (rule 3, documentation, through match_evidence).
 Decision decide(const Form& form, const std::vector<Letter>& letters,
                 const std::map<int, config::Year>& years, Date received,

@@ -571,6 +571,33 @@ TEST(CaseStatusLogic, FlagsAreListedOnce) {
             1);
 }
 
+TEST(CaseStatusLogic, CaseStatusFromLinesAndHoldingFlags) {
+  using O = Outcome;
+  const std::vector<Flag> none;
+  const std::vector<Flag> informational = {{"malformed_mime", "x"}, {"unreadable_letter", "y"}};
+  const std::vector<Flag> blocking = {{"malformed_mime", "x"}, {"sender_unauthenticated", "y"}};
+  EXPECT_EQ(case_status({O::approved, O::rejected}, none), CaseStatus::decided);
+  EXPECT_EQ(case_status({O::approved}, informational), CaseStatus::decided);
+  EXPECT_EQ(case_status({O::approved}, blocking), CaseStatus::flagged);
+  EXPECT_EQ(case_status({O::approved, O::pending}, none), CaseStatus::needs_documentation);
+  EXPECT_EQ(case_status({O::pending}, informational), CaseStatus::needs_documentation);
+  EXPECT_EQ(case_status({O::pending}, blocking), CaseStatus::flagged);
+  EXPECT_EQ(case_status({O::pending, O::flagged}, none), CaseStatus::flagged);
+  EXPECT_EQ(case_status({O::flagged, O::approved}, informational), CaseStatus::flagged);
+  // No line: nothing to decide, a person looks.
+  EXPECT_EQ(case_status({}, none), CaseStatus::flagged);
+  // A code the registry does not know holds the case.
+  EXPECT_EQ(case_status({O::approved}, {{"from_a_newer_daemon", ""}}), CaseStatus::flagged);
+}
+
+TEST(CaseStatusLogic, OutcomesInLineOrder) {
+  LineDecision a, b;
+  a.outcome = Outcome::pending;
+  b.outcome = Outcome::approved;
+  EXPECT_EQ(outcomes({a, b}), (std::vector<Outcome>{Outcome::pending, Outcome::approved}));
+  EXPECT_TRUE(outcomes({}).empty());
+}
+
 TEST(CaseStatusLogic, Codes) {
   EXPECT_EQ(enum_name(Outcome::approved), "approved");
   EXPECT_EQ(enum_name(Outcome::pending), "pending");
