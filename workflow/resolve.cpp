@@ -256,7 +256,7 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
   for (std::size_t i = 0; i < c.lines.size(); ++i) {
     const CaseLine& l = c.lines[i];
     if (!chosen.count(i) && l.outcome == rules::Outcome::approved &&
-        l.state_status == StateStatus::rejected)
+        rules::counts_toward_cap(l.reason_code, l.state_status))
       prior[l.employee_key] += l.amount;
   }
 
@@ -285,7 +285,7 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
       l.amount = amount;
       l.reason = note.empty() ? std::string(kAdminApprovedReason) : note;
       l.reason_code = std::string(kAdminApprovedCode);
-      if (l.state_status == StateStatus::rejected) prior[l.employee_key] += amount;
+      if (rules::counts_toward_cap(l.reason_code, l.state_status)) prior[l.employee_key] += amount;
     } else {
       l.outcome = rules::Outcome::rejected;
       l.amount = 0;

@@ -71,7 +71,7 @@ inline constexpr std::string_view kAdminApprovedReason =
     "Innvilget etter vurdering av saksbehandler.";
 inline constexpr std::string_view kAdminRejectedReason =
     "Avslått etter vurdering av saksbehandler.";
-inline constexpr std::string_view kAdminApprovedCode = "admin_approved";
+using rules::kAdminApprovedCode;  // "admin_approved"
 inline constexpr std::string_view kAdminRejectedCode = "admin_rejected";
 
 // Carries out `request` on case `ref` (matched case-insensitively) in one transaction:

@@ -150,6 +150,15 @@ Kroner amount_when_state_granted(const config::Year& year, Kroner cost, Kroner s
   return rest;
 }
 
+bool counts_toward_cap(std::string_view reason_code, StateStatus state_status) {
+  return reason_code == kCapReasonCode ||
+         (reason_code == kAdminApprovedCode && state_status != StateStatus::granted);
+}
+
+std::string ledger_kind(std::string_view reason_code, StateStatus state_status) {
+  return std::string(counts_toward_cap(reason_code, state_status) ? kCapReasonCode : reason_code);
+}
+
 // Rule 5.
 Kroner amount_when_state_rejected(const config::Year& year, Kroner cost, Kroner already_granted) {
   Kroner cap = year.cap_per_student_when_state_rejected.value_or(0);
@@ -350,7 +359,7 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
     if (amount > 0) {
       ld.outcome = Outcome::approved;
       ld.amount = amount;
-      ld.reason_code = "state_rejected_cap";
+      ld.reason_code = std::string(kCapReasonCode);
       ld.reason = "Statsforvalteren har gitt avslag; kommunen dekker inntil " + kr(cap) +
                   " per student per år.";
       if (already > 0) {

@@ -81,6 +81,21 @@ std::vector<Flag> roster_check(const config::Year& year, const FormLine& line,
 // sets a cap.
 Kroner amount_when_state_granted(const config::Year& year, Kroner cost, Kroner state_grant);
 
+// Rule 5's yearly cap per student, decided here only (the store's ledger and cases resolve ask):
+// the reason code of a line the rules approve under the cap, which is also the ledger kind of
+// every grant that counts toward the cap.
+inline constexpr std::string_view kCapReasonCode = "state_rejected_cap";
+// The code a person's approval writes on a line (cases resolve).
+inline constexpr std::string_view kAdminApprovedCode = "admin_approved";
+
+// Whether an approved line's amount counts toward the cap: the rules' approval under the cap,
+// and a person's approval of a line the state did not grant (DECISIONS.md "Administrators").
+bool counts_toward_cap(std::string_view reason_code, StateStatus state_status);
+
+// The kind the ledger records for an approved line: kCapReasonCode when it counts toward the
+// cap, else its reason code.
+std::string ledger_kind(std::string_view reason_code, StateStatus state_status);
+
 // Rule 5: the state rejected: the cost up to what is left of the yearly cap per student after
 // `already_granted` (across applications and rounds of that year).
 Kroner amount_when_state_rejected(const config::Year& year, Kroner cost, Kroner already_granted);

@@ -296,10 +296,6 @@ std::string event_text(const std::string& prev_hash, std::int64_t id, std::int64
   return out;
 }
 
-// The ledger kind that counts against rule 5's yearly cap per student (DECISIONS.md: the
-// reason code of a line approved under the cap).
-constexpr std::string_view kCapKind = "state_rejected_cap";
-
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
   throw StoreError(what + ": " + sqlite3_errmsg(db), sqlite3_extended_errcode(db));
 }
@@ -1169,17 +1165,15 @@ CaseRecord Store::transition(std::int64_t case_id, CaseState to, const std::stri
       q.text(1, enum_name(to)).text(2, at).i64(3, case_id).run();
     }
     if (to == CaseState::decided) {
-      // The ledger's year is the rules' year of the round (rule 5 counts per budget year).
-      Stmt q(prepare(
-          "INSERT INTO ledger(year, employee_key, case_id, amount, kind) "
-          "SELECT COALESCE(c.round_year, c.year), l.employee_key, l.case_id, l.amount, "
-          // A person's approval of a line the state did not grant counts toward rule 5's cap
-          // like the rules' own.
-          "CASE WHEN l.reason_code = 'admin_approved' AND l.state_status <> 'granted' "
-          "THEN 'state_rejected_cap' ELSE l.reason_code END "
-          "FROM case_lines l JOIN cases c ON c.id = l.case_id "
-          "WHERE l.case_id = ? AND l.outcome = 'approved' AND l.amount > 0 ORDER BY l.idx"));
-      q.i64(1, case_id).run();
+      // Every approved line's grant, in the rules' year of the round (rule 5 counts per budget
+      // year); which of them count toward rule 5's cap is the rules' call (rules::ledger_kind).
+      const CaseRecord c = load_case(case_id);
+      const int year = c.round_year != 0 ? c.round_year : c.year;
+      for (const CaseLine& l : c.lines) {
+        if (l.outcome != rules::Outcome::approved || l.amount <= 0) continue;
+        add_ledger(year, l.employee_key, case_id, l.amount,
+                   rules::ledger_kind(l.reason_code, l.state_status));
+      }
     }
     insert_event(case_id, at, actor, std::string(enum_name(from)), std::string(enum_name(to)),
                  reason, detail.dump());
@@ -1289,7 +1283,7 @@ rules::PriorGrants Store::prior_grants(int year) {
   Stmt q(
       prepare("SELECT employee_key, SUM(amount) FROM ledger WHERE year = ? AND kind = ? "
               "GROUP BY employee_key"));
-  q.i64(1, year).text(2, kCapKind);
+  q.i64(1, year).text(2, rules::kCapReasonCode);
   rules::PriorGrants out;
   while (q.step()) out[q.col_text(0)] = q.col_i64(1);
   return out;

@@ -598,6 +598,35 @@ TEST(CaseStatusLogic, OutcomesInLineOrder) {
   EXPECT_TRUE(outcomes({}).empty());
 }
 
+TEST(Rule5Cap, WhichGrantsCountTowardTheCap) {
+  using S = StateStatus;
+  // The rules' approval under the cap, whatever the line says.
+  EXPECT_TRUE(counts_toward_cap("state_rejected_cap", S::rejected));
+  // A person's approval of a line the state did not grant counts like the rules' own.
+  EXPECT_TRUE(counts_toward_cap("admin_approved", S::rejected));
+  EXPECT_TRUE(counts_toward_cap("admin_approved", S::unknown));
+  EXPECT_FALSE(counts_toward_cap("admin_approved", S::granted));
+  // Rule 4's remainder and everything else do not.
+  EXPECT_FALSE(counts_toward_cap("state_granted_remainder", S::granted));
+  EXPECT_FALSE(counts_toward_cap("state_granted_remainder", S::rejected));
+  EXPECT_FALSE(counts_toward_cap("admin_rejected", S::rejected));
+  EXPECT_FALSE(counts_toward_cap("", S::rejected));
+  // The ledger's kinds as existing databases hold them.
+  EXPECT_EQ(ledger_kind("state_rejected_cap", S::rejected), "state_rejected_cap");
+  EXPECT_EQ(ledger_kind("admin_approved", S::unknown), "state_rejected_cap");
+  EXPECT_EQ(ledger_kind("admin_approved", S::granted), "admin_approved");
+  EXPECT_EQ(ledger_kind("state_granted_remainder", S::granted), "state_granted_remainder");
+}
+
+TEST(Rule5Cap, TheRulesApproveUnderTheCapWithTheCapCode) {
+  auto d = decide(form_with({rejected("Ola Hansen", Programme::ABLU, 95000)}), {rejection_letter()},
+                  years(), kReceived);
+  ASSERT_EQ(d.lines.size(), 1u);
+  EXPECT_EQ(d.lines[0].outcome, Outcome::approved);
+  EXPECT_EQ(d.lines[0].reason_code, kCapReasonCode);
+  EXPECT_TRUE(counts_toward_cap(d.lines[0].reason_code, StateStatus::rejected));
+}
+
 TEST(CaseStatusLogic, Codes) {
   EXPECT_EQ(enum_name(Outcome::approved), "approved");
   EXPECT_EQ(enum_name(Outcome::pending), "pending");
