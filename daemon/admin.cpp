@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "parsers/amount.h"
 #include "parsers/text.h"
 #include "workflow/flags.h"
 #include "workflow/outgoing.h"
@@ -218,7 +219,7 @@ std::string round_text(const CaseRecord& c) {
 }
 
 std::string kroner_or_dash(const std::optional<Kroner>& k) {
-  return k ? format_kroner(*k) : "-";
+  return k ? format_kr_suffix(*k) : "-";
 }
 
 void print_list(const std::vector<CaseRecord>& cases,
@@ -239,7 +240,7 @@ void print_list(const std::vector<CaseRecord>& cases,
     }
     t.rows.push_back({terminal_safe(c.ref), std::string(enum_name(c.state)),
                       date_part(c.created_at), truncate(or_dash(c.owner), 28),
-                      or_dash(c.org_number), or_dash(c.round), format_kroner(c.total),
+                      or_dash(c.org_number), or_dash(c.round), format_kr_suffix(c.total),
                       std::to_string(c.lines.size()), flag});
   }
   t.print(out);
@@ -251,7 +252,8 @@ void print_flagged(const std::vector<CaseRecord>& cases,
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const CaseRecord& c = cases[i];
     out << terminal_safe(c.ref) << "  " << or_dash(c.owner) << "  org " << or_dash(c.org_number)
-        << "  created " << date_part(c.created_at) << "  total " << format_kroner(c.total) << '\n';
+        << "  created " << date_part(c.created_at) << "  total " << format_kr_suffix(c.total)
+        << '\n';
     for (const Attention& a : att[i]) out << "  - " << attention_text(a) << '\n';
   }
   out << plural(cases.size(), "flagged case", "flagged cases") << '\n';
@@ -275,7 +277,7 @@ void print_show(const CaseRecord& c, const std::vector<Attention>& att,
             {"  Account number:", or_dash(c.account_number)},
             {"  Applicant's reference:", or_dash(c.applicant_reference)},
             {"  Round:", round_text(c)},
-            {"  Total:", format_kroner(c.total)},
+            {"  Total:", format_kr_suffix(c.total)},
             {"  Created:", or_dash(c.created_at)},
             {"  Updated:", or_dash(c.updated_at)}};
   if (!c.reminder_due.empty()) h.rows.push_back({"  Reminder due:", terminal_safe(c.reminder_due)});
@@ -301,7 +303,7 @@ void print_show(const CaseRecord& c, const std::vector<Attention>& att,
       t.rows.push_back({std::to_string(l.idx + 1), or_dash(l.employee),
                         or_dash(enum_name(l.programme)), kroner_or_dash(l.cost),
                         or_dash(enum_name(l.state_status)), kroner_or_dash(l.state_grant),
-                        or_dash(enum_name(l.outcome)), format_kroner(l.amount),
+                        or_dash(enum_name(l.outcome)), format_kr_suffix(l.amount),
                         or_dash(l.reason_code), or_dash(l.reason)});
     }
     t.print(out, "  ");
@@ -347,20 +349,6 @@ void print_show(const CaseRecord& c, const std::vector<Attention>& att,
 }  // namespace
 
 // ---- helpers -------------------------------------------------------------------------------
-
-std::string format_kroner(Kroner amount) {
-  // Work in unsigned so the most negative value does not overflow.
-  bool negative = amount < 0;
-  std::uint64_t v = negative ? std::uint64_t{0} - static_cast<std::uint64_t>(amount)
-                             : static_cast<std::uint64_t>(amount);
-  std::string digits = std::to_string(v);
-  std::string s;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) s += ' ';
-    s += digits[i];
-  }
-  return (negative ? "-" : "") + s + " kr";
-}
 
 std::string terminal_safe(std::string_view s) {
   std::string valid = text::sanitize_utf8(s);
@@ -623,7 +611,7 @@ int case_resolve(Store& store, const std::string& ref, const ResolveRequest& req
       for (int n : r.lines) {
         const CaseLine& l = c.lines[static_cast<std::size_t>(n - 1)];
         t.rows.push_back({std::to_string(n), or_dash(l.employee), or_dash(enum_name(l.outcome)),
-                          format_kroner(l.amount), or_dash(l.reason)});
+                          format_kr_suffix(l.amount), or_dash(l.reason)});
       }
       t.print(out, "  ");
     } else if (request.action == ResolveRequest::Action::approve) {
@@ -632,7 +620,7 @@ int case_resolve(Store& store, const std::string& ref, const ResolveRequest& req
     if (request.action == ResolveRequest::Action::ask_documentation) {
       for (const std::string& m : c.missing) out << "  missing: " << terminal_safe(m) << '\n';
     }
-    out << "  total: " << format_kroner(c.total) << '\n';
+    out << "  total: " << format_kr_suffix(c.total) << '\n';
     if (!c.reminder_due.empty() && c.state == CaseState::needs_documentation)
       out << "  reminder due: " << terminal_safe(c.reminder_due) << '\n';
     const int poll = settings.config->mailbox.poll_interval_seconds;
@@ -683,7 +671,7 @@ int payout_export_command(Store& store, const std::string& round, const std::str
     summary << "round " << terminal_safe(round) << ": "
             << plural(static_cast<std::size_t>(x.cases), "case", "cases") << ", "
             << plural(static_cast<std::size_t>(x.rows), "line", "lines") << ", "
-            << format_kroner(x.total);
+            << format_kr_suffix(x.total);
     if (!output_path.empty()) summary << " -> " << terminal_safe(output_path);
     summary << '\n';
     if (x.not_scheduled > 0)

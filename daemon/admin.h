@@ -127,9 +127,6 @@ int payout_mark_paid_command(Store& store, const std::string& round, const std::
 
 // Helpers, public for tests and other admin commands.
 
-// 55000 -> "55 000 kr", -1500 -> "-1 500 kr".
-std::string format_kroner(Kroner amount);
-
 // Makes text from a mail safe to print in a terminal (see the top of this file); keeps ordinary
 // UTF-8 (æøå) as it is.
 std::string terminal_safe(std::string_view s);

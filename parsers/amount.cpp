@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "parsers/text.h"
@@ -270,6 +271,28 @@ std::vector<Kroner> find_amounts(std::string_view input) {
     i = std::max(p, cluster_end);
   }
   return out;
+}
+
+std::string group_digits(Kroner v) {
+  // In unsigned, so that the most negative value has a magnitude too.
+  const bool negative = v < 0;
+  const std::uint64_t magnitude =
+      negative ? std::uint64_t{0} - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+  const std::string digits = std::to_string(magnitude);
+  std::string out = negative ? "-" : "";
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string format_kr_prefix(Kroner v) {
+  return "kr " + group_digits(v);
+}
+
+std::string format_kr_suffix(Kroner v) {
+  return group_digits(v) + " kr";
 }
 
 }  // namespace tilskudd

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,5 +19,10 @@ std::optional<Kroner> parse_amount(std::string_view cell);
 // following "beløp", "tilskudd", "tildelt", "innvilget" and the like; never dates, case numbers,
 // organisation numbers or years.
 std::vector<Kroner> find_amounts(std::string_view text);
+
+// Writing an amount, thousands grouped by a space. The one place money is formatted:
+std::string group_digits(Kroner v);      // "55 000", "0", "-1 200" (in English flag reasons)
+std::string format_kr_prefix(Kroner v);  // "kr 55 000", "kr -1 200" (letters, bokmål reasons)
+std::string format_kr_suffix(Kroner v);  // "55 000 kr", "-1 200 kr" (the admin commands)
 
 }  // namespace tilskudd

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <string>
 
+#include "parsers/amount.h"
 #include "parsers/text.h"
 #include "workflow/flags.h"
 
@@ -24,19 +25,9 @@ struct Settlement {
   std::optional<Flag> problem;
 };
 
-std::string kr(Kroner v) {
-  std::string digits = std::to_string(v < 0 ? -v : v);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
-    out += digits[i];
-  }
-  return (v < 0 ? "-" : "") + out;
-}
-
 std::string amounts_text(const std::vector<Kroner>& a) {
   std::string s;
-  for (Kroner v : a) s += (s.empty() ? "" : ", ") + kr(v);
+  for (Kroner v : a) s += (s.empty() ? "" : ", ") + group_digits(v);
   return s.empty() ? "no amount" : s;
 }
 
@@ -81,8 +72,8 @@ Settlement grant_from_amounts(const FormLine& line, const std::vector<Kroner>& a
     } else if (claim) {
       s.problem = make_flag(FlagCode::amount_mismatch,
                             "the form says the state granted " + line.employee + " kr " +
-                                kr(*claim) + "; " + letter_label(letters, letter) + " grants " +
-                                amounts_text(amounts) + " and none of them matches");
+                                group_digits(*claim) + "; " + letter_label(letters, letter) +
+                                " grants " + amounts_text(amounts) + " and none of them matches");
     } else {
       s.problem = make_flag(FlagCode::amount_unconfirmed,
                             letter_label(letters, letter) + " grants several amounts (" +
@@ -110,11 +101,11 @@ Settlement merge(const Settlement& a, const Settlement& b, const FormLine& line,
   }
   if (a.grant && b.grant && *a.grant != *b.grant) {
     Settlement s = a;
-    s.problem =
-        make_flag(FlagCode::amount_mismatch,
-                  "the letters disagree about " + line.employee + ": " +
-                      letter_label(letters, a.letter) + " grants kr " + kr(*a.grant) + ", " +
-                      letter_label(letters, b.letter) + " grants kr " + kr(*b.grant));
+    s.problem = make_flag(FlagCode::amount_mismatch, "the letters disagree about " + line.employee +
+                                                         ": " + letter_label(letters, a.letter) +
+                                                         " grants kr " + group_digits(*a.grant) +
+                                                         ", " + letter_label(letters, b.letter) +
+                                                         " grants kr " + group_digits(*b.grant));
     return s;
   }
   return a.grant ? a : b;
@@ -132,11 +123,11 @@ std::vector<Flag> compare(const FormLine& line, const Settlement& s,
   const std::string src = letter_label(letters, s.letter);
   if (s.status == StateStatus::rejected) {
     if (line.state_status == StateStatus::granted) {
-      flags.push_back(
-          make_flag(FlagCode::state_status_mismatch,
-                    "the form says the state granted " + who +
-                        (line.state_grant ? " kr " + kr(*line.state_grant) : std::string()) +
-                        ", but " + src + " is a rejection"));
+      flags.push_back(make_flag(
+          FlagCode::state_status_mismatch,
+          "the form says the state granted " + who +
+              (line.state_grant ? " kr " + group_digits(*line.state_grant) : std::string()) +
+              ", but " + src + " is a rejection"));
     }
   } else if (s.status == StateStatus::granted) {
     if (line.state_status == StateStatus::rejected) {
@@ -149,10 +140,10 @@ std::vector<Flag> compare(const FormLine& line, const Settlement& s,
                     src + " is a grant that covers " + who + " but gives no amount for them"));
     } else if (line.state_status == StateStatus::granted && line.state_grant &&
                *line.state_grant != *s.grant) {
-      flags.push_back(make_flag(FlagCode::amount_mismatch, "the form says the state granted " +
-                                                               who + " kr " +
-                                                               kr(*line.state_grant) + ", " + src +
-                                                               " grants kr " + kr(*s.grant)));
+      flags.push_back(
+          make_flag(FlagCode::amount_mismatch, "the form says the state granted " + who + " kr " +
+                                                   group_digits(*line.state_grant) + ", " + src +
+                                                   " grants kr " + group_digits(*s.grant)));
     }
   }
   return flags;
@@ -341,9 +332,9 @@ std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Let
           if (c && !pool_amounts.empty()) {
             s.problem =
                 make_flag(FlagCode::amount_mismatch,
-                          "the form says the state granted " + line.employee + " kr " + kr(*c) +
-                              "; the grant letters give " + amounts_text(pool_amounts) +
-                              " and no amount is left that matches");
+                          "the form says the state granted " + line.employee + " kr " +
+                              group_digits(*c) + "; the grant letters give " +
+                              amounts_text(pool_amounts) + " and no amount is left that matches");
           }
           // Without a matching amount, compare() reports amount_unconfirmed, or
           // state_status_mismatch when the form claims a rejection.

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "parsers/amount.h"
 #include "parsers/text.h"
 
 namespace tilskudd::outgoing {
@@ -267,7 +268,7 @@ std::string lines_block(const std::vector<LetterLine>& lines) {
   for (const auto& l : lines) {
     std::string line = "- " + one_line(l.employee) + ": " + outcome_nb(l.outcome);
     if (l.outcome == rules::Outcome::approved || l.outcome == rules::Outcome::rejected) {
-      line += ", " + format_kroner(l.amount);
+      line += ", " + format_kr_prefix(l.amount);
     }
     line += ".";
     const std::string reason = one_line(l.reason);
@@ -300,7 +301,7 @@ std::optional<std::string> value_of(std::string_view name, const LetterInput& in
     const std::string r = one_line(in.round);
     return r.empty() ? r : "runde med frist " + format_date_nb(r);
   }
-  if (name == "sum") return format_kroner(in.total);
+  if (name == "sum") return format_kr_prefix(in.total);
   if (name == "mottatt") return format_date_nb(one_line(in.received));
   if (name == "dato") return format_date_nb(one_line(in.letter_date));
   if (name == "opprinnelig_emne") {
@@ -605,17 +606,6 @@ std::string clean_component(std::string_view s) {
 }  // namespace
 
 // -------------------------------------------------------------------------------------------------
-
-std::string format_kroner(Kroner v) {
-  const std::string digits =
-      v < 0 ? std::to_string(-(v + 1) + 1ULL) : std::to_string(static_cast<unsigned long long>(v));
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
-    out += digits[i];
-  }
-  return "kr " + std::string(v < 0 ? "-" : "") + out;
-}
 
 std::string format_date_nb(std::string_view iso) {
   const auto d = Date::from_iso(text::trim(iso));

@@ -116,7 +116,6 @@ struct RenderedLetter {
 RenderedLetter render(const Templates& templates, OutboxKind kind, const LetterInput& input);
 
 // Helpers used by render, public for the outbox and tests.
-std::string format_kroner(Kroner amount);          // "kr 55 000", "kr 0", "kr -1 200"
 std::string format_date_nb(std::string_view iso);  // "2020-09-01" -> "1. september 2020"
 std::string outcome_nb(rules::Outcome outcome);    // approved -> "innvilget", ...
 

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "parsers/amount.h"
 #include "parsers/text.h"
 
 namespace tilskudd {
@@ -34,18 +35,6 @@ std::string normalise_ref(std::string_view ref) {
   std::string s(text::trim(ref));
   for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   return s;
-}
-
-std::string kr(Kroner k) {
-  // "60 000 kr", as the admin commands print amounts.
-  bool negative = k < 0;
-  std::string digits = std::to_string(negative ? -k : k);
-  std::string s;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) s += ' ';
-    s += digits[i];
-  }
-  return (negative ? "-" : "") + s + " kr";
 }
 
 [[noreturn]] void refuse(ResolveError::Kind kind, const std::string& what) {
@@ -274,11 +263,12 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
         refuse(K::bad_request, line_label(before) + ": " + why_no_amount(before, c, *s.config) +
                                    "; give the amount (--amount N) and say why (--note)");
       if (before.cost && amount > *before.cost)
-        refuse(K::bad_request, line_label(before) + ": " + kr(amount) +
-                                   " is more than the line's cost, " + kr(*before.cost));
+        refuse(K::bad_request, line_label(before) + ": " + format_kr_suffix(amount) +
+                                   " is more than the line's cost, " +
+                                   format_kr_suffix(*before.cost));
       if (amount != by_rules && note.empty())
-        refuse(K::bad_request, line_label(before) + ": " + kr(amount) + " differs from the " +
-                                   kr(by_rules) +
+        refuse(K::bad_request, line_label(before) + ": " + format_kr_suffix(amount) +
+                                   " differs from the " + format_kr_suffix(by_rules) +
                                    " the rules give; say why (--note, in bokmål: "
                                    "the applicant reads it in the decision)");
       l.outcome = rules::Outcome::approved;

@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "parsers/amount.h"
 #include "parsers/ids.h"
 #include "parsers/text.h"
 #include "workflow/flags.h"
@@ -14,16 +15,6 @@
 namespace tilskudd::rules {
 
 namespace {
-
-std::string kr(Kroner v) {
-  std::string digits = std::to_string(v < 0 ? -v : v);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
-    out += digits[i];
-  }
-  return "kr " + std::string(v < 0 ? "-" : "") + out;
-}
 
 std::string programme_name_nb(Programme p) {
   switch (p) {
@@ -319,22 +310,23 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
         ld.outcome = Outcome::approved;
         ld.amount = amount;
         ld.reason_code = "state_granted_remainder";
-        ld.reason = amount == rest
-                        ? "Staten har innvilget " + kr(grant) +
-                              "; kommunen dekker resten av kostnaden, " + kr(amount) + "."
-                        : "Staten har innvilget " + kr(grant) + "; resten av kostnaden er " +
-                              kr(rest) + ", og kommunen dekker inntil " +
-                              kr(*year->cap_per_student_when_state_granted) + " per student, " +
-                              kr(amount) + ".";
+        ld.reason =
+            amount == rest
+                ? "Staten har innvilget " + format_kr_prefix(grant) +
+                      "; kommunen dekker resten av kostnaden, " + format_kr_prefix(amount) + "."
+                : "Staten har innvilget " + format_kr_prefix(grant) + "; resten av kostnaden er " +
+                      format_kr_prefix(rest) + ", og kommunen dekker inntil " +
+                      format_kr_prefix(*year->cap_per_student_when_state_granted) +
+                      " per student, " + format_kr_prefix(amount) + ".";
       } else {
         ld.outcome = Outcome::rejected;
         ld.reason_code = "state_covers_cost";
-        ld.reason = rest == 0
-                        ? "Staten har innvilget " + kr(grant) + ", som dekker hele kostnaden på " +
-                              kr(cost) + "; kommunen gir derfor ikke tilskudd."
-                        : "Staten har innvilget " + kr(grant) +
-                              "; kommunen dekker ikke resten av kostnaden i " +
-                              std::to_string(year_no) + ".";
+        ld.reason = rest == 0 ? "Staten har innvilget " + format_kr_prefix(grant) +
+                                    ", som dekker hele kostnaden på " + format_kr_prefix(cost) +
+                                    "; kommunen gir derfor ikke tilskudd."
+                              : "Staten har innvilget " + format_kr_prefix(grant) +
+                                    "; kommunen dekker ikke resten av kostnaden i " +
+                                    std::to_string(year_no) + ".";
       }
       d.lines.push_back(std::move(ld));
       continue;
@@ -360,13 +352,14 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
       ld.outcome = Outcome::approved;
       ld.amount = amount;
       ld.reason_code = std::string(kCapReasonCode);
-      ld.reason = "Statsforvalteren har gitt avslag; kommunen dekker inntil " + kr(cap) +
-                  " per student per år.";
+      ld.reason = "Statsforvalteren har gitt avslag; kommunen dekker inntil " +
+                  format_kr_prefix(cap) + " per student per år.";
       if (already > 0) {
-        ld.reason += " Den ansatte har allerede fått " + kr(already) + " i " +
-                     std::to_string(year_no) + ", så tilskuddet blir " + kr(amount) + ".";
+        ld.reason += " Den ansatte har allerede fått " + format_kr_prefix(already) + " i " +
+                     std::to_string(year_no) + ", så tilskuddet blir " + format_kr_prefix(amount) +
+                     ".";
       } else if (amount < cost) {
-        ld.reason += " Tilskuddet blir " + kr(amount) + ".";
+        ld.reason += " Tilskuddet blir " + format_kr_prefix(amount) + ".";
       }
     } else {
       ld.outcome = Outcome::rejected;
@@ -374,7 +367,7 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
       ld.reason =
           "Statsforvalteren har gitt avslag, og den ansatte har allerede fått kommunens "
           "tak på " +
-          kr(cap) + " for " + std::to_string(year_no) + ".";
+          format_kr_prefix(cap) + " for " + std::to_string(year_no) + ".";
     }
     d.lines.push_back(std::move(ld));
   }

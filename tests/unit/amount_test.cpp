@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,46 @@ TEST(FindAmounts, MegabyteOfJunkIsBoundedAndSafe) {
   for (Kroner k : v) EXPECT_GE(k, 0);
   std::string digits(1 << 20, '7');
   EXPECT_TRUE(find_amounts("kr " + digits).empty());
+}
+
+// Writing amounts: one grouping, two placements of "kr".
+TEST(AmountFormat, GroupDigits) {
+  EXPECT_EQ(group_digits(0), "0");
+  EXPECT_EQ(group_digits(999), "999");
+  EXPECT_EQ(group_digits(1000), "1 000");
+  EXPECT_EQ(group_digits(40000), "40 000");
+  EXPECT_EQ(group_digits(-1200), "-1 200");
+  EXPECT_EQ(group_digits(INT64_MIN), "-9 223 372 036 854 775 808");
+}
+
+// As the letters and the bokmål reasons write amounts.
+TEST(AmountFormat, KrPrefix) {
+  EXPECT_EQ(format_kr_prefix(55000), "kr 55 000");
+  EXPECT_EQ(format_kr_prefix(0), "kr 0");
+  EXPECT_EQ(format_kr_prefix(999), "kr 999");
+  EXPECT_EQ(format_kr_prefix(1000), "kr 1 000");
+  EXPECT_EQ(format_kr_prefix(1234567), "kr 1 234 567");
+  EXPECT_EQ(format_kr_prefix(-1200), "kr -1 200");
+}
+
+// As the admin commands print amounts.
+TEST(AmountFormat, KrSuffix) {
+  EXPECT_EQ(format_kr_suffix(0), "0 kr");
+  EXPECT_EQ(format_kr_suffix(999), "999 kr");
+  EXPECT_EQ(format_kr_suffix(1000), "1 000 kr");
+  EXPECT_EQ(format_kr_suffix(55000), "55 000 kr");
+  EXPECT_EQ(format_kr_suffix(1234567), "1 234 567 kr");
+  EXPECT_EQ(format_kr_suffix(-1500), "-1 500 kr");
+  EXPECT_EQ(format_kr_suffix(INT64_MIN), "-9 223 372 036 854 775 808 kr");
+}
+
+// What is written reads back as the same amount.
+TEST(AmountFormat, RoundTripsThroughTheParser) {
+  for (Kroner v : {Kroner{0}, Kroner{7}, Kroner{55000}, Kroner{1234567}}) {
+    EXPECT_EQ(parse_amount(format_kr_prefix(v)), v);
+    EXPECT_EQ(parse_amount(format_kr_suffix(v)), v);
+    EXPECT_EQ(parse_amount(group_digits(v)), v);
+  }
 }
 
 }  // namespace

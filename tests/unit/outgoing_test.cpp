@@ -231,12 +231,6 @@ TEST_F(TemplateDir, CrlfBomAndSpacesInBracesAreFine) {
 // Rendering
 
 TEST(OutgoingRender, FormattingHelpers) {
-  EXPECT_EQ(format_kroner(55000), "kr 55 000");
-  EXPECT_EQ(format_kroner(0), "kr 0");
-  EXPECT_EQ(format_kroner(999), "kr 999");
-  EXPECT_EQ(format_kroner(1000), "kr 1 000");
-  EXPECT_EQ(format_kroner(1234567), "kr 1 234 567");
-  EXPECT_EQ(format_kroner(-1200), "kr -1 200");
   EXPECT_EQ(format_date_nb("2020-09-01"), "1. september 2020");
   EXPECT_EQ(format_date_nb("2020-12-01"), "1. desember 2020");
   EXPECT_EQ(format_date_nb("2026-01-31"), "31. januar 2026");
