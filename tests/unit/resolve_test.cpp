@@ -390,6 +390,9 @@ TEST_F(ResolveTest, NeedsDocumentationCaseCanBeDecidedWithoutTheLetter) {
   ASSERT_TRUE(item);
   EXPECT_NE(letter_text(*item).find("Maria Olsen: innvilget, kr 55 000. " + note),
             std::string::npos);
+  // The state did not grant it (its answer is unknown): the grant counts toward rule 5's cap.
+  EXPECT_EQ(rows("SELECT employee_key, amount, kind FROM ledger"),
+            std::vector<std::string>{text::name_key("Maria Olsen") + "|55000|state_rejected_cap"});
 }
 
 TEST_F(ResolveTest, ApproveWithNothingWaitingConfirmsTheRulesDecision) {
