@@ -25,11 +25,9 @@ using Action = ResolveRequest::Action;
 constexpr std::size_t kMaxText = 2000;
 constexpr std::size_t kMaxAdmin = 64;
 
-// The text rules.cpp writes into `missing` for a line that waits for the state's letter: a
-// person deciding the line removes it; a line left waiting keeps (or gets) it.
-std::string missing_letter_text(const std::string& employee) {
-  return "Tildelingsbrev eller avslagsbrev fra Statsforvalteren for " + employee;
-}
+// The rules' item in `missing` for a line that waits for the state's letter: a person deciding
+// the line removes it; a line left waiting keeps (or gets) it.
+using rules::missing_letter_text;
 
 std::string normalise_ref(std::string_view ref) {
   std::string s(text::trim(ref));

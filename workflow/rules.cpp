@@ -157,6 +157,10 @@ Kroner amount_when_state_rejected(const config::Year& year, Kroner cost, Kroner 
   return std::max<Kroner>(0, std::min(cost, left));
 }
 
+std::string missing_letter_text(const std::string& employee) {
+  return "Tildelingsbrev eller avslagsbrev fra Statsforvalteren for " + employee;
+}
+
 CaseStatus case_status(const std::vector<Outcome>& lines, const std::vector<Flag>& holding) {
   auto any = [&](Outcome o) { return std::find(lines.begin(), lines.end(), o) != lines.end(); };
   if (lines.empty() || any(Outcome::flagged) || any_blocking(holding)) return CaseStatus::flagged;
@@ -385,8 +389,7 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
   if (d.status == CaseStatus::needs_documentation) {
     for (const auto& l : d.lines) {
       if (l.outcome == Outcome::pending) {
-        d.missing_documentation.push_back(
-            "Tildelingsbrev eller avslagsbrev fra Statsforvalteren for " + l.employee);
+        d.missing_documentation.push_back(missing_letter_text(l.employee));
       }
     }
   }

@@ -100,6 +100,9 @@ std::string ledger_kind(std::string_view reason_code, StateStatus state_status);
 // `already_granted` (across applications and rounds of that year).
 Kroner amount_when_state_rejected(const config::Year& year, Kroner cost, Kroner already_granted);
 
+// What the applicant must send (bokmål) for a line that waits for the state's letter.
+std::string missing_letter_text(const std::string& employee);
+
 // Case status (DECISIONS.md "Case status"), computed here only: flagged when a line is flagged,
 // when there is no line, or when a blocking flag of `holding` holds the case for a person; else
 // needs_documentation when a line waits for the state's letter; else decided. `holding` is the
