@@ -25,7 +25,8 @@ struct Date {
 };
 
 // Something a person should know about a case, a line or a letter: a short stable code
-// (`amount_mismatch`, `not_on_roster`, ...) and an English explanation for logs and JSON.
+// (`amount_mismatch`, `not_on_roster`, ...) and an English explanation for logs and JSON. The
+// codes are workflow/flags.h's registry; code builds a Flag with make_flag(FlagCode::..., why).
 struct Flag {
   std::string code;
   std::string reason;
