@@ -13,14 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/install_paths.h"
 #include "parsers/amount.h"
 #include "parsers/text.h"
 #include "workflow/flags.h"
 #include "workflow/outgoing.h"
-
-#ifndef TILSKUDD_TEMPLATES_DIR
-#define TILSKUDD_TEMPLATES_DIR "/usr/share/tilskudd/templates"
-#endif
 
 namespace tilskudd::admin {
 namespace {
@@ -583,8 +580,7 @@ int run_action(const std::string& what, std::ostream& err, F&& fn) {
 IntakeSettings letter_settings(const config::Config& config) {
   if (config.smtp.from.empty())
     throw config::ConfigError("[smtp] from: required to queue letters (the sender of the letters)");
-  const std::string dir = config.letters.templates_dir.empty() ? std::string(TILSKUDD_TEMPLATES_DIR)
-                                                               : config.letters.templates_dir;
+  const std::string dir = letter_templates_dir(config);
   IntakeSettings s;
   try {
     s.templates = outgoing::load_templates(dir);

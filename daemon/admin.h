@@ -53,7 +53,9 @@
 //                 "from": state | null (the case's creation), "to": state, "reason": string,
 //                 "detail": object (the event's JSON detail; {} when it is not valid JSON) }]
 //
-// Exit codes: 0 success (also for "no cases"); 1 unknown ref; 2 the store failed (message on err).
+// Exit codes (the table of every subcommand is at the top of daemon/main.cpp, and in README
+// "Exit codes"): 0 success (also for "no cases"); 1 unknown ref; 2 the store failed (message on
+// err; main.cpp's with_store() also makes a store that cannot be opened 2).
 //
 // The actions (workflow/resolve.h), for a terminal:
 //   tilskudd cases resolve REF --config F --by NAME

@@ -27,6 +27,7 @@
 #include "config/config.h"
 #include "daemon/imap_client.h"
 #include "daemon/imap_source.h"
+#include "daemon/install_paths.h"
 #include "daemon/log.h"
 #include "daemon/oauth2.h"
 #include "daemon/pdf_sandbox.h"
@@ -37,10 +38,6 @@
 #include "workflow/outbox.h"
 #include "workflow/outgoing.h"
 #include "workflow/store.h"
-
-#ifndef TILSKUDD_TEMPLATES_DIR
-#define TILSKUDD_TEMPLATES_DIR "/usr/share/tilskudd/templates"
-#endif
 
 namespace tilskudd {
 
@@ -130,20 +127,8 @@ std::unique_ptr<Setup> make_setup(const std::string& path) {
   s->smtp.ca_file = c.smtp.ca_file;
   s->smtp.allow_insecure = c.smtp.allow_insecure;
 
-  // [letters] templates, else the built-in default, else next to an installed binary
-  // (<prefix>/bin/tilskudd -> <prefix>/share/tilskudd/templates).
-  std::string templates = c.letters.templates_dir;
-  if (templates.empty()) {
-    templates = TILSKUDD_TEMPLATES_DIR;
-    std::error_code ec;
-    if (!std::filesystem::is_directory(templates, ec)) {
-      auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-      auto installed = exe.parent_path().parent_path() / "share" / "tilskudd" / "templates";
-      if (!ec && std::filesystem::is_directory(installed, ec)) templates = installed.string();
-    }
-  }
   try {
-    s->intake.templates = outgoing::load_templates(templates);
+    s->intake.templates = outgoing::load_templates(letter_templates_dir(c));
   } catch (const std::exception& e) {
     throw config::ConfigError(std::string("[letters] templates: ") + e.what());
   }

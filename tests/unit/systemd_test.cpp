@@ -596,13 +596,16 @@ bool have_systemd_analyze() {
   return run("command -v systemd-analyze").first == 0;
 }
 
-// A copy of the unit whose ExecStart= is the built binary, which verify wants to exist.
+// A copy of the unit whose ExecStart= and ExecStartPre= run the built binary, which verify
+// wants to exist.
 fs::path unit_copy(const TempDir& dir) {
   std::string unit = read_file(kUnit);
-  const std::string from = "ExecStart=/usr/bin/tilskudd ";
-  auto pos = unit.find(from);
-  if (pos == std::string::npos) return {};
-  unit.replace(pos, from.size(), std::string("ExecStart=") + TILSKUDD_BINARY + " ");
+  for (const std::string key : {"ExecStartPre=", "ExecStart="}) {
+    const std::string from = "\n" + key + "/usr/bin/tilskudd ";
+    auto pos = unit.find(from);
+    if (pos == std::string::npos) return {};
+    unit.replace(pos, from.size(), "\n" + key + TILSKUDD_BINARY + " ");
+  }
   fs::path p = dir.path() / "tilskudd.service";
   std::ofstream(p) << unit;
   return p;
@@ -612,7 +615,7 @@ TEST(UnitFile, SystemdAnalyzeVerifyAcceptsIt) {
   if (!have_systemd_analyze()) GTEST_SKIP() << "systemd-analyze not installed";
   TempDir dir;
   fs::path unit = unit_copy(dir);
-  ASSERT_FALSE(unit.empty()) << "no 'ExecStart=/usr/bin/tilskudd ' in " << kUnit;
+  ASSERT_FALSE(unit.empty()) << "no 'ExecStart[Pre]=/usr/bin/tilskudd ' in " << kUnit;
   auto [rc, out] = run("systemd-analyze verify '" + unit.string() + "'");
   EXPECT_EQ(rc, 0) << out;
   // verify exits 0 even for lines it ignores ("Unknown key name", "Invalid syntax"); any
@@ -667,6 +670,10 @@ TEST(UnitFile, AgreesWithTheExampleConfigAndTheDaemon) {
   EXPECT_NE(unit.find("\nType=notify\n"), std::string::npos);
   EXPECT_NE(unit.find("\nExecReload=/bin/kill -HUP $MAINPID\n"), std::string::npos);
   EXPECT_NE(unit.find("\nExecStart=/usr/bin/tilskudd run --config /etc/tilskudd/tilskudd.toml\n"),
+            std::string::npos);
+  // The same config is checked before the start.
+  EXPECT_NE(unit.find("\nExecStartPre=/usr/bin/tilskudd config check --config "
+                      "/etc/tilskudd/tilskudd.toml\n"),
             std::string::npos);
   // The static user exists only through the sysusers file.
   const std::string sysusers =
