@@ -1,5 +1,5 @@
-// Loading the TOML config (CONTRACT §3) and the rosters of ongoing students. Every problem is a
-// ConfigError that names the file and the key, so an operator can fix it without reading code.
+// Loading the TOML config (docs/CONTRACT.md §3) and the rosters of ongoing students. Every problem
+// is a ConfigError that names the file and the key, so an operator can fix it without reading code.
 #include "config/config.h"
 
 #include <toml++/toml.h>

@@ -1,5 +1,5 @@
-// The configuration model (CONTRACT §3) and its loading from TOML, with the yearly rules and
-// the rosters of ongoing students. Every rule value that changes with the budget lives here,
+// The configuration model (docs/CONTRACT.md §3) and its loading from TOML, with the yearly rules
+// and the rosters of ongoing students. Every rule value that changes with the budget lives here,
 // per year; none is a constant in code.
 #pragma once
 

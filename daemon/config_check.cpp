@@ -157,7 +157,8 @@ void check_rosters(Checks& c, const config::Config& cfg) {
   for (const auto& [year, y] : cfg.years) {
     const std::string subject = "[year." + std::to_string(year) + "] roster";
     if (!y.roster) {
-      c.warn(subject, "none: every line of " + std::to_string(year) + " is flagged not_on_roster");
+      c.warn(subject, "none: every line of " + std::to_string(year) +
+                          " is flagged for a person to confirm the student");
       continue;
     }
     struct stat st {};
@@ -226,8 +227,8 @@ void check_pdftotext(Checks& c) {
   const std::string path = find_pdftotext();
   if (path.empty() || ::access(path.c_str(), X_OK) != 0)
     return c.fail("pdftotext",
-                  "not installed (Debian: poppler-utils): every PDF letter would be flagged "
-                  "unreadable_letter");
+                  "not installed (Debian: poppler-utils): no PDF letter could be read, and "
+                  "each would be flagged");
   c.ok("pdftotext", path);
 }
 

@@ -3,9 +3,12 @@
 // libcurl (CURLOPT_CONNECT_ONLY) does the connection, TLS (imaps:// or STARTTLS), certificate
 // verification and the login (LOGIN/PLAIN with a password, or XOAUTH2 with a bearer token).
 // After that we speak IMAP ourselves over curl_easy_send/curl_easy_recv with our own tags
-// ("T1", "T2", ...) and parse with imap::ResponseParser. This avoids Debian 12's libcurl 7.88
-// limits for IMAP (see /work/shared/notes/LIBRARIES.md §0-§1: the header-size cap on long
-// responses, no BODY.PEEK, no IDLE).
+// ("T1", "T2", ...) and parse with imap::ResponseParser. This avoids what Debian 12's libcurl
+// 7.88 cannot do as an IMAP client (probed against Dovecot): its backport of the CVE-2023-38039
+// fix caps the "headers" of a response at 300 KB, and every server line counts, so a custom
+// command with many lines (a long UID FETCH or SEARCH) fails with CURLE_RECV_ERROR; a custom
+// FETCH's literal reaches only the header callback, so a message body cannot be fetched with
+// BODY.PEEK[] (the URL form fetches BODY[], which sets \Seen); and it has no IDLE.
 //
 // Threading: every call blocks until it is done or its deadline passes (poll() on curl's socket;
 // curl_easy_recv is drained until CURLE_AGAIN before each poll because TLS may buffer data).

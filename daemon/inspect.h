@@ -1,4 +1,4 @@
-// `tilskudd inspect`: parse and decide one message file, print the CONTRACT §4 JSON.
+// `tilskudd inspect`: parse and decide one message file, print the docs/CONTRACT.md §4 JSON.
 #pragma once
 
 #include <optional>

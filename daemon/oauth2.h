@@ -9,12 +9,12 @@
 //   set: a delegated token. Microsoft rotates the refresh token on every use; a rotated token is
 //   written back to refresh_token_file at once (temp file + fsync + rename, mode 0600), so a
 //   crash or restart never falls back to an older token. Losing rotated tokens is what makes
-//   other mail tools die after 90 days (PEERS.md: Zammad #3411, paperless-ngx #11341). The scope
-//   must include "offline_access" for Microsoft to return new refresh tokens.
-//   Each refresh holds an flock() on "<refresh_token_file>.lock" and first re-reads the file:
-//   when another process (a CLI command, the daemon before SIGHUP) or an operator has put
-//   another token there, that one is used. So several TokenSources, also in several
-//   processes, may share one refresh_token_file safely.
+//   other mail tools die after 90 days (zammad/zammad#3411, paperless-ngx/paperless-ngx#11341). The
+//   scope must include "offline_access" for Microsoft to return new refresh tokens. Each refresh
+//   holds an flock() on "<refresh_token_file>.lock" and first re-reads the file: when another
+//   process (a CLI command, the daemon before SIGHUP) or an operator has put another token there,
+//   that one is used. So several TokenSources, also in several processes, may share one
+//   refresh_token_file safely.
 //
 // Transport: HTTPS POST, application/x-www-form-urlencoded, over libcurl with the certificate
 // and host name verified, no redirects, connect and total timeouts. http:// only with

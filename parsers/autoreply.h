@@ -10,7 +10,7 @@
 
 namespace tilskudd {
 
-// Returns "auto_reply", "bounce" or "own_message" (CONTRACT §4 ignored_reason codes), or
+// Returns "auto_reply", "bounce" or "own_message" (docs/CONTRACT.md §4 ignored_reason codes), or
 // nullopt for a message written by a person. `own_address` is our sending address
 // ("post@asker.kommune.no"; "" when unknown). Checks, in order:
 //  - own_message: an X-Tilskudd-Case header (every mail we send carries one), or From is ours;
@@ -18,6 +18,7 @@ namespace tilskudd {
 //  - auto_reply: RFC 3834 Auto-Submitted other than "no", X-Autoreply, X-Autorespond,
 //    Precedence bulk/junk/list/auto_reply, X-Auto-Response-Suppress together with an
 //    out-of-office subject.
-std::optional<std::string> machine_generated(const mime::Message& msg, std::string_view own_address);
+std::optional<std::string> machine_generated(const mime::Message& msg,
+                                             std::string_view own_address);
 
 }  // namespace tilskudd

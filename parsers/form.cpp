@@ -69,7 +69,7 @@ struct LabelVariant {
   Field field;
 };
 
-// Spellings people use for the form's labels (CONTRACT §1), compared letter by letter while
+// Spellings people use for the form's labels (docs/CONTRACT.md §1), compared letter by letter while
 // skipping '.', ' ', '-' and '_' in the text ("Org. nr.", "E-post", "Kontonr.").
 constexpr LabelVariant kLabels[] = {
     {"barnehageeier", Field::owner},

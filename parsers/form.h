@@ -1,4 +1,4 @@
-// The application form (CONTRACT §1) from text: the mail body, a .txt, or the text of a
+// The application form (docs/CONTRACT.md §1) from text: the mail body, a .txt, or the text of a
 // PDF/DOCX/HTML attachment.
 #pragma once
 

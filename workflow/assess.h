@@ -68,7 +68,7 @@ struct Assessment {
 
 Assessment assess(std::string_view raw, const config::Config& config, const AssessOptions& options);
 
-// CONTRACT §4 JSON, with more fields than the contract names.
+// docs/CONTRACT.md §4 JSON, with more fields than the contract names.
 nlohmann::json to_json(const Assessment& a);
 
 // Our own sending address from `[smtp] from` ("Asker kommune <post@x.no>" -> "post@x.no").

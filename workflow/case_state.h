@@ -1,4 +1,4 @@
-// The life of one case (DOMAIN.md "What the daemon does with one email") as a state machine:
+// The life of one case (docs/RULES.md "What the daemon does with one email") as a state machine:
 // pure code, no storage. The store enforces `can_transition` for every state change and writes
 // an event for each. Messages that are not applications (ignored) never become cases.
 #pragma once

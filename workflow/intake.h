@@ -1,4 +1,4 @@
-// What the daemon does with one fetched message (DOMAIN.md "What the daemon does with one
+// What the daemon does with one fetched message (docs/RULES.md "What the daemon does with one
 // email"), on the store: recognise it as seen before, as a reply to a case, as a re-sent
 // application or as a new application; assess it; create or update the case; move the case
 // through its states; and queue the letters it owes the applicant in the outbox.

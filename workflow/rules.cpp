@@ -1,4 +1,4 @@
-// The municipality's rules (DOMAIN.md "The routine"; DECISIONS.md "Per line", "Case status",
+// The municipality's rules (docs/RULES.md "The routine"; DECISIONS.md "Per line", "Case status",
 // "Rounds"). Pure: the form, the letters, the year's config and the received date in; a decision
 // out. Reasons for the applicant are bokmål; flag reasons are English.
 #include "workflow/rules.h"

@@ -1,4 +1,4 @@
-// The municipality's rules (DOMAIN.md "The routine"), per year from the config. Pure: values
+// The municipality's rules (docs/RULES.md "The routine"), per year from the config. Pure: values
 // in, a decision out. Each rule is one function below, named for it.
 #pragma once
 

@@ -9,7 +9,7 @@ running it again gives identical bytes.
     python3 tests/corpus/generate.py            # writes next to this file
     python3 tests/corpus/generate.py --check    # also runs pdftotext on every PDF it writes
 
-The expected results are written BY HAND below (CONTRACT.md and docs/DECISIONS.md applied to
+The expected results are written BY HAND below (docs/CONTRACT.md and docs/DECISIONS.md applied to
 each case), never by running tilskudd.
 """
 
@@ -208,7 +208,7 @@ ROSTER_2021 = [
 ]
 
 # ---------------------------------------------------------------------------------------------
-# The form (CONTRACT §1)
+# The form (docs/CONTRACT.md §1)
 
 FORM_TITLE = "Søknad: Tilretteleggingstilskudd ved videre- og etterutdanning for barnehageansatte"
 TABLE_HEADER = ["Navn", "Utdanning", "Studiested", "Kostnad", "Tilskudd fra Statsforvalteren"]
@@ -2495,7 +2495,7 @@ def readme() -> str:
         "roster); Halvor Lund (37) is on it with another programme.",
         "- `NN-name.eml` and `NN-name.json`: one message and its expected result.",
         "",
-        "The expected results were worked out by hand from CONTRACT.md §1, §4 and docs/DECISIONS.md, "
+        "The expected results were worked out by hand from docs/CONTRACT.md §1, §4 and docs/DECISIONS.md, "
         "never by running the program. The runner (tests/unit/corpus_test.cpp) compares them as a "
         "subset: keys absent from the .json are not checked, arrays must have the same length, and "
         "`flags` is the set of flag codes. `_received` (none used so far) would override the Date "

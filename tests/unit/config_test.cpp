@@ -1,5 +1,5 @@
-// The config file (CONTRACT §3) and the roster CSV: what loads, and that every error names the
-// file and the key.
+// The config file (docs/CONTRACT.md §3) and the roster CSV: what loads, and that every error names
+// the file and the key.
 #include "config/config.h"
 
 #include <gtest/gtest.h>

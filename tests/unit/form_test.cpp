@@ -7,7 +7,7 @@
 namespace tilskudd {
 namespace {
 
-// CONTRACT §1's example, with a valid organisation number (987654325 passes mod-11).
+// docs/CONTRACT.md §1's example, with a valid organisation number (987654325 passes mod-11).
 constexpr const char* kContractForm =
     "Søknad: Tilretteleggingstilskudd ved videre- og etterutdanning for barnehageansatte\n"
     "Saksnummer: 20/30298\n"

@@ -36,7 +36,7 @@ TEST(OrgNumber, RemainderOneIsNeverValid) {
 }
 
 TEST(OrgNumber, WrongCheckDigitLengthOrCharacters) {
-  EXPECT_FALSE(valid_org_number("987654321"));  // CONTRACT §4's example: check digit wrong
+  EXPECT_FALSE(valid_org_number("987654321"));  // docs/CONTRACT.md §4's example: check digit wrong
   EXPECT_FALSE(valid_org_number("98765432"));
   EXPECT_FALSE(valid_org_number("9876543250"));
   EXPECT_FALSE(valid_org_number("987 654 325"));
