@@ -17,6 +17,7 @@
 #include "parsers/amount.h"
 #include "parsers/text.h"
 #include "workflow/flags.h"
+#include "workflow/integrity.h"
 #include "workflow/outgoing.h"
 
 namespace tilskudd::admin {
@@ -290,6 +291,24 @@ void print_show(const CaseRecord& c, const std::vector<Attention>& att,
     for (const Attention& a : att) out << "  - " << attention_text(a) << '\n';
   }
 
+  // Who may change a case (DECISIONS.md): the linked cases, and what replies would change.
+  const auto linked = integrity::links(events);
+  if (!linked.empty()) {
+    out << "\nLinked cases:\n";
+    for (const auto& l : linked)
+      out << "  - " << terminal_safe(l.ref) << " (" << terminal_safe(l.code) << ", "
+          << terminal_safe(l.at) << ")\n";
+  }
+  for (const auto& p : integrity::proposed_changes(events)) {
+    out << "\nProposed by message " << p.message_row << " (" << terminal_safe(p.at)
+        << "), not applied:\n";
+    Table t;
+    t.header = {"FIELD", "NOW", "PROPOSED"};
+    for (const auto& ch : p.changes)
+      t.rows.push_back({or_dash(ch.field), or_dash(ch.old_value), or_dash(ch.new_value)});
+    t.print(out, "  ");
+  }
+
   out << "\nLines (" << c.lines.size() << "):\n";
   if (!c.lines.empty()) {
     Table t;
@@ -427,6 +446,18 @@ json case_detail_json(Store& store, const CaseRecord& c) {
                      {"reason", l.reason}});
   }
   j["lines"] = lines;
+
+  json linked = json::array();
+  for (const auto& l : integrity::links(events))
+    linked.push_back({{"ref", l.ref}, {"link", l.code}, {"at", l.at}});
+  j["linked_cases"] = linked;
+  json proposed = json::array();
+  for (const auto& p : integrity::proposed_changes(events)) {
+    proposed.push_back({{"message_row", p.message_row},
+                        {"at", p.at},
+                        {"changes", integrity::changes_json(p.changes)}});
+  }
+  j["proposed_changes"] = proposed;
 
   json letters = json::array();
   for (const LetterRecord& l : store.case_letters(c.id))

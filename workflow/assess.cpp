@@ -237,7 +237,7 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
       form_from = c;
     }
   }
-  if ((!form_from || a.form.lines.empty()) && opt.case_form) {
+  if ((!form_from || a.form.lines.empty() || opt.keep_case_form) && opt.case_form) {
     a.form = *opt.case_form;
     a.form_source = "case";
     form_from = nullptr;
@@ -342,9 +342,13 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   for (const auto& f : a.decision.flags) add_flag(a.flags, f);
   // Sender authenticity (DECISIONS.md "Sender authenticity"): a sender our receiving host could
   // not vouch for, or one outside the form's contact domain, holds the case for a person.
-  for (const auto& f : sender::check(h, cfg.sender, a.from_address, a.form.contact_email).flags) {
-    add_flag(a.flags, f);
-  }
+  const sender::Verdict verdict =
+      sender::check(h, cfg.sender, a.from_address, a.form.contact_email);
+  for (const auto& f : verdict.flags) add_flag(a.flags, f);
+  a.sender_authenticated =
+      verdict.auth_checked && std::none_of(verdict.flags.begin(), verdict.flags.end(), [](auto& f) {
+        return is_flag(f, FlagCode::sender_unauthenticated);
+      });
   if (any_blocking(a.flags)) a.decision.status = rules::CaseStatus::flagged;
   return a;
 }

@@ -31,6 +31,10 @@ struct AssessOptions {
   // message's own (Assessment::letters holds only the message's own).
   std::optional<Form> case_form;
   std::vector<Letter> case_letters;
+  // The case's form stands in even when the message has a form of its own: a reply whose form
+  // would change the case (changed_by_reply) adds only its letters (DECISIONS.md "Who may
+  // change a case").
+  bool keep_case_form = false;
 };
 
 // What became of one attachment (or forwarded message).
@@ -47,6 +51,9 @@ struct Assessment {
   std::string subject;
   std::string message_id;
   std::string from_address;
+  // Our receiving host vouched for the From address (sender_check's verdict: the check is on
+  // and raised no sender_unauthenticated). Who may change a case (intake) asks it.
+  bool sender_authenticated = false;
   std::string in_reply_to;
   std::vector<std::string> references;
   Date received;

@@ -64,6 +64,30 @@ constexpr std::array kFlags{
     FlagInfo{C::processing_failed, "processing_failed", L::case_level, kBlocks,
              "E-posten kunne ikke behandles maskinelt.",
              "the message could not be processed (quarantined): read it in the mailbox"},
+    FlagInfo{C::foreign_reply, "foreign_reply", L::case_level, kBlocks,
+             "E-posten viser til en annen sak, men er ikke sendt av kontaktpersonen i den saken.",
+             "a reply or case reference to another case from someone who is not that case's "
+             "contact: it changed nothing there; check who sent it (see the linked case)"},
+    FlagInfo{C::competing_application, "competing_application", L::case_level, kBlocks,
+             "Det finnes en annen søknad for den samme barnehageeieren og de samme ansatte fra "
+             "en annen avsender.",
+             "the same organisation and employees applied from another contact: check with the "
+             "organisation which application is its own (see the linked case)"},
+    FlagInfo{C::changed_by_reply, "changed_by_reply", L::case_level, kBlocks,
+             "Et svar i saken endrer opplysninger i søknaden (eier, organisasjonsnummer, "
+             "kontonummer, kontaktperson eller ansatte).",
+             "a reply from the contact changes the owner, organisation number, account number, "
+             "contact or lines: the old values stand until a person decides (cases show lists "
+             "old and new)"},
+    FlagInfo{C::already_approved_in_round, "already_approved_in_round", L::line, kBlocks,
+             "Den ansatte har allerede fått innvilget tilskudd i en annen sak i samme "
+             "utbetalingsrunde.",
+             "the student was already approved in another case of the same round: a student is "
+             "paid at most once per round"},
+    FlagInfo{C::over_yearly_cap, "over_yearly_cap", L::line, kBlocks,
+             "Beløpet ville gått over kommunens tak per student for {year}.",
+             "the amount would take the student over rule 5's yearly cap (the ledger counts every "
+             "case of the year): decide the amount"},
     FlagInfo{C::not_on_roster, "not_on_roster", L::line, kBlocks,
              "Den ansatte står ikke på kommunens liste over ansatte i pågående utdanning for "
              "{year}; ordningen gjelder bare ansatte som allerede er i utdanning.",

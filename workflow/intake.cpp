@@ -11,6 +11,7 @@
 #include "parsers/text.h"
 #include "workflow/assess.h"
 #include "workflow/flags.h"
+#include "workflow/integrity.h"
 #include "workflow/resolve.h"
 
 namespace tilskudd {
@@ -50,6 +51,16 @@ std::string domain_of(const std::string& address) {
   return at == std::string::npos ? "localhost" : address.substr(at + 1);
 }
 
+// The header block of a stored message: enough for its subject and From.
+mime::Headers headers_of(std::string_view raw) {
+  if (auto end = raw.find("\r\n\r\n"); end != std::string_view::npos) {
+    raw = raw.substr(0, end + 4);
+  } else if (auto lf = raw.find("\n\n"); lf != std::string_view::npos) {
+    raw = raw.substr(0, lf + 2);
+  }
+  return mime::parse(raw).headers;
+}
+
 // The flag codes only: the reasons name employees, and the log needs no more personal data
 // than the case reference and what kind of problem it is (`cases show` has the rest).
 std::string flag_codes(const std::vector<Flag>& flags) {
@@ -73,10 +84,20 @@ AssessOptions base_options(Store& store, const IntakeSettings& s, Date received,
   return o;
 }
 
+// A later message of the case whose own form would change the case (DECISIONS.md "Who may
+// change a case"): what it would change. Its form is not used; its letters are.
+struct ChangedMessage {
+  std::int64_t row = 0;
+  std::vector<integrity::FieldChange> changes;
+};
+
 // Every message of the case that is part of the application (the application first, then each
 // reply in order), folded into one assessment: each later message is read with the case's form
-// and the letters so far. The result's `letters` are the last message's own.
-Assessment fold_case(Store& store, const CaseRecord& c, const IntakeSettings& s, Timestamp now) {
+// and the letters so far. The result's `letters` are the last message's own. A later message
+// whose form would change the owner, numbers, contact or lines is read with the case's form
+// instead, and listed in `changed`.
+Assessment fold_case(Store& store, const CaseRecord& c, const IntakeSettings& s, Timestamp now,
+                     std::vector<ChangedMessage>& changed) {
   Date received = Date::from_iso(c.received).value_or(date_of(now));
   std::optional<Assessment> acc;
   std::vector<Letter> letters;
@@ -91,6 +112,14 @@ Assessment fold_case(Store& store, const CaseRecord& c, const IntakeSettings& s,
     }
     Assessment a = assess(*raw, *s.config, o);
     if (a.ignored_reason) continue;  // an auto-reply that slipped in adds nothing
+    if (acc && a.form_source != "case") {
+      auto changes = integrity::form_changes(acc->form, a.form);
+      if (!changes.empty()) {
+        changed.push_back({m.id, std::move(changes)});
+        o.keep_case_form = true;
+        a = assess(*raw, *s.config, o);
+      }
+    }
     letters.insert(letters.end(), a.letters.begin(), a.letters.end());
     acc = std::move(a);
   }
@@ -152,8 +181,49 @@ std::string status_reason(const Assessment& a) {
   return "";
 }
 
-IntakeOutcome new_case(Store& store, std::int64_t row, const Assessment& a, const IntakeSettings& s,
+void add_unique(std::vector<Flag>& flags, const Flag& f) {
+  if (std::find(flags.begin(), flags.end(), f) == flags.end()) flags.push_back(f);
+}
+
+// The money invariants (DECISIONS.md "The money ledger") on an assessment about to be stored
+// for case `case_id` (nullopt: a new case): a line that would pay a student a second time in
+// the round, or over the yearly cap, waits for a person instead.
+void hold_money_problems(Store& store, std::optional<std::int64_t> case_id, Assessment& a,
+                         const IntakeSettings& s) {
+  if (!a.decision.round) return;
+  std::vector<integrity::MoneyLine> lines;
+  for (std::size_t i = 0; i < a.decision.lines.size(); ++i) {
+    const rules::LineDecision& l = a.decision.lines[i];
+    const StateStatus status =
+        i < a.form.lines.size() ? a.form.lines[i].state_status : StateStatus::unknown;
+    lines.push_back({text::name_key(l.employee),
+                     l.outcome == rules::Outcome::approved ? l.amount : 0,
+                     integrity::counts_toward_cap(l.reason_code, status)});
+  }
+  const auto problems = integrity::money_problems(store, case_id, a.decision.round->deadline.iso(),
+                                                  a.decision.round->year, *s.config, lines);
+  if (problems.empty()) return;
+  for (const integrity::MoneyProblem& p : problems) {
+    rules::LineDecision& l = a.decision.lines[p.index];
+    const Flag f = make_flag(p.code, p.reason);
+    l.outcome = rules::Outcome::flagged;
+    l.amount = 0;
+    l.reason_code = std::string(flag_code(p.code));
+    l.reason = flag_letter_text(l.reason_code, a.decision.round->year);
+    l.flags = {f};
+    add_unique(a.decision.flags, f);
+    add_unique(a.flags, f);
+  }
+  a.decision.total = 0;
+  for (const auto& l : a.decision.lines) {
+    if (l.outcome == rules::Outcome::approved) a.decision.total += l.amount;
+  }
+  a.decision.status = rules::CaseStatus::flagged;
+}
+
+IntakeOutcome new_case(Store& store, std::int64_t row, Assessment a, const IntakeSettings& s,
                        Timestamp now) {
+  hold_money_problems(store, std::nullopt, a, s);
   IntakeOutcome out;
   out.kind = IntakeOutcome::Kind::new_case;
   out.message_row = row;
@@ -211,6 +281,62 @@ void keep_admin_decisions(Store& store, const CaseRecord& c, Assessment& a) {
   a.decision.status = rules::case_status(rules::outcomes(a.decision.lines), holding);
 }
 
+// The latest event in which a person acted on the case (cases resolve); 0 when none.
+std::int64_t last_person_action(const std::vector<CaseEvent>& events) {
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    if (it->actor.rfind("admin:", 0) == 0) return it->id;
+  }
+  return 0;
+}
+
+// What holds a case whose messages would change it, and the links to other cases: a change
+// (changed_by_reply) or link (foreign_reply, competing_application) that no person acted on
+// since it was recorded holds the case for a person; the current message's proposed values
+// are stored in an event (DECISIONS.md "Who may change a case").
+void hold_changes(Store& store, const CaseRecord& c, const std::vector<ChangedMessage>& changed,
+                  Assessment& a, const IntakeSettings& s, Timestamp now) {
+  const std::vector<CaseEvent> events = store.case_events(c.id);
+  const std::int64_t person = last_person_action(events);
+  bool hold = false;
+  for (const ChangedMessage& m : changed) {
+    std::int64_t recorded = 0;
+    for (const CaseEvent& e : events) {
+      auto d = nlohmann::json::parse(e.detail, nullptr, false);
+      if (d.is_object() && d.contains("proposed_changes") && d.value("message_row", 0) == m.row)
+        recorded = e.id;
+    }
+    std::string fields;
+    for (const auto& ch : m.changes) fields += (fields.empty() ? "" : ", ") + ch.field;
+    if (recorded == 0) {
+      store.add_event(
+          c.id, s.actor, "a reply would change " + fields + "; the old values stand", now,
+          {{"message_row", m.row}, {"proposed_changes", integrity::changes_json(m.changes)}});
+      hold = true;
+    } else if (recorded > person) {
+      hold = true;
+    }
+    if (recorded == 0 || recorded > person) {
+      add_unique(a.flags, make_flag(FlagCode::changed_by_reply,
+                                    "message " + std::to_string(m.row) + " would change " + fields +
+                                        "; the case keeps its values until a person "
+                                        "decides (cases show lists old and new)"));
+    }
+  }
+  // A link found earlier stays on the case and holds it until a person acted after it.
+  for (const Flag& f : c.flags) {
+    if (!is_flag(f, FlagCode::foreign_reply) && !is_flag(f, FlagCode::competing_application))
+      continue;
+    add_unique(a.flags, f);
+    std::int64_t linked_at = 0;
+    for (const CaseEvent& e : events) {
+      auto d = nlohmann::json::parse(e.detail, nullptr, false);
+      if (d.is_object() && d.value("link", std::string()) == f.code) linked_at = e.id;
+    }
+    hold |= linked_at > person;
+  }
+  if (hold) a.decision.status = rules::CaseStatus::flagged;
+}
+
 // A message that joins case `c` (a reply, or the application sent again).
 IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std::string& why,
                          const IntakeSettings& s, Timestamp now) {
@@ -236,8 +362,11 @@ IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std
     return out;
   }
 
-  Assessment a = fold_case(store, c, s, now);
+  std::vector<ChangedMessage> changed;
+  Assessment a = fold_case(store, c, s, now, changed);
   keep_admin_decisions(store, c, a);
+  hold_changes(store, c, changed, a, s, now);
+  hold_money_problems(store, c.id, a, s);
   for (const Letter& l : a.letters) {
     store.add_letter(c.id, row, l.filename, l.kind);
   }
@@ -341,6 +470,75 @@ std::optional<CaseRecord> case_named_inside(Store& store, std::string_view raw) 
   return std::nullopt;
 }
 
+// The addresses that speak for a case: the contact e-mail (where its letters go) and the From of
+// the message that made it.
+std::vector<std::string> case_contacts(Store& store, const CaseRecord& c) {
+  std::vector<std::string> out{c.contact_email};
+  const auto messages = store.case_messages(c.id);
+  if (!messages.empty()) {
+    if (auto raw = store.message_raw(messages.front().id)) {
+      const mime::Headers h = headers_of(*raw);
+      if (!h.from.empty()) out.push_back(h.from.front().address);
+    }
+  }
+  return out;
+}
+
+bool may_change(Store& store, const CaseRecord& c, const Assessment& a) {
+  return integrity::is_contact(case_contacts(store, c), a.from_address, a.sender_authenticated);
+}
+
+// A message that names case `other` (a reply, its case reference, or the same application) but
+// whose sender is not that case's contact: a case of its own, flagged `why` and linked to the
+// other for a person. It changes nothing in `other`; a competing application also holds
+// `other` for a person (DECISIONS.md "Who may change a case").
+IntakeOutcome separate_case(Store& store, std::int64_t row, Assessment a, const CaseRecord& other,
+                            FlagCode why, const IntakeSettings& s, Timestamp now) {
+  if (a.ignored_reason) {  // a reply without our case number still concerns a case of ours
+    a.ignored_reason.reset();
+    a.case_number_found = true;
+  }
+  if (a.contact_email.empty()) a.contact_email = a.from_address;
+  const bool competing = why == FlagCode::competing_application;
+  const Flag flag = make_flag(
+      why, competing ? "the same organisation and employees applied in " + other.ref +
+                           " from another contact; a person must check which application is "
+                           "the organisation's own"
+                     : "the message answers " + other.ref +
+                           ", but its sender is not that case's contact; it changed nothing "
+                           "there");
+  add_unique(a.flags, flag);
+  a.decision.status = rules::CaseStatus::flagged;
+  IntakeOutcome out = new_case(store, row, std::move(a), s, now);
+  const CaseRecord& mine = *out.case_record;
+  integrity::link_cases(store, mine, other, why, s.actor, now);
+  out.reason = std::string(flag_code(why)) + " of " + other.ref;
+  out.notes.push_back({mine.ref, true,
+                       std::string(flag_code(why)) + ": linked to " + other.ref +
+                           "; a person must check who sent it"});
+  if (competing) {
+    const Flag theirs =
+        make_flag(why, "the same organisation and employees applied in " + mine.ref +
+                           " from another contact; a person must "
+                           "check which application is the "
+                           "organisation's own");
+    store.add_case_flag(other.id, theirs, s.actor, now);
+    CaseRecord o = *store.find_case(other.id);
+    if (o.state == CaseState::received || o.state == CaseState::needs_documentation) {
+      o = store.transition(o.id, CaseState::flagged, s.actor,
+                           std::string(flag_code(why)) + " with " + mine.ref, now);
+      after_transition(store, o, s, now, out.notes);
+    } else {
+      out.notes.push_back({o.ref, true,
+                           std::string(flag_code(why)) + " with " + mine.ref + " after " +
+                               std::string(case_state_name(o.state)) +
+                               "; a person must check the decision and its payout"});
+    }
+  }
+  out.case_record = store.find_case(mine.id);
+  return out;
+}
+
 IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
                       const std::string& received_text, const IntakeSettings& s, Timestamp now) {
   const config::Config& cfg = *s.config;
@@ -376,7 +574,11 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
     }
     return out;
   }
-  if (linked) return merge_into(store, row, linked->first, linked->second, s, now);
+  if (linked) {
+    if (may_change(store, linked->first, a))
+      return merge_into(store, row, linked->first, linked->second, s, now);
+    return separate_case(store, row, std::move(a), linked->first, FlagCode::foreign_reply, s, now);
+  }
   if (a.ignored_reason) {
     IntakeOutcome out;
     out.kind = IntakeOutcome::Kind::ignored;
@@ -408,6 +610,9 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
     const std::string round = a.decision.round->deadline.iso();
     for (const CaseRecord& c : candidates) {
       if (c.round == round && employee_keys(c) == keys) {
+        if (!may_change(store, c, a))
+          return separate_case(store, row, std::move(a), c, FlagCode::competing_application, s,
+                               now);
         return merge_into(store, row, c, "the same application sent again", s, now);
       }
     }
@@ -417,6 +622,9 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
       auto theirs = employee_keys(c);
       if (theirs == keys && c.state == CaseState::needs_documentation) {
         // Still waiting for this very application's letter: it is the answer, late or not.
+        if (!may_change(store, c, a))
+          return separate_case(store, row, std::move(a), c, FlagCode::competing_application, s,
+                               now);
         return merge_into(store, row, c, "the same application sent again", s, now);
       }
       const bool overlap = std::any_of(c.lines.begin(), c.lines.end(), [&](const CaseLine& l) {
@@ -601,16 +809,7 @@ OutboxItem make_letter(Store& store, const CaseRecord& c, OutboxKind kind, const
   for (const MessageRecord& m : store.case_messages(c.id)) {
     if (m.message_id.empty()) continue;
     if (in.original_subject.empty()) {
-      if (auto raw = store.message_raw(m.id)) {
-        // The header block alone is enough for the subject.
-        std::string_view head(*raw);
-        if (auto end = head.find("\r\n\r\n"); end != std::string_view::npos) {
-          head = head.substr(0, end + 4);
-        } else if (auto lf = head.find("\n\n"); lf != std::string_view::npos) {
-          head = head.substr(0, lf + 2);
-        }
-        in.original_subject = mime::parse(head).headers.subject;
-      }
+      if (auto raw = store.message_raw(m.id)) in.original_subject = headers_of(*raw).subject;
     }
     references.push_back(m.message_id);
     in_reply_to = m.message_id;

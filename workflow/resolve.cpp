@@ -13,6 +13,8 @@
 
 #include "parsers/amount.h"
 #include "parsers/text.h"
+#include "workflow/flags.h"
+#include "workflow/integrity.h"
 
 namespace tilskudd {
 
@@ -293,6 +295,26 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
   const rules::CaseStatus status = rules::case_status(outcomes, {});
   const CaseState to =
       status == rules::CaseStatus::flagged ? c.state : state_for(status).value_or(c.state);
+
+  // The money invariants (DECISIONS.md "The money ledger"): a person's action never pays a
+  // student twice in a round, nor over the yearly cap: not by an approval, and not by deciding
+  // a case whose other lines the rules approved before another case took the money.
+  if (approve || to == CaseState::decided) {
+    std::vector<integrity::MoneyLine> money;
+    for (const CaseLine& l : lines) {
+      money.push_back(
+          {l.employee_key, l.outcome == rules::Outcome::approved ? l.amount : 0,
+           integrity::counts_toward_cap(l.reason_code, l.state_status)});
+    }
+    const auto problems =
+        integrity::money_problems(store, c.id, c.round, c.round_year, *s.config, money);
+    if (!problems.empty())
+      refuse(K::bad_request, "case " + c.ref + ": " + problems.front().reason +
+                                 (problems.front().code == FlagCode::over_yearly_cap
+                                      ? " (give a smaller --amount, or reject the line)"
+                                      : " (reject the line)"));
+  }
+
 
   // What the applicant still owes: nothing once decided; else the letters of the lines that
   // still wait for one (the decided lines' items go).

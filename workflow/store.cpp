@@ -1296,6 +1296,53 @@ void Store::add_ledger(int year, const std::string& employee_key, std::int64_t c
   q.i64(1, year).text(2, employee_key).i64(3, case_id).i64(4, amount).text(5, kind).run();
 }
 
+std::vector<LedgerEntry> Store::ledger_entries(std::optional<int> year,
+                                               std::optional<std::string> employee_key) {
+  Stmt q(prepare(
+      "SELECT l.year, l.employee_key, l.case_id, c.ref, COALESCE(c.round, ''), l.amount, l.kind "
+      "FROM ledger l JOIN cases c ON c.id = l.case_id "
+      "WHERE (?1 IS NULL OR l.year = ?1) AND (?2 IS NULL OR l.employee_key = ?2) ORDER BY l.id"));
+  if (year)
+    q.i64(1, *year);
+  else
+    q.null(1);
+  if (employee_key)
+    q.text(2, *employee_key);
+  else
+    q.null(2);
+  std::vector<LedgerEntry> out;
+  while (q.step()) {
+    LedgerEntry e;
+    e.year = static_cast<int>(q.col_i64(0));
+    e.employee_key = q.col_text(1);
+    e.case_id = q.col_i64(2);
+    e.case_ref = q.col_text(3);
+    e.round = q.col_text(4);
+    e.amount = q.col_i64(5);
+    e.kind = q.col_text(6);
+    e.counts_toward_cap = e.kind == kCapKind;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void Store::add_case_flag(std::int64_t case_id, const Flag& flag, const std::string& actor,
+                          Timestamp now) {
+  transaction([&] {
+    CaseRecord c = load_case(case_id);
+    if (std::find(c.flags.begin(), c.flags.end(), flag) != c.flags.end()) return;
+    c.flags.push_back(flag);
+    const std::string at = iso_utc(now);
+    {
+      Stmt q(prepare("UPDATE cases SET flags = ?, updated_at = ? WHERE id = ?"));
+      q.text(1, flags_json(c.flags).dump()).text(2, at).i64(3, case_id).run();
+    }
+    const std::string name(case_state_name(c.state));
+    insert_event(case_id, at, actor, name, name, "flag " + flag.code,
+                 nlohmann::json{{"flag", flag.code}, {"reason", flag.reason}}.dump());
+  });
+}
+
 // ---- outbox --------------------------------------------------------------------------------
 
 EnqueueResult Store::enqueue_outbox(const OutboxItem& item, Timestamp now) {

@@ -220,6 +220,18 @@ struct EventChainCheck {
   std::string head_hash;     // that removing the newest events shows too
 };
 
+// One row of the yearly ledger: an approved amount of a decided case.
+struct LedgerEntry {
+  int year = 0;
+  std::string employee_key;
+  std::int64_t case_id = 0;
+  std::string case_ref;
+  std::string round;  // the case's round ("2020-09-01")
+  Kroner amount = 0;
+  std::string kind;                // the line's reason code, or the cap kind
+  bool counts_toward_cap = false;  // what prior_grants sums
+};
+
 struct EnqueueResult {
   std::int64_t id = 0;
   bool inserted = false;  // false: this message_id was enqueued before (idempotent retry)
@@ -341,6 +353,14 @@ class Store {
   rules::PriorGrants prior_grants(int year);
   void add_ledger(int year, const std::string& employee_key, std::int64_t case_id, Kroner amount,
                   const std::string& kind);
+  // The ledger's rows of `year` for one student (every kind), with their case's ref and round,
+  // in row order; all rows of every year when `employee_key` is nullopt (the invariants test).
+  std::vector<LedgerEntry> ledger_entries(std::optional<int> year,
+                                          std::optional<std::string> employee_key);
+  // Adds a flag to a case in any state (a link found later: competing_application), with an
+  // event. The decision is not touched.
+  void add_case_flag(std::int64_t case_id, const Flag& flag, const std::string& actor,
+                     Timestamp now);
 
   // Outbox. At most one decision per case, ever; the same message_id twice is an idempotent
   // retry (returns the first row); anything else conflicting throws StoreError.

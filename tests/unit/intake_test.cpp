@@ -12,17 +12,23 @@
 #include <deque>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "daemon/admin.h"
 #include "daemon/pdf_sandbox.h"
+#include "parsers/ids.h"
 #include "parsers/mime.h"
+#include "parsers/text.h"
 #include "tests/support/pdf_writer.h"
 #include "tests/support/support.h"
+#include "workflow/integrity.h"
 #include "workflow/outgoing.h"
+#include "workflow/resolve.h"
 #include "workflow/store.h"
 
 namespace tilskudd {
@@ -788,8 +794,10 @@ TEST_F(IntakeTest, MessageToAFlaggedCaseJoinsItAndWaitsForThePerson) {
   EXPECT_TRUE(store().outbox_for_case(c.id).empty());
   const std::string app_id = store().message(first.message_row)->message_id;
 
+  // From the case's contact (a reply from anyone else is a case of its own: foreign_reply).
   std::string raw = plain_reply("Sv: søknaden", app_id, "more-1@eventyrskogen.no",
-                                "Thomas Berntsen begynte på ABLU i august.\r\n");
+                                "Thomas Berntsen begynte på ABLU i august.\r\n",
+                                "Morten Skaug <morten.skaug@eventyrskogen.no>");
   IntakeOutcome out = intake(raw, 2);
   EXPECT_EQ(out.kind, IntakeOutcome::Kind::merged) << notes_text(out.notes);
   EXPECT_EQ(out.reason, "reply");
@@ -1087,6 +1095,311 @@ TEST_F(IntakeTest, LockedStoreThrowsAndRecordsNothing) {
 
   // With the lock gone, the same message goes through.
   EXPECT_EQ(intake_message(store(), m, settings_, now_).kind, IntakeOutcome::Kind::new_case);
+}
+
+// ---- who may change a case, and money (issue 12, attacks 1-3) -------------------------------
+
+// A grant letter from Statsforvalteren for one Trollstua employee (as maria_grant_letter_pdf).
+std::string trollstua_grant_letter_pdf(const std::string& employee, const std::string& amount) {
+  return testing::make_pdf(
+      {"Statsforvalteren i Oslo og Viken\n\nVår dato: 24.08.2020    Vår ref.: 2020/41878\n"
+       "Deres dato: 29.08.2020    Deres ref.: TS-2020-2\n\nTrollstua Barnehage BA\n"
+       "Trollstuveien 4\n1384 Asker\n\nSaksbehandler: Nina Bakke\n\n"
+       "Tildeling av tilretteleggingsmidler for barnehagelærerutdanning 2020\n\n"
+       "Vedtak\nStatsforvalteren tildeler Trollstua Barnehage BA kr " +
+       amount + " i tilretteleggingsmidler\nfor " + employee +
+       ", som tar ABLU ved OsloMet, for studieåret 2020/2021.\n\nMed hilsen\nNina Bakke\n"});
+}
+
+// A reply from `from` with a text body and PDF attachments (filename, bytes).
+std::string reply_with_pdfs(const std::string& subject, const std::string& in_reply_to,
+                            const std::string& message_id, const std::string& body,
+                            const std::vector<std::pair<std::string, std::string>>& pdfs,
+                            const std::string& from = "Hilde Granli <hilde.granli@trollstua.no>") {
+  std::string r = "From: " + from + "\r\nTo: post@asker.kommune.no\r\nSubject: " + subject +
+                  "\r\nDate: Tue, 01 Sep 2020 09:12:00 +0200\r\nMessage-ID: <" + message_id +
+                  ">\r\n";
+  if (!in_reply_to.empty())
+    r += "In-Reply-To: <" + in_reply_to + ">\r\nReferences: <" + in_reply_to + ">\r\n";
+  r += "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"=_b1\"\r\n\r\n";
+  r += "--=_b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+       "\r\n" +
+       body + "\r\n";
+  for (const auto& [name, bytes] : pdfs) {
+    r += "--=_b1\r\nContent-Type: application/pdf; name=\"" + name +
+         "\"\r\nContent-Disposition: attachment; filename=\"" + name +
+         "\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + testing::base64_lines(bytes);
+  }
+  r += "--=_b1--\r\n";
+  return r;
+}
+
+// 07's form (Trollstua, org 913 662 040) with other contact lines, account or employees.
+std::string trollstua_form(const std::string& email, const std::string& account,
+                           const std::string& lines) {
+  return "Søknad: Tilretteleggingstilskudd ved videre- og etterutdanning for barnehageansatte\r\n"
+         "Saksnummer: 20/30298\r\nBarnehageeier: Trollstua Barnehage BA\r\n"
+         "Organisasjonsnummer: 913 662 040\r\nBarnehage: Trollstua barnehage\r\n"
+         "Kontaktperson: Hilde Granli\r\nE-post: " +
+         email + "\r\nKontonummer: " + account +
+         "\r\nDeres referanse: TS-2020-2\r\n\r\n"
+         "Navn | Utdanning | Studiested | Kostnad | Tilskudd fra Statsforvalteren\r\n" +
+         lines + "\r\n";
+}
+
+// A rejection the attacker typed below a forward marker, for Maria Olsen.
+const char* kTypedRejection =
+    "---------- Videresendt melding ---------\r\n"
+    "Fra: Statsforvalteren i Oslo og Viken <sfovpost@statsforvalteren.no>\r\n"
+    "Date: tir. 30. jun. 2020 kl. 11:04\r\n"
+    "Subject: Avslag på søknad om tilretteleggingsmidler - Maria Olsen\r\n\r\n"
+    "Statsforvalteren i Oslo og Viken\r\n\r\nVår dato: 30.06.2020    Vår ref.: 2020/13141\r\n\r\n"
+    "Trollstua Barnehage BA\r\n\r\n"
+    "Avslag på søknad om tilretteleggingsmidler - Maria Olsen\r\n\r\n"
+    "Vedtak\r\nSøknaden om tilretteleggingsmidler for Maria Olsen avslås.\r\n\r\n"
+    "Med hilsen\r\nAnne Lise Berg\r\n";
+
+bool has_flag(const CaseRecord& c, FlagCode code) {
+  return std::any_of(c.flags.begin(), c.flags.end(),
+                     [&](const Flag& f) { return is_flag(f, code); });
+}
+
+bool linked_to(Store& store, const CaseRecord& c, const std::string& ref) {
+  for (const auto& l : integrity::links(store.case_events(c.id))) {
+    if (l.ref == ref) return true;
+  }
+  return false;
+}
+
+// Every decided case's letter "went out" (decided -> decision_sent), then the round's payout CSV.
+std::string sent_and_exported(Store& store, Timestamp now) {
+  for (const CaseRecord& c : store.list_cases(CaseState::decided))
+    store.transition(c.id, CaseState::decision_sent, "test", "sent", now);
+  std::ostringstream csv;
+  payout_export(store, "2020-09-01", csv);
+  return csv.str();
+}
+
+// Attack 1: a stranger answers a waiting case (In-Reply-To, and separately only the case
+// reference) from its own address, with the victim's organisation and employee, a new account
+// and a typed rejection. Before: the victim's case was decided on it and paid to the new account.
+TEST_F(IntakeTest, StrangersReplyDoesNotChangeTheCaseItAnswers) {
+  IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
+  const CaseRecord victim = *first.case_record;
+  ASSERT_EQ(victim.state, CaseState::needs_documentation);
+  const OutboxItem request = store().outbox_for_case(victim.id).at(0);
+  const std::string body = trollstua_form("eve@evil.example", "1503 12 34562",
+                                          "Maria Olsen | ABLU | OsloMet | 95 000 | avslag") +
+                           "\r\n" + kTypedRejection;
+
+  const std::string by_reply = plain_reply("Sv: " + request.subject, request.message_id,
+                                           "eve-1@evil.example", body, "Eve <eve@evil.example>");
+  const std::string by_ref =
+      with_header(with_header(by_reply, "Subject", "Oppdatert søknad " + victim.ref), "In-Reply-To",
+                  "<nothing@evil.example>");
+  for (const std::string& raw : {by_reply, with_message_id(by_ref, "eve-2@evil.example")}) {
+    SCOPED_TRACE(raw.substr(0, 200));
+    IntakeOutcome out = intake(raw, static_cast<std::uint32_t>(raws_.size() + 1));
+    ASSERT_EQ(out.kind, IntakeOutcome::Kind::new_case) << notes_text(out.notes);
+    ASSERT_TRUE(out.case_record);
+    const CaseRecord& theirs = *out.case_record;
+    EXPECT_NE(theirs.id, victim.id);
+    EXPECT_EQ(theirs.state, CaseState::flagged);
+    EXPECT_TRUE(has_flag(theirs, FlagCode::foreign_reply));
+    EXPECT_EQ(store().message(out.message_row)->case_id, theirs.id);
+    EXPECT_TRUE(linked_to(store(), theirs, victim.ref));
+    EXPECT_TRUE(linked_to(store(), victim, theirs.ref));
+    EXPECT_TRUE(store().outbox_for_case(theirs.id).empty());
+  }
+  const CaseRecord after = *store().find_case(victim.id);
+  EXPECT_EQ(after.state, CaseState::needs_documentation);
+  EXPECT_EQ(after.account_number, victim.account_number);
+  EXPECT_EQ(after.contact_email, "hilde.granli@trollstua.no");
+  ASSERT_EQ(after.lines.size(), 1u);
+  EXPECT_EQ(after.lines[0].outcome, "pending");
+  EXPECT_EQ(store().outbox_for_case(victim.id).size(), 1u);  // the request only
+  const std::string csv = sent_and_exported(store(), now_);
+  EXPECT_EQ(csv.find("15031234562"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find("Maria Olsen"), std::string::npos) << csv;
+}
+
+// Attack 2: a forger applies first with the real owner's organisation and employee and its own
+// contact address; the owner's own application then arrives. Before: merged into the forger's
+// case as "the same application sent again", every letter to the forger.
+TEST_F(IntakeTest, ForgersEarlierApplicationDoesNotCaptureTheOwnersOwn) {
+  std::string forged = with_message_id(corpus("07-iphone-no-letter"), "forged-1@forger.example");
+  forged = with_header(forged, "From", "Hilde Granli <hilde.granli@trollstua-bhg.example>");
+  const std::string real_email = "E-post: hilde.granli@trollstua.no";
+  forged.replace(forged.find(real_email), real_email.size(),
+                 "E-post: hilde.granli@trollstua-bhg.example");
+  IntakeOutcome f = intake(forged, 1, "2020-08-18T10:00:00+02:00");
+  ASSERT_EQ(f.kind, IntakeOutcome::Kind::new_case);
+  const CaseRecord forger = *f.case_record;
+  ASSERT_EQ(forger.contact_email, "hilde.granli@trollstua-bhg.example");
+
+  IntakeOutcome o = intake(corpus("07-iphone-no-letter"), 2);
+  ASSERT_EQ(o.kind, IntakeOutcome::Kind::new_case) << o.reason << "\n" << notes_text(o.notes);
+  const CaseRecord owner = *o.case_record;
+  EXPECT_NE(owner.id, forger.id);
+  EXPECT_EQ(owner.contact_email, "hilde.granli@trollstua.no");
+  EXPECT_EQ(store().message(o.message_row)->case_id, owner.id);
+  EXPECT_TRUE(has_flag(owner, FlagCode::competing_application));
+  EXPECT_EQ(owner.state, CaseState::flagged);
+  const CaseRecord forger_now = *store().find_case(forger.id);
+  EXPECT_TRUE(has_flag(forger_now, FlagCode::competing_application));
+  EXPECT_EQ(forger_now.state, CaseState::flagged);
+  EXPECT_TRUE(linked_to(store(), owner, forger.ref));
+  EXPECT_TRUE(linked_to(store(), forger_now, owner.ref));
+  for (const OutboxItem& i : store().outbox_for_case(forger.id))
+    EXPECT_EQ(i.recipient, "hilde.granli@trollstua-bhg.example");
+  for (const OutboxItem& i : store().outbox_for_case(owner.id))
+    EXPECT_EQ(i.recipient, "hilde.granli@trollstua.no");
+
+  // The owner's next message goes to the owner's case, the forger's to the forger's.
+  IntakeOutcome again =
+      intake(plain_reply("Sv: søknad " + owner.ref, "x@y", "owner-2@trollstua.no", "Hei igjen.\r\n",
+                         "Hilde Granli <HILDE.Granli@Trollstua.no>"),
+             3);
+  EXPECT_EQ(again.kind, IntakeOutcome::Kind::merged) << notes_text(again.notes);
+  EXPECT_EQ(store().message(again.message_row)->case_id, owner.id);
+}
+
+// Attack 3: a reply to a waiting case settles a student already approved in another case of the
+// same round. Before: both cases approved her (the duplicate check is skipped on merges).
+TEST_F(IntakeTest, StudentApprovedInAnotherCaseOfTheRoundIsNotApprovedTwice) {
+  if (find_pdftotext().empty()) GTEST_SKIP() << "pdftotext not installed";
+  IntakeOutcome a = intake(corpus("07-iphone-no-letter"), 1);
+  const CaseRecord first = *a.case_record;
+  // A second application of Trollstua for Maria Olsen and Guro Tangen, also waiting.
+  std::string second_raw = with_message_id(corpus("07-iphone-no-letter"), "second-1@trollstua.no");
+  const std::string maria = "Maria Olsen | ABLU | OsloMet | 95 000 | ikke mottatt";
+  second_raw.replace(second_raw.find(maria), maria.size(),
+                     maria + "\nGuro Tangen | ABLU | OsloMet | 80 000 | ikke mottatt");
+  IntakeOutcome b = intake(second_raw, 2);
+  ASSERT_EQ(b.kind, IntakeOutcome::Kind::new_case) << notes_text(b.notes);
+  const CaseRecord second = *b.case_record;
+  ASSERT_EQ(second.state, CaseState::needs_documentation);
+  ASSERT_EQ(second.lines.size(), 2u);
+
+  now_ = at(2020, 8, 31, 8);
+  const auto maria_pdf = trollstua_grant_letter_pdf("Maria Olsen", "40 000");
+  const OutboxItem req1 = store().outbox_for_case(first.id).at(0);
+  IntakeOutcome r1 =
+      intake(reply_with_pdfs("Sv: " + req1.subject, req1.message_id, "r1@trollstua.no", "Brevet.",
+                             {{"maria.pdf", maria_pdf}}),
+             3);
+  ASSERT_EQ(r1.case_record->state, CaseState::decided) << notes_text(r1.notes);
+
+  const OutboxItem req2 = store().outbox_for_case(second.id).at(0);
+  IntakeOutcome r2 =
+      intake(reply_with_pdfs("Sv: " + req2.subject, req2.message_id, "r2@trollstua.no", "Brevene.",
+                             {{"maria.pdf", maria_pdf},
+                              {"guro.pdf", trollstua_grant_letter_pdf("Guro Tangen", "30 000")}}),
+             4);
+  ASSERT_EQ(r2.kind, IntakeOutcome::Kind::merged) << notes_text(r2.notes);
+  const CaseRecord s2 = *store().find_case(second.id);
+  EXPECT_NE(s2.state, CaseState::decided);
+  EXPECT_EQ(s2.state, CaseState::flagged);
+  ASSERT_EQ(s2.lines.size(), 2u);
+  EXPECT_NE(s2.lines[0].outcome, "approved");
+  EXPECT_EQ(s2.lines[0].reason_code, "already_approved_in_round");
+  EXPECT_EQ(s2.lines[1].outcome, "approved");  // Guro Tangen: 80 000 - 30 000
+  EXPECT_EQ(s2.lines[1].amount, 50000);
+
+  // A person cannot approve her a second time either.
+  ResolveRequest approve;
+  approve.admin = "kari";
+  approve.line = 1;
+  EXPECT_THROW(resolve_case(store(), second.ref, approve, settings_, now_), ResolveError);
+  approve.amount = 1000;
+  approve.note = "Godkjent.";
+  EXPECT_THROW(resolve_case(store(), second.ref, approve, settings_, now_), ResolveError);
+
+  int maria_rows = 0;
+  for (const LedgerEntry& e : store().ledger_entries(2020, text::name_key("Maria Olsen")))
+    maria_rows += e.round == "2020-09-01";
+  EXPECT_EQ(maria_rows, 1);
+}
+
+// A reply from the contact may bring the letter, but not change the account number by itself:
+// the case keeps its account, waits for a person, and `cases show` shows old and new.
+TEST_F(IntakeTest, ContactsReplyChangingTheAccountIsHeldWithOldAndNewShown) {
+  if (find_pdftotext().empty()) GTEST_SKIP() << "pdftotext not installed";
+  IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
+  const CaseRecord c = *first.case_record;
+  const OutboxItem request = store().outbox_for_case(c.id).at(0);
+  const std::string body = trollstua_form("hilde.granli@trollstua.no", "1503 12 34562",
+                                          "Maria Olsen | ABLU | OsloMet | 95 000 | 40 000");
+  now_ = at(2020, 8, 31, 8);
+  IntakeOutcome out = intake(
+      reply_with_pdfs("Sv: " + request.subject, request.message_id, "acct-1@trollstua.no", body,
+                      {{"maria.pdf", trollstua_grant_letter_pdf("Maria Olsen", "40 000")}}),
+      2);
+  ASSERT_EQ(out.kind, IntakeOutcome::Kind::merged) << notes_text(out.notes);
+  const CaseRecord after = *store().find_case(c.id);
+  EXPECT_EQ(after.state, CaseState::flagged);
+  EXPECT_TRUE(has_flag(after, FlagCode::changed_by_reply));
+  EXPECT_EQ(after.account_number, c.account_number);
+  // The letter was taken: the line is settled by it, on the old values.
+  ASSERT_EQ(after.lines.size(), 1u);
+  EXPECT_EQ(after.lines[0].outcome, "approved");
+  EXPECT_EQ(after.lines[0].amount, 55000);
+  const auto proposed = integrity::proposed_changes(store().case_events(c.id));
+  ASSERT_EQ(proposed.size(), 1u);
+  ASSERT_EQ(proposed[0].changes.size(), 1u);
+  EXPECT_EQ(proposed[0].changes[0].field, "account_number");
+  EXPECT_EQ(digits_only(proposed[0].changes[0].old_value), c.account_number);
+  EXPECT_EQ(proposed[0].changes[0].new_value, "15031234562");
+
+  std::ostringstream shown, err;
+  ASSERT_EQ(admin::case_show(store(), c.ref, false, shown, err), 0) << err.str();
+  const std::string text = shown.str();
+  const auto row = text.find("account_number", text.find("Proposed by message"));
+  ASSERT_NE(row, std::string::npos) << text;
+  const std::string line = text.substr(row, text.find('\n', row) - row);
+  EXPECT_NE(line.find(c.account_number), std::string::npos) << line;
+  EXPECT_NE(line.find("15031234562"), std::string::npos) << line;
+
+  // A second reply from the contact (a question) keeps the hold: no person has decided yet.
+  IntakeOutcome q =
+      intake(plain_reply("Sv: " + request.subject, request.message_id, "acct-2@trollstua.no",
+                         "Har dere fått brevet?\r\n", "Hilde Granli <hilde.granli@trollstua.no>"),
+             3);
+  EXPECT_EQ(store().find_case(c.id)->state, CaseState::flagged);
+  EXPECT_EQ(store().find_case(c.id)->account_number, c.account_number);
+  EXPECT_EQ(integrity::proposed_changes(store().case_events(c.id)).size(), 1u);
+
+  // A person approves: the old account stands, the decision goes to the contact.
+  ResolveRequest approve;
+  approve.admin = "kari";
+  ResolveResult r = resolve_case(store(), c.ref, approve, settings_, now_);
+  EXPECT_EQ(r.case_record.state, CaseState::decided);
+  EXPECT_EQ(r.case_record.account_number, c.account_number);
+  EXPECT_EQ(r.case_record.total, 55000);
+}
+
+// `cases show` shows a link from both sides.
+TEST_F(IntakeTest, CasesShowListsTheLinkOnBothCases) {
+  IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
+  const CaseRecord victim = *first.case_record;
+  const OutboxItem request = store().outbox_for_case(victim.id).at(0);
+  IntakeOutcome out =
+      intake(plain_reply("Sv: " + request.subject, request.message_id, "eve-9@evil.example",
+                         "Hei.\r\n", "Eve <eve@evil.example>"),
+             2);
+  const CaseRecord theirs = *out.case_record;
+  for (const auto& [c, other] : {std::pair{victim, theirs}, std::pair{theirs, victim}}) {
+    std::ostringstream shown, err;
+    ASSERT_EQ(admin::case_show(store(), c.ref, false, shown, err), 0) << err.str();
+    EXPECT_NE(shown.str().find("Linked cases:\n  - " + other.ref + " (foreign_reply"),
+              std::string::npos)
+        << shown.str();
+    std::ostringstream js;
+    ASSERT_EQ(admin::case_show(store(), c.ref, true, js, err), 0);
+    auto j = nlohmann::json::parse(js.str());
+    ASSERT_EQ(j["linked_cases"].size(), 1u);
+    EXPECT_EQ(j["linked_cases"][0]["ref"], other.ref);
+  }
 }
 
 }  // namespace

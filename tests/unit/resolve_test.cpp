@@ -361,8 +361,11 @@ TEST_F(ResolveTest, ApproveOneLineOfTwoKeepsTheCaseFlaggedThenRejectTheOtherDeci
 
 TEST_F(ResolveTest, StateRejectedLineGetsWhatIsLeftOfTheYearlyCap) {
   cfg_.years.at(2020).roster.reset();
-  // Jonas Berg already had 30 000 under the cap this year (another case).
-  CaseRecord other = take_in_corpus("01-outlook-single-ablu");
+  // Jonas Berg already had 30 000 under the cap this year (another case, in the year's other
+  // round: within one round a student is approved at most once, DECISIONS.md "The money
+  // ledger").
+  CaseRecord other = take_in(corpus("01-outlook-single-ablu"), "2020-10-15T10:00:00+02:00");
+  ASSERT_EQ(other.round, "2020-12-01");
   store().add_ledger(2020, text::name_key("Jonas Berg"), other.id, 30000, "state_rejected_cap");
   CaseRecord c = take_in_corpus("02-gmail-grant-and-rejection");
   resolve_case(store(), c.ref, approve(2), settings_, later_);
