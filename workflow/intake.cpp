@@ -531,7 +531,7 @@ IntakeOutcome separate_case(Store& store, std::int64_t row, Assessment a, const 
     } else {
       out.notes.push_back({o.ref, true,
                            std::string(flag_code(why)) + " with " + mine.ref + " after " +
-                               std::string(case_state_name(o.state)) +
+                               std::string(enum_name(o.state)) +
                                "; a person must check the decision and its payout"});
     }
   }

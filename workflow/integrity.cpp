@@ -23,8 +23,8 @@ std::string lower(std::string_view s) {
 }
 
 std::string line_text(const FormLine& l) {
-  return text::collapse_spaces(l.employee) + " | " + std::string(programme_code(l.programme)) +
-         " | " + (l.cost ? std::to_string(*l.cost) : std::string("-"));
+  return text::collapse_spaces(l.employee) + " | " + std::string(enum_name(l.programme)) + " | " +
+         (l.cost ? std::to_string(*l.cost) : std::string("-"));
 }
 
 std::string lines_text(const std::vector<FormLine>& lines) {
@@ -37,7 +37,7 @@ std::string lines_text(const std::vector<FormLine>& lines) {
 std::map<std::string, std::string> line_keys(const std::vector<FormLine>& lines) {
   std::map<std::string, std::string> out;
   for (const FormLine& l : lines) {
-    out[text::name_key(l.employee)] += std::string(programme_code(l.programme)) + "/" +
+    out[text::name_key(l.employee)] += std::string(enum_name(l.programme)) + "/" +
                                        (l.cost ? std::to_string(*l.cost) : std::string("-")) + ";";
   }
   return out;

@@ -302,9 +302,8 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
   if (approve || to == CaseState::decided) {
     std::vector<integrity::MoneyLine> money;
     for (const CaseLine& l : lines) {
-      money.push_back(
-          {l.employee_key, l.outcome == rules::Outcome::approved ? l.amount : 0,
-           integrity::counts_toward_cap(l.reason_code, l.state_status)});
+      money.push_back({l.employee_key, l.outcome == rules::Outcome::approved ? l.amount : 0,
+                       integrity::counts_toward_cap(l.reason_code, l.state_status)});
     }
     const auto problems =
         integrity::money_problems(store, c.id, c.round, c.round_year, *s.config, money);

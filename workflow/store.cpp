@@ -1337,7 +1337,7 @@ void Store::add_case_flag(std::int64_t case_id, const Flag& flag, const std::str
       Stmt q(prepare("UPDATE cases SET flags = ?, updated_at = ? WHERE id = ?"));
       q.text(1, flags_json(c.flags).dump()).text(2, at).i64(3, case_id).run();
     }
-    const std::string name(case_state_name(c.state));
+    const std::string name(enum_name(c.state));
     insert_event(case_id, at, actor, name, name, "flag " + flag.code,
                  nlohmann::json{{"flag", flag.code}, {"reason", flag.reason}}.dump());
   });

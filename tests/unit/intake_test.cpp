@@ -1216,7 +1216,7 @@ TEST_F(IntakeTest, StrangersReplyDoesNotChangeTheCaseItAnswers) {
   EXPECT_EQ(after.account_number, victim.account_number);
   EXPECT_EQ(after.contact_email, "hilde.granli@trollstua.no");
   ASSERT_EQ(after.lines.size(), 1u);
-  EXPECT_EQ(after.lines[0].outcome, "pending");
+  EXPECT_EQ(after.lines[0].outcome, rules::Outcome::pending);
   EXPECT_EQ(store().outbox_for_case(victim.id).size(), 1u);  // the request only
   const std::string csv = sent_and_exported(store(), now_);
   EXPECT_EQ(csv.find("15031234562"), std::string::npos) << csv;
@@ -1301,9 +1301,9 @@ TEST_F(IntakeTest, StudentApprovedInAnotherCaseOfTheRoundIsNotApprovedTwice) {
   EXPECT_NE(s2.state, CaseState::decided);
   EXPECT_EQ(s2.state, CaseState::flagged);
   ASSERT_EQ(s2.lines.size(), 2u);
-  EXPECT_NE(s2.lines[0].outcome, "approved");
+  EXPECT_NE(s2.lines[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(s2.lines[0].reason_code, "already_approved_in_round");
-  EXPECT_EQ(s2.lines[1].outcome, "approved");  // Guro Tangen: 80 000 - 30 000
+  EXPECT_EQ(s2.lines[1].outcome, rules::Outcome::approved);  // Guro Tangen: 80 000 - 30 000
   EXPECT_EQ(s2.lines[1].amount, 50000);
 
   // A person cannot approve her a second time either.
@@ -1342,7 +1342,7 @@ TEST_F(IntakeTest, ContactsReplyChangingTheAccountIsHeldWithOldAndNewShown) {
   EXPECT_EQ(after.account_number, c.account_number);
   // The letter was taken: the line is settled by it, on the old values.
   ASSERT_EQ(after.lines.size(), 1u);
-  EXPECT_EQ(after.lines[0].outcome, "approved");
+  EXPECT_EQ(after.lines[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(after.lines[0].amount, 55000);
   const auto proposed = integrity::proposed_changes(store().case_events(c.id));
   ASSERT_EQ(proposed.size(), 1u);

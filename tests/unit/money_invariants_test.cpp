@@ -260,7 +260,8 @@ class MoneyInvariants : public ::testing::Test {
           for (const CaseLine& l : c.lines) {
             for (const Student& s : org->students) {
               if (text::name_key(s.name) == l.employee_key)
-                lines.push_back({s, l.cost.value_or(80000), l.state_status, 40000});
+                lines.push_back(
+                    {s, l.cost.value_or(80000), std::string(enum_name(l.state_status)), 40000});
             }
           }
           std::string body = "Hei.";
@@ -349,8 +350,8 @@ class MoneyInvariants : public ::testing::Test {
         return "a ledger row of " + e.case_ref + " whose case is not decided";
       bool found = false;
       for (const CaseLine& l : c->lines)
-        found |=
-            l.employee_key == e.employee_key && l.outcome == "approved" && l.amount == e.amount;
+        found |= l.employee_key == e.employee_key && l.outcome == rules::Outcome::approved &&
+                 l.amount == e.amount;
       if (!found) return "a ledger row of " + e.case_ref + " that is no approved line";
     }
     for (const auto& [key, kr] : counted) {
@@ -369,7 +370,7 @@ class MoneyInvariants : public ::testing::Test {
                            c.state == CaseState::scheduled || c.state == CaseState::paid;
       Kroner total = 0;
       for (const CaseLine& l : c.lines) {
-        if (l.outcome != "approved") continue;
+        if (l.outcome != rules::Outcome::approved) continue;
         total += l.amount;
         if (l.cost && l.amount > *l.cost) return c.ref + ": an amount above the line's cost";
         if (decided && l.amount > 0 && rows_of[{c.id, l.employee_key}] != 1)
