@@ -198,7 +198,7 @@ void hold_money_problems(Store& store, std::optional<std::int64_t> case_id, Asse
         i < a.form.lines.size() ? a.form.lines[i].state_status : StateStatus::unknown;
     lines.push_back({text::name_key(l.employee),
                      l.outcome == rules::Outcome::approved ? l.amount : 0,
-                     integrity::counts_toward_cap(l.reason_code, status)});
+                     rules::counts_toward_cap(l.reason_code, status)});
   }
   const auto problems = integrity::money_problems(store, case_id, a.decision.round->deadline.iso(),
                                                   a.decision.round->year, *s.config, lines);

@@ -148,11 +148,6 @@ std::vector<ProposedChange> proposed_changes(const std::vector<CaseEvent>& event
   return out;
 }
 
-bool counts_toward_cap(std::string_view reason_code, StateStatus state_status) {
-  return reason_code == "state_rejected_cap" ||
-         (reason_code == "admin_approved" && state_status != StateStatus::granted);
-}
-
 std::vector<MoneyProblem> money_problems(Store& store, std::optional<std::int64_t> case_id,
                                          const std::string& round, int year,
                                          const config::Config& config,

@@ -73,15 +73,11 @@ struct ProposedChange {
 };
 std::vector<ProposedChange> proposed_changes(const std::vector<CaseEvent>& events);
 
-// Whether an approved line's amount counts toward rule 5's cap, as the store's ledger counts it:
-// the rules' approval under the cap, and a person's approval of a line the state did not grant.
-bool counts_toward_cap(std::string_view reason_code, StateStatus state_status);
-
 // An approved line as the money invariants see it.
 struct MoneyLine {
   std::string employee_key;  // text::name_key
   Kroner amount = 0;
-  bool counts_toward_cap = false;  // rule 5's cap (rules: state rejected, or a person's approval)
+  bool counts_toward_cap = false;  // rules::counts_toward_cap
 };
 
 // A line that would break an invariant if the case were decided now.

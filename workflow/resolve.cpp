@@ -303,7 +303,7 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
     std::vector<integrity::MoneyLine> money;
     for (const CaseLine& l : lines) {
       money.push_back({l.employee_key, l.outcome == rules::Outcome::approved ? l.amount : 0,
-                       integrity::counts_toward_cap(l.reason_code, l.state_status)});
+                       rules::counts_toward_cap(l.reason_code, l.state_status)});
     }
     const auto problems =
         integrity::money_problems(store, c.id, c.round, c.round_year, *s.config, money);
@@ -313,7 +313,6 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
                                       ? " (give a smaller --amount, or reject the line)"
                                       : " (reject the line)"));
   }
-
 
   // What the applicant still owes: nothing once decided; else the letters of the lines that
   // still wait for one (the decided lines' items go).

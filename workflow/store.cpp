@@ -1320,7 +1320,7 @@ std::vector<LedgerEntry> Store::ledger_entries(std::optional<int> year,
     e.round = q.col_text(4);
     e.amount = q.col_i64(5);
     e.kind = q.col_text(6);
-    e.counts_toward_cap = e.kind == kCapKind;
+    e.counts_toward_cap = e.kind == rules::kCapReasonCode;
     out.push_back(std::move(e));
   }
   return out;
