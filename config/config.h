@@ -123,8 +123,27 @@ struct Sender {
   // The From address's domain must be the form's contact e-mail's (or one a subdomain of the
   // other); else the case is flagged sender_domain_mismatch.
   bool require_match_contact_domain = true;
+  // Fail closed: with no Authentication-Results check configured (authserv_ids empty and
+  // accept_missing_authserv_id false) every case waits for a person (sender_unverified).
+  // false is the explicit opt-out for test set-ups (the demo, the test suites): logged as a
+  // warning at every start.
+  bool require_authentication = true;
 
   bool checks_authentication() const { return !authserv_ids.empty() || accept_missing_authserv_id; }
+  // Nothing is decided automatically: the check is required but not configured.
+  bool fails_closed() const { return require_authentication && !checks_authentication(); }
+};
+
+// Controls on automatic money (DECISIONS.md "Controls on automatic money"): what the rules may
+// approve without a person, and the share of automatic decisions a person checks first.
+struct Controls {
+  // A line the rules would approve above this is held for a person (over_auto_limit).
+  Kroner max_auto_line_amount = 150000;
+  // A case whose approved total would be above this: every approved line is held.
+  Kroner max_auto_case_amount = 500000;
+  // This share (0-100) of the cases the rules would decide is held for a person before the
+  // letter goes out (audit_sample), chosen deterministically from the case (controls.h).
+  int audit_sample_percent = 5;
 };
 
 struct Config {
@@ -135,6 +154,7 @@ struct Config {
   Letters letters;
   Retention retention;
   Sender sender;
+  Controls controls;
   OAuth2 oauth2;
   std::map<int, Year> years;  // at least one
   Limits limits;

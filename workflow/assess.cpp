@@ -10,6 +10,7 @@
 #include "parsers/headers.h"
 #include "parsers/html.h"
 #include "parsers/text.h"
+#include "workflow/controls.h"
 #include "workflow/flags.h"
 #include "workflow/sender_check.h"
 
@@ -270,7 +271,8 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     return a;
   }
 
-  a.contact_email = a.form.contact_email.empty() ? a.from_address : a.form.contact_email;
+  // Letters go to the sender, or to the form's contact when it is in the sender's domain.
+  a.contact_email = sender::recipient(a.from_address, a.form.contact_email);
 
   // Letters: every attachment that is not the form, forwarded messages, an inline forward.
   std::vector<std::string> names = employee_names(a.form);
@@ -349,7 +351,13 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
       verdict.auth_checked && std::none_of(verdict.flags.begin(), verdict.flags.end(), [](auto& f) {
         return is_flag(f, FlagCode::sender_unauthenticated);
       });
+  // Controls on automatic money (workflow/controls.h), after every other check: the limits,
+  // then the audit sample of what would still be decided automatically.
+  for (const auto& f : controls::apply_limits(a.decision, cfg.controls)) add_flag(a.flags, f);
   if (any_blocking(a.flags)) a.decision.status = rules::CaseStatus::flagged;
+  for (const auto& f : controls::apply_audit_sample(a.decision, a.form, cfg.controls)) {
+    add_flag(a.flags, f);
+  }
   return a;
 }
 

@@ -57,6 +57,19 @@ constexpr std::array kFlags{
              "E-posten er sendt fra et annet domene enn e-postadressen i søknaden.",
              "the From domain is not the form's contact e-mail domain: check with the "
              "organisation"},
+    FlagInfo{C::over_auto_limit, "over_auto_limit", L::line, kBlocks,
+             "Beløpet er høyere enn det kommunen innvilger uten at en saksbehandler har sett på "
+             "søknaden.",
+             "the rules would approve more than [controls] max_auto_line_amount for the line, or "
+             "the case's total is above max_auto_case_amount: check the cost and the letter"},
+    FlagInfo{C::audit_sample, "audit_sample", L::case_level, kBlocks,
+             "Søknaden er trukket ut til kontroll av en saksbehandler før vedtaket sendes.",
+             "drawn for the audit sample ([controls] audit_sample_percent): check the automatic "
+             "decision and release it with `cases resolve REF --approve`"},
+    FlagInfo{C::sender_unverified, "sender_unverified", L::case_level, kBlocks,
+             "Vi kunne ikke bekrefte hvem som sendte e-posten.",
+             "sender authentication is not configured ([sender] authserv_ids), so nothing is "
+             "decided automatically: confirm the application with the organisation"},
     FlagInfo{C::duplicate, "duplicate", L::case_level, kBlocks,
              "Barnehageeieren har allerede søkt for den samme ansatte dette året.",
              "the same organisation applied for the same employee(s) in another case this year: "

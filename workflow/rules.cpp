@@ -132,6 +132,23 @@ std::vector<Flag> roster_check(const config::Year& year, const FormLine& line,
   return flags;
 }
 
+// Rule 2 with rule 1: the roster is data (DECISIONS.md "Config").
+const config::RosterEntry* roster_programme_not_eligible(const config::Year& year,
+                                                         const FormLine& line,
+                                                         const std::string& org_number) {
+  if (!year.roster) return nullptr;
+  const std::string key = text::name_key(line.employee);
+  const std::string org = digits_only(org_number);
+  const config::RosterEntry* found = nullptr;
+  for (const auto& e : *year.roster) {
+    if (text::name_key(e.employee) != key) continue;
+    if (!e.org_number.empty() && e.org_number != org) continue;
+    if (programme_eligible(year, e.programme)) return nullptr;
+    if (!found) found = &e;
+  }
+  return found;
+}
+
 // Rule 4.
 Kroner amount_when_state_granted(const config::Year& year, Kroner cost, Kroner state_grant) {
   Kroner rest = std::max<Kroner>(0, cost - state_grant);
@@ -247,7 +264,23 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
       continue;
     }
 
-    // 2. Roster of ongoing students (rule 2).
+    // 2. Roster of ongoing students (rule 2). The roster names the employee's ongoing
+    // education only in a programme the year does not support: not eligible, as rule 1.
+    if (const auto* e = roster_programme_not_eligible(*year, line, form.org_number)) {
+      std::vector<std::string> names;
+      for (Programme p : year->programmes) names.push_back(programme_name_nb(p));
+      ld.outcome = Outcome::rejected;
+      ld.reason_code = "roster_programme_not_eligible";
+      ld.reason = "Kommunens liste over ansatte i pågående utdanning for " +
+                  std::to_string(year_no) + " oppgir at den ansatte tar " +
+                  text::collapse_spaces(e->programme_text) +
+                  ", som ikke gir rett til tilretteleggingstilskudd fra kommunen; " +
+                  (names.empty() ? std::string("kommunen støtter ingen utdanninger i ") +
+                                       std::to_string(year_no) + "."
+                                 : "bare " + join_nb(names) + " støttes.");
+      d.lines.push_back(std::move(ld));
+      continue;
+    }
     if (auto flags = roster_check(*year, line, form.org_number); !flags.empty()) {
       d.lines.push_back(flagged(std::move(ld), std::move(flags), year_no));
       continue;

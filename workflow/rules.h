@@ -77,6 +77,13 @@ bool programme_eligible(const config::Year& year, Programme programme);
 std::vector<Flag> roster_check(const config::Year& year, const FormLine& line,
                                const std::string& org_number);
 
+// Rule 2 with rule 1 (the roster is data): the roster row of this employee (for the form's
+// organisation, or for any) when every such row names a programme the year does not support
+// (videreutdanning, say); nullptr when a row names an eligible programme, or none matches.
+const config::RosterEntry* roster_programme_not_eligible(const config::Year& year,
+                                                         const FormLine& line,
+                                                         const std::string& org_number);
+
 // Rule 4: the state granted: cost minus the state grant, never below 0, capped when the year
 // sets a cap.
 Kroner amount_when_state_granted(const config::Year& year, Kroner cost, Kroner state_grant);

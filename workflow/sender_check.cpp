@@ -163,6 +163,14 @@ bool same_organisation_domain(std::string_view a, std::string_view b) {
   return a == b || is_subdomain_of(a, b) || is_subdomain_of(b, a);
 }
 
+std::string recipient(std::string_view from_address, std::string_view contact_email) {
+  const std::string contact(text::trim(contact_email));
+  const std::string from(text::trim(from_address));
+  if (contact.empty()) return from;
+  if (same_organisation_domain(address_domain(from), address_domain(contact))) return contact;
+  return from;
+}
+
 std::optional<auth::AuthResults> trusted_results(const mime::Headers& headers,
                                                  const config::Sender& settings) {
   for (const auto& [name, value] : headers.fields) {
@@ -187,8 +195,16 @@ Verdict check(const mime::Headers& headers, const config::Sender& settings,
 
   // 1. What our receiving host found.
   v.auth_checked = settings.checks_authentication();
-  if (!v.auth_checked) {
-    v.summary = "sender authentication not checked ([sender] authserv_ids is empty)";
+  if (settings.fails_closed()) {
+    // Fail closed: without our host's verdict nothing says who sent the mail.
+    v.summary = "sender authentication not configured ([sender] authserv_ids is empty): held";
+    v.flags.push_back(
+        make_flag(FlagCode::sender_unverified,
+                  "sender authentication is not configured ([sender] authserv_ids is empty and "
+                  "accept_missing_authserv_id is false), so no case is decided automatically" +
+                      std::string(kWhatToDo)));
+  } else if (!v.auth_checked) {
+    v.summary = "sender authentication not checked ([sender] require_authentication = false)";
   } else if (auto r = trusted_results(headers, settings); !r) {
     std::string hosts;
     for (const auto& id : settings.authserv_ids) hosts += (hosts.empty() ? "" : ", ") + id;

@@ -6,6 +6,9 @@
 //   `authserv_ids`) reported dmarc=fail; or, with no DMARC verdict, compauth=fail (Microsoft 365)
 //   or spf=fail; or it reported nothing usable (no field, "none", neither DMARC nor SPF); or
 //   DMARC passed for another domain than the From address's. Only when the check is on.
+// - `sender_unverified`: the check is required (`require_authentication`, the default) but not
+//   configured (no `authserv_ids`, no `accept_missing_authserv_id`): fail closed, every case
+//   waits for a person.
 // - `sender_domain_mismatch`: the From address's domain is not the contact e-mail's domain, nor
 //   a subdomain of it, nor its parent (`same_organisation_domain`). When
 //   `require_match_contact_domain` is set and the form gives an e-mail address.
@@ -47,5 +50,11 @@ std::string address_domain(std::string_view address);
 // two labels. Sibling subdomains ("asker.kommune.no" / "baerum.kommune.no") do not match:
 // without the Public Suffix List a shared suffix cannot be told from an organisation's domain.
 bool same_organisation_domain(std::string_view a, std::string_view b);
+
+// Where our letters go (DECISIONS.md "Sender authenticity"): to the form's contact e-mail only
+// when it is in the sender's organisation domain (`same_organisation_domain`); otherwise, or
+// when the form gives none, to the sender's From address, the one address our receiving host
+// vouched for (when the check is on). "" when there is neither.
+std::string recipient(std::string_view from_address, std::string_view contact_email);
 
 }  // namespace tilskudd::sender

@@ -2417,6 +2417,14 @@ from = "Asker kommune <post@asker.kommune.no>"
 [case]
 number = "20/30298"
 
+# The corpus comes without Authentication-Results from a receiving host (explicit opt-out of
+# the fail-closed default), and is about the rules, not the audit sample (tests of their own).
+[sender]
+require_authentication = false
+
+[controls]
+audit_sample_percent = 0
+
 [year.2020]
 deadlines = ["2020-09-01", "2020-12-01"]
 cap_per_student_when_state_rejected = 75000
@@ -2487,7 +2495,9 @@ def readme() -> str:
         "python3 tests/corpus/generate.py --check   # and check each PDF with pdftotext -layout",
         "```",
         "",
-        "- `config.toml`: case 20/30298, `[smtp] from` (own-message detection), `[year.2020]` and "
+        "- `config.toml`: case 20/30298, `[smtp] from` (own-message detection), `[sender] "
+        "require_authentication = false` and `[controls] audit_sample_percent = 0` (the corpus is "
+        "about the rules), `[year.2020]` and "
         "`[year.2021]` (deadlines 1 Sept and 1 Dec, cap 75 000 when the state rejected, ABLU and "
         "BLU_DELTID), each with its roster.",
         "- `roster-2020.csv`, `roster-2021.csv`: the ongoing students. Left out on purpose: Thomas "

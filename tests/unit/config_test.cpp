@@ -158,6 +158,55 @@ TEST(ConfigParse, ExampleConfigInTheRepositoryLoads) {
   ASSERT_TRUE(c.years.at(2020).roster);
   EXPECT_FALSE(c.years.at(2020).roster->empty());
   EXPECT_NO_THROW(validate_for_daemon(c));
+  // The example keeps the defaults: sampling on, authentication required.
+  EXPECT_EQ(c.controls.audit_sample_percent, 5);
+  EXPECT_TRUE(c.sender.require_authentication);
+}
+
+// Issue 12: the controls on automatic money and the fail-closed sender default.
+TEST(ConfigParse, ControlsAndSenderDefaultsFailClosed) {
+  Config c = parse(kYear, fs::temp_directory_path(), "tilskudd.toml");
+  EXPECT_EQ(c.controls.max_auto_line_amount, 150000);
+  EXPECT_EQ(c.controls.max_auto_case_amount, 500000);
+  EXPECT_EQ(c.controls.audit_sample_percent, 5);
+  EXPECT_TRUE(c.sender.require_authentication);
+  EXPECT_FALSE(c.sender.checks_authentication());
+  EXPECT_TRUE(c.sender.fails_closed());
+}
+
+TEST(ConfigParse, ControlsAndSenderOptOutAreRead) {
+  Config c = parse(kYear + R"(
+[controls]
+max_auto_line_amount = 80000
+max_auto_case_amount = 0
+audit_sample_percent = 100
+
+[sender]
+require_authentication = false
+)",
+                   fs::temp_directory_path(), "tilskudd.toml");
+  EXPECT_EQ(c.controls.max_auto_line_amount, 80000);
+  EXPECT_EQ(c.controls.max_auto_case_amount, 0);
+  EXPECT_EQ(c.controls.audit_sample_percent, 100);
+  EXPECT_FALSE(c.sender.require_authentication);
+  EXPECT_FALSE(c.sender.fails_closed());
+  // An authserv-id configured: the check runs, nothing fails closed.
+  Config d = parse(kYear + "[sender]\nauthserv_ids = [\"mx.asker.kommune.no\"]\n",
+                   fs::temp_directory_path(), "tilskudd.toml");
+  EXPECT_TRUE(d.sender.require_authentication);
+  EXPECT_FALSE(d.sender.fails_closed());
+}
+
+TEST(ConfigErrors, ControlsOutOfRangeOrUnknown) {
+  expect_error(kYear + "[controls]\naudit_sample_percent = 101\n",
+               {"[controls]", "audit_sample_percent", "too large"});
+  expect_error(kYear + "[controls]\nmax_auto_line_amount = -1\n",
+               {"[controls]", "max_auto_line_amount", "too small"});
+  expect_error(kYear + "[controls]\nmax_auto_case_amount = \"500000\"\n",
+               {"max_auto_case_amount", "integer"});
+  expect_error(kYear + "[controls]\nsample = 5\n", {"[controls]", "sample", "unknown key"});
+  expect_error(kYear + "[sender]\nrequire_authentication = 0\n",
+               {"[sender]", "require_authentication", "true or false"});
 }
 
 // --- Errors name the key --------------------------------------------------------------------
@@ -404,9 +453,24 @@ TEST(Roster, BadRowNamesTheLine) {
                       {":3:", "3 fields"});
 }
 
-TEST(Roster, UnknownProgramme) {
-  expect_roster_error("employee,programme,org_number\nOla Hansen,Master,987654325\n",
-                      {":2:", "programme", "Master"});
+// Issue 12 "The roster is data": a row naming another programme is accepted (before, it stopped
+// the start); that employee's line is not eligible (rules_test RosterOtherProgramme...).
+TEST(Roster, OtherProgrammeIsAcceptedAsData) {
+  auto r = parse_roster(
+      "employee,programme,org_number\nOla Hansen,Master,987654325\n"
+      "Kari Lie,Videreutdanning i barnehagepedagogikk,\nPer Dahl,ABLU,\n",
+      "r.csv");
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].programme, Programme::OTHER);
+  EXPECT_EQ(r[0].programme_text, "Master");
+  EXPECT_EQ(r[1].programme, Programme::OTHER);
+  EXPECT_EQ(r[1].programme_text, "Videreutdanning i barnehagepedagogikk");
+  EXPECT_EQ(r[2].programme, Programme::ABLU);
+}
+
+TEST(Roster, EmptyProgrammeIsABrokenRow) {
+  expect_roster_error("employee,programme,org_number\nOla Hansen, ,987654325\n",
+                      {":2:", "programme", "empty"});
 }
 
 TEST(Roster, OrgNumberMustBeDigits) {

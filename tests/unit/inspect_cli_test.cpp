@@ -149,7 +149,9 @@ TEST_F(InspectCli, DecidesABodyFormWithAForwardedGrant) {
                    "[case]\nnumber = \"20/30298\"\n\n[year.2020]\n"
                    "deadlines = [\"2020-09-01\", \"2020-12-01\"]\n"
                    "cap_per_student_when_state_rejected = 75000\n"
-                   "programmes = [\"ABLU\", \"BLU_DELTID\"]\nroster = \"roster.csv\"\n");
+                   "programmes = [\"ABLU\", \"BLU_DELTID\"]\nroster = \"roster.csv\"\n"
+                   "[sender]\nrequire_authentication = false\n"
+                   "[controls]\naudit_sample_percent = 0\n");
   write("roster.csv", "employee,programme,org_number\nOla Hansen,ABLU,987654325\n");
   auto msg = write(
       "app.eml",

@@ -255,6 +255,49 @@ TEST(Rule2_Roster, NoRosterFlagsTheLine) {
   EXPECT_EQ(d.status, CaseStatus::flagged);
 }
 
+// Issue 12 "The roster is data": a roster row naming another programme (videreutdanning) makes
+// that employee's line not eligible, as rule 1 does for a form naming another programme.
+TEST(Rule2_Roster, RosterOtherProgrammeMakesTheLineNotEligible) {
+  std::map<int, config::Year> ys{{2020, year2020()}};
+  ys.at(2020).roster->push_back(
+      {"Siri Moe", Programme::OTHER, "Videreutdanning i barnehagepedagogikk", kOrg});
+  auto d = decide(form_with({granted("Siri Moe", Programme::ABLU, 95000, 40000),
+                             granted("Ola Hansen", Programme::ABLU, 95000, 40000)}),
+                  {grant_letter({40000})}, ys, kReceived);
+  ASSERT_EQ(d.lines.size(), 2u);
+  EXPECT_EQ(d.lines[0].outcome, Outcome::rejected);
+  EXPECT_EQ(d.lines[0].amount, 0);
+  EXPECT_EQ(d.lines[0].reason_code, "roster_programme_not_eligible");
+  EXPECT_NE(d.lines[0].reason.find("Videreutdanning i barnehagepedagogikk"), std::string::npos)
+      << d.lines[0].reason;
+  EXPECT_NE(d.lines[0].reason.find("ikke gir rett"), std::string::npos) << d.lines[0].reason;
+  EXPECT_TRUE(d.lines[0].flags.empty());
+  // The other employee is decided as before.
+  EXPECT_EQ(d.lines[1].outcome, Outcome::approved);
+  EXPECT_EQ(d.lines[1].amount, 55000);
+  EXPECT_EQ(d.status, CaseStatus::decided);
+}
+
+TEST(Rule2_Roster, RosterOtherProgrammeForAnotherOwnerIsAnOrgMismatch) {
+  std::map<int, config::Year> ys{{2020, year2020()}};
+  ys.at(2020).roster->push_back({"Siri Moe", Programme::OTHER, "Master", kOtherOrg});
+  auto d = decide(form_with({granted("Siri Moe", Programme::ABLU, 95000, 40000)}),
+                  {grant_letter({40000})}, ys, kReceived);
+  EXPECT_EQ(d.lines[0].outcome, Outcome::flagged);
+  EXPECT_EQ(d.lines[0].reason_code, "roster_org_mismatch");
+}
+
+TEST(Rule2_Roster, AnEligibleRosterRowWinsOverAnotherProgrammeRow) {
+  std::map<int, config::Year> ys{{2020, year2020()}};
+  ys.at(2020).roster->push_back({"Ola Hansen", Programme::OTHER, "Master", kOrg});
+  EXPECT_EQ(roster_programme_not_eligible(ys.at(2020), granted("Ola Hansen", Programme::ABLU, 1, 0),
+                                          kOrg),
+            nullptr);
+  auto d = decide(form_with({granted("Ola Hansen", Programme::ABLU, 95000, 40000)}),
+                  {grant_letter({40000})}, ys, kReceived);
+  EXPECT_EQ(d.lines[0].outcome, Outcome::approved);
+}
+
 // --- Per-line checks 3 and 4 ----------------------------------------------------------------
 
 TEST(Rule3_DuplicateLine, SameEmployeeTwiceFlagsBothLines) {

@@ -17,6 +17,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The explicit opt-out of the fail-closed default (test set-ups): the domain rule alone.
+config::Sender opt_out() {
+  config::Sender s;
+  s.require_authentication = false;
+  return s;
+}
+
 config::Sender trusting(std::vector<std::string> ids) {
   config::Sender s;
   s.authserv_ids = std::move(ids);
@@ -42,15 +49,28 @@ const std::string kOurs = "mx.asker.kommune.no";
 
 // --- Which Authentication-Results count ---------------------------------------------------------
 
-TEST(SenderAuth, OffWhenNoAuthservIdIsConfigured) {
+// Issue 12 (fail closed): with no authserv-id configured, the default holds every case.
+TEST(SenderAuth, NoAuthservIdConfiguredFailsClosed) {
   Verdict v = check(headers(""), config::Sender{}, "kari@solsikken.no", "kari@solsikken.no");
+  EXPECT_FALSE(v.auth_checked);
+  EXPECT_EQ(codes(v), Codes{"sender_unverified"});
+  EXPECT_NE(v.flags.front().reason.find("authserv_ids"), std::string::npos);
+  // A forged "pass" from a host we do not name changes nothing.
+  v = check(headers("Authentication-Results: mx.asker.kommune.no; dmarc=pass "
+                    "header.from=solsikken.no\r\n"),
+            config::Sender{}, "kari@solsikken.no", "kari@solsikken.no");
+  EXPECT_EQ(codes(v), Codes{"sender_unverified"});
+}
+
+TEST(SenderAuth, OffWhenOptedOutAndNoAuthservIdIsConfigured) {
+  Verdict v = check(headers(""), opt_out(), "kari@solsikken.no", "kari@solsikken.no");
   EXPECT_FALSE(v.auth_checked);
   EXPECT_TRUE(v.flags.empty());
   EXPECT_NE(v.summary.find("not checked"), std::string::npos);
   // Not even a forged dmarc=fail counts when the check is off.
   v = check(headers("Authentication-Results: mx.asker.kommune.no; dmarc=fail "
                     "header.from=solsikken.no\r\n"),
-            config::Sender{}, "kari@solsikken.no", "kari@solsikken.no");
+            opt_out(), "kari@solsikken.no", "kari@solsikken.no");
   EXPECT_TRUE(v.flags.empty());
 }
 
@@ -216,8 +236,8 @@ TEST(SenderDomain, AddressDomainIsNormalised) {
 }
 
 TEST(SenderDomain, MismatchIsFlagged) {
-  Verdict v = check(headers("", "kari.nordmann@gmail.com"), config::Sender{},
-                    "kari.nordmann@gmail.com", "kari@solsikken.no");
+  Verdict v = check(headers("", "kari.nordmann@gmail.com"), opt_out(), "kari.nordmann@gmail.com",
+                    "kari@solsikken.no");
   EXPECT_EQ(codes(v), Codes{"sender_domain_mismatch"});
   EXPECT_NE(v.flags.front().reason.find("gmail.com"), std::string::npos);
   EXPECT_NE(v.flags.front().reason.find("solsikken.no"), std::string::npos);
@@ -225,7 +245,7 @@ TEST(SenderDomain, MismatchIsFlagged) {
 }
 
 TEST(SenderDomain, MatchesCaseSubdomainAndIdn) {
-  config::Sender s;
+  config::Sender s = opt_out();
   EXPECT_TRUE(check(headers(""), s, "Kari@SOLSIKKEN.no", "kari@solsikken.no").flags.empty());
   EXPECT_TRUE(check(headers(""), s, "kari@mail.solsikken.no", "kari@solsikken.no").flags.empty());
   // The From field carries the ACE form; applicants type the letters.
@@ -233,15 +253,29 @@ TEST(SenderDomain, MatchesCaseSubdomainAndIdn) {
 }
 
 TEST(SenderDomain, NoContactOrSwitchedOffMeansNoCheck) {
-  config::Sender off;
+  config::Sender off = opt_out();
   off.require_match_contact_domain = false;
   EXPECT_TRUE(check(headers(""), off, "kari@gmail.com", "kari@solsikken.no").flags.empty());
-  EXPECT_TRUE(check(headers(""), config::Sender{}, "kari@gmail.com", "").flags.empty());
+  EXPECT_TRUE(check(headers(""), opt_out(), "kari@gmail.com", "").flags.empty());
 }
 
 TEST(SenderDomain, NoFromAddressIsFlagged) {
-  Verdict v = check(headers(""), config::Sender{}, "", "kari@solsikken.no");
+  Verdict v = check(headers(""), opt_out(), "", "kari@solsikken.no");
   EXPECT_EQ(codes(v), Codes{"sender_domain_mismatch"});
+}
+
+// Issue 12: letters go to the sender, or to the form's contact only in the sender's domain.
+TEST(SenderRecipient, ContactOnlyInTheSendersDomain) {
+  EXPECT_EQ(recipient("styrer@solsikken.no", "kari@solsikken.no"), "kari@solsikken.no");
+  EXPECT_EQ(recipient("styrer@mail.solsikken.no", "kari@solsikken.no"), "kari@solsikken.no");
+  EXPECT_EQ(recipient("styrer@xn--blbr-roah.no", "kari@blåbær.no"), "kari@blåbær.no");
+  // The form names an address outside the sender's domain: the letter goes to the sender.
+  EXPECT_EQ(recipient("kari@solsikken.no", "victim@example.org"), "kari@solsikken.no");
+  EXPECT_EQ(recipient("a@asker.kommune.no", "b@baerum.kommune.no"), "a@asker.kommune.no");
+  EXPECT_EQ(recipient("kari@solsikken.no", ""), "kari@solsikken.no");
+  // No sender to vouch for the form's address: no recipient.
+  EXPECT_EQ(recipient("", "kari@solsikken.no"), "");
+  EXPECT_EQ(recipient("", ""), "");
 }
 
 TEST(SenderDomain, BothFlagsAtOnce) {
@@ -275,6 +309,8 @@ TEST(SenderConfig, DefaultsAreOffAndDomainMatchOn) {
   EXPECT_FALSE(c.sender.accept_missing_authserv_id);
   EXPECT_FALSE(c.sender.checks_authentication());
   EXPECT_TRUE(c.sender.require_match_contact_domain);
+  EXPECT_TRUE(c.sender.require_authentication);
+  EXPECT_TRUE(c.sender.fails_closed());
 }
 
 TEST(SenderConfig, ReadsEveryKey) {
@@ -283,12 +319,14 @@ TEST(SenderConfig, ReadsEveryKey) {
 authserv_ids = ["mx.asker.kommune.no", "mx2.asker.kommune.no"]
 accept_missing_authserv_id = true
 require_match_contact_domain = false
+require_authentication = false
 )",
                                    fs::temp_directory_path());
   EXPECT_EQ(c.sender.authserv_ids,
             (std::vector<std::string>{"mx.asker.kommune.no", "mx2.asker.kommune.no"}));
   EXPECT_TRUE(c.sender.accept_missing_authserv_id);
   EXPECT_FALSE(c.sender.require_match_contact_domain);
+  EXPECT_FALSE(c.sender.require_authentication);
   EXPECT_TRUE(c.sender.checks_authentication());
 }
 
@@ -297,6 +335,8 @@ TEST(SenderConfig, ExampleConfigHasTheSection) {
       config::load(fs::path(TILSKUDD_SOURCE_DIR) / "config" / "tilskudd.example.toml");
   EXPECT_FALSE(c.sender.checks_authentication());
   EXPECT_TRUE(c.sender.require_match_contact_domain);
+  // The example keeps the fail-closed default: nothing is decided until authserv_ids is set.
+  EXPECT_TRUE(c.sender.fails_closed());
 }
 
 TEST(SenderConfig, ErrorsNameTheKey) {
@@ -360,6 +400,35 @@ TEST_F(SenderAssess, DecidedWithoutSenderSettings) {
   EXPECT_EQ(a.decision.status, rules::CaseStatus::decided);
   EXPECT_FALSE(has(a, "sender_unauthenticated"));
   EXPECT_FALSE(has(a, "sender_domain_mismatch"));
+}
+
+// Issue 12, attack 7: a forged From with no Authentication-Results, under the default
+// [sender] (nothing configured): no automatic decision, and no letter to the address the forger
+// chose in the form.
+TEST_F(SenderAssess, ForgedFromUnderTheDefaultIsNotDecided) {
+  cfg_.sender = config::Sender{};  // the default: fail closed
+  std::string raw = raw_;
+  const std::string contact = "ragnhild.boe@vettregard.no";
+  // The forger writes the victim's domain in From and its own address as the form's contact.
+  auto pos = raw.find(contact, raw.find("E-post"));
+  ASSERT_NE(pos, std::string::npos);
+  raw.replace(pos, contact.size(), "target@forger.example");
+  Assessment a = run(raw);
+  EXPECT_EQ(a.decision.status, rules::CaseStatus::flagged);
+  EXPECT_TRUE(has(a, "sender_unverified"));
+  EXPECT_EQ(a.form.contact_email, "target@forger.example");
+  EXPECT_EQ(a.contact_email, "ragnhild.boe@vettregard.no");  // never the forger's address
+  EXPECT_EQ(to_json(a)["application"]["contact_email"], "ragnhild.boe@vettregard.no");
+
+  // The same honest mail under the default is held too (the start-up log says why) ...
+  EXPECT_EQ(run(raw_).decision.status, rules::CaseStatus::flagged);
+  // ... and decided once our receiving host's verdict is read.
+  cfg_.sender.authserv_ids = {"mx01.asker.kommune.no"};
+  EXPECT_EQ(run("Authentication-Results: mx01.asker.kommune.no; dmarc=pass "
+                "header.from=vettregard.no\r\n" +
+                raw_)
+                .decision.status,
+            rules::CaseStatus::decided);
 }
 
 TEST_F(SenderAssess, DmarcFailHoldsTheCase) {
