@@ -717,11 +717,16 @@ int run_daemon(const RunArgs& args) {
   }
   spdlog::info("tilskudd starting: mailbox {} as {}, store {}", mailbox_from_url(cfg.mailbox.url),
                cfg.mailbox.username, cfg.store.path);
-  if (!cfg.sender.checks_authentication()) {
+  if (cfg.sender.fails_closed()) {
     spdlog::warn(
-        "sender authenticity is not checked: [sender] authserv_ids is empty, so only the "
-        "contact-domain rule stands between a forged From and a decision; name our receiving "
-        "host there (docs/DECISIONS.md \"Sender authenticity\")");
+        "sender authenticity cannot be checked ([sender] authserv_ids is empty), so nothing is "
+        "decided automatically: every case waits for a person (sender_unverified); name our "
+        "receiving host there (docs/DECISIONS.md \"Sender authenticity\")");
+  } else if (!cfg.sender.checks_authentication()) {
+    spdlog::warn(
+        "sender authenticity is not checked ([sender] require_authentication = false): only the "
+        "contact-domain rule stands between a forged From and a decision; never use this for "
+        "the real mailbox (docs/DECISIONS.md \"Sender authenticity\")");
   }
 
   if (args.once) {

@@ -52,6 +52,16 @@ allow_insecure = true                      # the demo's SMTP server is plain, on
 
 [store]
 path = "tilskudd.db"
+
+[sender]
+# The demo's mail comes over loopback without Authentication-Results from a receiving host: the
+# explicit opt-out of the fail-closed default (the daemon warns about it at every start). Never
+# set this for a real mailbox.
+require_authentication = false
+
+[controls]
+# The demo keeps the default audit sample (5 %): a sampled case waits in `cases flagged`.
+audit_sample_percent = 5
 {years}""")
     with open(os.path.join(out_dir, "imap-password"), "w") as f:
         f.write("secret-post\n")

@@ -5,10 +5,10 @@
 #include <set>
 #include <string>
 
+#include "parsers/amount.h"
 #include "parsers/ids.h"
 #include "parsers/text.h"
 #include "workflow/flags.h"
-#include "workflow/outgoing.h"
 #include "workflow/sha256.h"
 
 namespace tilskudd::controls {
@@ -62,9 +62,9 @@ std::vector<Flag> apply_limits(rules::Decision& d, const config::Controls& c) {
   for (auto& l : d.lines) {
     if (l.outcome != rules::Outcome::approved || l.amount <= c.max_auto_line_amount) continue;
     hold_line(l,
-              "the rules would approve " + outgoing::format_kroner(l.amount) + " for " +
-                  l.employee + ", above [controls] max_auto_line_amount (" +
-                  outgoing::format_kroner(c.max_auto_line_amount) +
+              "the rules would approve " + format_kr_prefix(l.amount) + " for " + l.employee +
+                  ", above [controls] max_auto_line_amount (" +
+                  format_kr_prefix(c.max_auto_line_amount) +
                   "); check the cost and the state's letter before approving",
               year);
     added.push_back(l.flags.front());
@@ -77,9 +77,9 @@ std::vector<Flag> apply_limits(rules::Decision& d, const config::Controls& c) {
     for (auto& l : d.lines) {
       if (l.outcome != rules::Outcome::approved || l.amount <= 0) continue;
       hold_line(l,
-                "the case's approved total would be " + outgoing::format_kroner(total) +
+                "the case's approved total would be " + format_kr_prefix(total) +
                     ", above [controls] max_auto_case_amount (" +
-                    outgoing::format_kroner(c.max_auto_case_amount) + "); check every line",
+                    format_kr_prefix(c.max_auto_case_amount) + "); check every line",
                 year);
       added.push_back(l.flags.front());
     }

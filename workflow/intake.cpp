@@ -802,6 +802,10 @@ OutboxItem make_letter(Store& store, const CaseRecord& c, OutboxKind kind, const
   in.missing = c.missing;
   in.received = c.received;
   in.letter_date = date_of(now).iso();
+  // A person who acted on the case (cases resolve) took part in the decision.
+  for (const CaseEvent& e : store.case_events(c.id)) {
+    if (e.actor.rfind("admin:", 0) == 0) in.automatic = false;
+  }
 
   // The applicant's latest message is what we answer.
   std::string in_reply_to;

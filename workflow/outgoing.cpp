@@ -95,7 +95,7 @@ struct PlaceholderInfo {
   bool block;  // multi-line, body only
 };
 
-constexpr std::array<PlaceholderInfo, 12> kPlaceholders = {{
+constexpr std::array<PlaceholderInfo, 14> kPlaceholders = {{
     {"saksnummer", false},
     {"referanse", false},
     {"deres_referanse", false},
@@ -107,6 +107,8 @@ constexpr std::array<PlaceholderInfo, 12> kPlaceholders = {{
     {"dato", false},
     {"opprinnelig_emne", false},
     {"linjer", true},
+    {"behandling", true},
+    {"manuell_vurdering", true},
     {"mangler", true},
 }};
 
@@ -290,6 +292,37 @@ std::string missing_block(const std::vector<std::string>& missing) {
   return out;
 }
 
+// How the decision was made (forvaltningsloven 2025 §§ 11-13: an automated decision says so).
+std::string how_decided(const LetterInput& in) {
+  constexpr std::string_view kBasis =
+      " For hver ansatt står opplysningene vedtaket bygger på, og hvilken regel i "
+      "retningslinjene som er brukt.";
+  if (in.automatic) {
+    return "Asker kommune har behandlet søknaden etter kommunens retningslinjer for "
+           "tilretteleggingstilskudd. Vedtaket er fattet automatisk: et dataprogram har brukt "
+           "retningslinjene på opplysningene i søknaden og i brevene fra Statsforvalteren." +
+           std::string(kBasis);
+  }
+  return "Asker kommune har behandlet søknaden etter kommunens retningslinjer for "
+         "tilretteleggingstilskudd, og en saksbehandler har vurdert den før vedtaket ble sendt." +
+         std::string(kBasis);
+}
+
+// How to ask for a person's review of an automated decision, besides the appeal; "" when a
+// person took part (the line is then left out). Ends with a line end: the template line after
+// it follows a blank line either way.
+std::string manual_review(const LetterInput& in) {
+  if (!in.automatic) return "";
+  return "Forklaring og manuell vurdering\n"
+         "Fordi vedtaket er fattet automatisk, har dere rett til å få en nærmere forklaring på "
+         "det og til å kreve at en saksbehandler vurderer saken, jf. forvaltningsloven "
+         "§§ 11 til 13 (lov 20. juni 2025). Svar på denne e-posten og skriv «Manuell "
+         "vurdering» i teksten. Behold referansen (" +
+         one_line(in.case_number) + ", " + one_line(in.case_ref) +
+         ") i emnefeltet. En saksbehandler leser svaret og går gjennom saken. Dette kommer i "
+         "tillegg til retten til å klage, og klagefristen løper som vanlig.\n";
+}
+
 // The value of a known placeholder; nullopt for an unknown name.
 std::optional<std::string> value_of(std::string_view name, const LetterInput& in) {
   if (name == "saksnummer") return one_line(in.case_number);
@@ -309,6 +342,8 @@ std::optional<std::string> value_of(std::string_view name, const LetterInput& in
     return s.empty() ? std::string("Søknad om tilretteleggingstilskudd") : s;
   }
   if (name == "linjer") return lines_block(in.lines);
+  if (name == "behandling") return how_decided(in);
+  if (name == "manuell_vurdering") return manual_review(in);
   if (name == "mangler") return missing_block(in.missing);
   return std::nullopt;
 }

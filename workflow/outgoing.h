@@ -61,6 +61,9 @@ struct LetterInput {
   std::string received;              // "2020-08-15", the application's date
   std::string letter_date;           // "2026-11-24", today's date (given: no clock inside)
   std::string original_subject;      // the applicant's subject, for "Sv: ..." subjects
+  // Made by the rules alone (no person acted on the case): the letter says so and how to ask
+  // for a person's review (forvaltningsloven 2025 §§ 11-13).
+  bool automatic = true;
 };
 
 // A template as read from its file: the subject template (after "Emne: ") and the body template.
@@ -88,6 +91,11 @@ struct Templates {
 //   linjer               (body only) one line per employee:
 //                        "- Ola Hansen: innvilget, kr 55 000. <reason>"
 //   mangler              (body only) one bullet per missing item: "- <item>"
+//   behandling           (body only) how the decision was made: automatically by the
+//                        municipality's rules, or with a saksbehandler (LetterInput::automatic)
+//   manuell_vurdering    (body only) for an automatic decision: the right to an explanation
+//                        and to a person's review (forvaltningsloven 2025 §§ 11-13) and how
+//                        to ask for it; empty (the line left out) when a person took part
 // In the body, a template line with a placeholder whose value is empty (no applicant reference,
 // no round, no missing items...) is left out entirely, so the letter never shows an empty field.
 // In the subject, an empty value expands to nothing. Every value has its control characters

@@ -11,6 +11,7 @@
 #include "parsers/ids.h"
 #include "parsers/text.h"
 #include "workflow/flags.h"
+#include "workflow/outgoing.h"
 
 namespace tilskudd::rules {
 
@@ -35,6 +36,22 @@ std::string join_nb(const std::vector<std::string>& items) {
     s += items[i];
   }
   return s;
+}
+
+// "bare ABLU og barnehagelærerutdanning deltid støttes", or that none is, for a reason.
+std::string supported_nb(const std::vector<Programme>& programmes, int year) {
+  std::vector<std::string> names;
+  for (Programme p : programmes) names.push_back(programme_name_nb(p));
+  return names.empty() ? "kommunen støtter ingen utdanninger i " + std::to_string(year)
+                       : "bare " + join_nb(names) + " støttes";
+}
+
+// " (brev datert 10. juni 2020)": the settling letter, for the explanation of a line.
+std::string letter_basis(const std::vector<Letter>& letters, int index) {
+  if (index < 0 || static_cast<std::size_t>(index) >= letters.size()) return "";
+  const Letter& l = letters[static_cast<std::size_t>(index)];
+  if (!l.date) return " (brev uten dato)";
+  return " (brev datert " + outgoing::format_date_nb(l.date->iso()) + ")";
 }
 
 void add_flag(std::vector<Flag>& flags, const Flag& f) {
@@ -249,17 +266,13 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
 
     // 1. Programme (rule 1): no documentation needed to say no.
     if (!programme_eligible(*year, line.programme)) {
-      std::vector<std::string> names;
-      for (Programme p : year->programmes) names.push_back(programme_name_nb(p));
       std::string what = text::collapse_spaces(line.programme_text);
       if (what.empty()) what = "ikke oppgitt";
       ld.outcome = Outcome::rejected;
       ld.reason_code = "programme_not_eligible";
       ld.reason = "Utdanningen (" + what +
                   ") gir ikke rett til tilretteleggingstilskudd fra kommunen; " +
-                  (names.empty() ? std::string("kommunen støtter ingen utdanninger i ") +
-                                       std::to_string(year_no) + "."
-                                 : "bare " + join_nb(names) + " støttes.");
+                  supported_nb(year->programmes, year_no) + " (regel 1).";
       d.lines.push_back(std::move(ld));
       continue;
     }
@@ -267,17 +280,13 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
     // 2. Roster of ongoing students (rule 2). The roster names the employee's ongoing
     // education only in a programme the year does not support: not eligible, as rule 1.
     if (const auto* e = roster_programme_not_eligible(*year, line, form.org_number)) {
-      std::vector<std::string> names;
-      for (Programme p : year->programmes) names.push_back(programme_name_nb(p));
       ld.outcome = Outcome::rejected;
       ld.reason_code = "roster_programme_not_eligible";
       ld.reason = "Kommunens liste over ansatte i pågående utdanning for " +
                   std::to_string(year_no) + " oppgir at den ansatte tar " +
                   text::collapse_spaces(e->programme_text) +
                   ", som ikke gir rett til tilretteleggingstilskudd fra kommunen; " +
-                  (names.empty() ? std::string("kommunen støtter ingen utdanninger i ") +
-                                       std::to_string(year_no) + "."
-                                 : "bare " + join_nb(names) + " støttes.");
+                  supported_nb(year->programmes, year_no) + " (regel 1 og 2).";
       d.lines.push_back(std::move(ld));
       continue;
     }
@@ -343,27 +352,30 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
       const Kroner grant = ev.grant.value_or(0);  // evidence flags amount_unconfirmed otherwise
       const Kroner amount = amount_when_state_granted(*year, cost, grant);
       const Kroner rest = std::max<Kroner>(0, cost - grant);
+      // The facts and the rule (forvaltningsloven 2025 § 11: the letter explains each line).
+      const std::string granted_text = "Statsforvalteren har innvilget " + format_kr_prefix(grant) +
+                                       letter_basis(letters, ev.letter);
       if (amount > 0) {
         ld.outcome = Outcome::approved;
         ld.amount = amount;
         ld.reason_code = "state_granted_remainder";
         ld.reason =
-            amount == rest
-                ? "Staten har innvilget " + format_kr_prefix(grant) +
-                      "; kommunen dekker resten av kostnaden, " + format_kr_prefix(amount) + "."
-                : "Staten har innvilget " + format_kr_prefix(grant) + "; resten av kostnaden er " +
-                      format_kr_prefix(rest) + ", og kommunen dekker inntil " +
-                      format_kr_prefix(*year->cap_per_student_when_state_granted) +
-                      " per student, " + format_kr_prefix(amount) + ".";
+            granted_text + ". Kostnaden er " + format_kr_prefix(cost) +
+            (amount == rest
+                 ? ", og kommunen dekker resten: " + format_kr_prefix(amount)
+                 : ", og resten er " + format_kr_prefix(rest) + "; kommunen dekker inntil " +
+                       format_kr_prefix(*year->cap_per_student_when_state_granted) +
+                       " per student: " + format_kr_prefix(amount)) +
+            " (regel 4).";
       } else {
         ld.outcome = Outcome::rejected;
         ld.reason_code = "state_covers_cost";
-        ld.reason = rest == 0 ? "Staten har innvilget " + format_kr_prefix(grant) +
-                                    ", som dekker hele kostnaden på " + format_kr_prefix(cost) +
-                                    "; kommunen gir derfor ikke tilskudd."
-                              : "Staten har innvilget " + format_kr_prefix(grant) +
+        ld.reason = rest == 0 ? granted_text + ", som dekker hele kostnaden på " +
+                                    format_kr_prefix(cost) +
+                                    "; kommunen gir derfor ikke tilskudd (regel 4)."
+                              : granted_text + ". Kostnaden er " + format_kr_prefix(cost) +
                                     "; kommunen dekker ikke resten av kostnaden i " +
-                                    std::to_string(year_no) + ".";
+                                    std::to_string(year_no) + " (regel 4).";
       }
       d.lines.push_back(std::move(ld));
       continue;
@@ -385,26 +397,26 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
       already = it->second;
     }
     const Kroner amount = amount_when_state_rejected(*year, cost, already);
+    const std::string rejected_text =
+        "Statsforvalteren har gitt avslag" + letter_basis(letters, ev.letter);
     if (amount > 0) {
       ld.outcome = Outcome::approved;
       ld.amount = amount;
       ld.reason_code = std::string(kCapReasonCode);
-      ld.reason = "Statsforvalteren har gitt avslag; kommunen dekker inntil " +
-                  format_kr_prefix(cap) + " per student per år.";
+      ld.reason = rejected_text + ". Kostnaden er " + format_kr_prefix(cost) +
+                  ", og kommunen dekker inntil " + format_kr_prefix(cap) + " per student per år";
       if (already > 0) {
-        ld.reason += " Den ansatte har allerede fått " + format_kr_prefix(already) + " i " +
-                     std::to_string(year_no) + ", så tilskuddet blir " + format_kr_prefix(amount) +
-                     ".";
-      } else if (amount < cost) {
-        ld.reason += " Tilskuddet blir " + format_kr_prefix(amount) + ".";
+        ld.reason += ". Den ansatte har allerede fått " + format_kr_prefix(already) + " i " +
+                     std::to_string(year_no) + ", så tilskuddet blir " + format_kr_prefix(amount);
+      } else {
+        ld.reason += ": " + format_kr_prefix(amount);
       }
+      ld.reason += " (regel 5).";
     } else {
       ld.outcome = Outcome::rejected;
       ld.reason_code = "cap_exhausted";
-      ld.reason =
-          "Statsforvalteren har gitt avslag, og den ansatte har allerede fått kommunens "
-          "tak på " +
-          format_kr_prefix(cap) + " for " + std::to_string(year_no) + ".";
+      ld.reason = rejected_text + ", og den ansatte har allerede fått kommunens tak på " +
+                  format_kr_prefix(cap) + " for " + std::to_string(year_no) + " (regel 5).";
     }
     d.lines.push_back(std::move(ld));
   }

@@ -335,6 +335,45 @@ TEST_F(IntakeTest, DecidedApplicationCreatesCaseAndQueuesFullDecisionMessage) {
   EXPECT_NO_THROW(store().prior_grants(2020));
 }
 
+// ---- issue 12, attack 7: a forged From under the default [sender] ----------------------------
+
+// Nothing configured ([sender] authserv_ids empty): fail closed. A forged From with no
+// Authentication-Results, whose form names the address the forger wants a municipal letter
+// sent to, gets no decision and no letter at all (on main it got the documentation request).
+TEST_F(IntakeTest, ForgedFromUnderTheDefaultSenderGetsNoLetter) {
+  cfg_.sender = config::Sender{};
+  ASSERT_TRUE(cfg_.sender.fails_closed());
+  std::string raw = corpus("07-iphone-no-letter");
+  auto pos = raw.find("E-post: hilde.granli@trollstua.no");
+  ASSERT_NE(pos, std::string::npos);
+  raw.replace(pos, std::string("E-post: hilde.granli@trollstua.no").size(),
+              "E-post: target@victim.example");
+  IntakeOutcome out = intake(raw, 1);
+  ASSERT_TRUE(out.case_record) << notes_text(out.notes);
+  const CaseRecord& c = *out.case_record;
+  EXPECT_EQ(c.state, CaseState::flagged);
+  EXPECT_TRUE(std::any_of(c.flags.begin(), c.flags.end(),
+                          [](const Flag& f) { return f.code == "sender_unverified"; }));
+  EXPECT_NE(c.contact_email, "target@victim.example");
+  EXPECT_TRUE(store().outbox_for_case(c.id).empty());
+  EXPECT_TRUE(all_outbox().empty());
+}
+
+// With the explicit opt-out the form's contact outside the sender's domain is still not where
+// the letter goes: it goes to the sender (and the domain rule holds the case for a person).
+TEST_F(IntakeTest, LettersGoToTheSenderNotToAContactOutsideItsDomain) {
+  cfg_.sender.require_match_contact_domain = false;
+  std::string raw = corpus("07-iphone-no-letter");
+  auto pos = raw.find("E-post: hilde.granli@trollstua.no");
+  ASSERT_NE(pos, std::string::npos);
+  raw.replace(pos, std::string("E-post: hilde.granli@trollstua.no").size(),
+              "E-post: target@victim.example");
+  IntakeOutcome out = intake(raw, 1);
+  ASSERT_TRUE(out.case_record) << notes_text(out.notes);
+  EXPECT_EQ(out.case_record->contact_email, "hilde.granli@trollstua.no");
+  for (const auto& item : all_outbox()) EXPECT_EQ(item.recipient, "hilde.granli@trollstua.no");
+}
+
 // ---- needs documentation ---------------------------------------------------------------------
 
 TEST_F(IntakeTest, ApplicationWithoutLetterAsksForDocumentationAndSetsReminder) {

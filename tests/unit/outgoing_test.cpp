@@ -275,6 +275,43 @@ TEST(OutgoingRender, DecisionListsEveryLineTotalRoundAndAppeal) {
   EXPECT_TRUE(text::is_valid_utf8(b));
 }
 
+// Issue 12 (forvaltningsloven 2025 §§ 11-13): an automatic decision says so, and says how to
+// ask for a person's review besides the appeal; a decision a person took part in does not
+// claim to be automatic.
+TEST(OutgoingRender, AutomaticDecisionSaysSoAndHowToAskForAPerson) {
+  const auto r = render(real_templates(), OutboxKind::decision, sample());
+  const std::string& b = r.body;
+  EXPECT_NE(b.find("Vedtaket er fattet automatisk"), std::string::npos) << b;
+  EXPECT_NE(b.find("hvilken regel i retningslinjene som er brukt"), std::string::npos) << b;
+  EXPECT_TRUE(has_line(b, "Forklaring og manuell vurdering")) << b;
+  EXPECT_NE(b.find("kreve at en saksbehandler vurderer saken, jf. forvaltningsloven §§ 11 til 13"),
+            std::string::npos)
+      << b;
+  EXPECT_NE(b.find("skriv «Manuell vurdering» i teksten. Behold referansen (20/30298, "
+                   "TT-2026-0042) i emnefeltet"),
+            std::string::npos)
+      << b;
+  EXPECT_NE(b.find("i tillegg til retten til å klage"), std::string::npos) << b;
+  // The review paragraph comes after the appeal, and is followed by one blank line.
+  EXPECT_LT(b.find("Klagerett"), b.find("Forklaring og manuell vurdering"));
+  EXPECT_NE(b.find("som vanlig.\n\nDere har rett til å se dokumentene"), std::string::npos) << b;
+  EXPECT_EQ(b.find("{{"), std::string::npos);
+}
+
+TEST(OutgoingRender, DecisionWithAPersonIsNotCalledAutomatic) {
+  LetterInput in = sample();
+  in.automatic = false;
+  const auto r = render(real_templates(), OutboxKind::decision, in);
+  const std::string& b = r.body;
+  EXPECT_EQ(b.find("fattet automatisk"), std::string::npos) << b;
+  EXPECT_EQ(b.find("Manuell vurdering"), std::string::npos) << b;
+  EXPECT_NE(b.find("en saksbehandler har vurdert den før vedtaket ble sendt"), std::string::npos)
+      << b;
+  // The review line is left out without leaving two blank lines.
+  EXPECT_EQ(b.find("\n\n\n"), std::string::npos) << b;
+  EXPECT_NE(b.find("Klagerett"), std::string::npos);
+}
+
 TEST(OutgoingRender, FlaggedAndPendingLinesHaveNoAmount) {
   LetterInput in = sample();
   in.lines = {{"Ola Hansen", rules::Outcome::flagged, 0, "Den ansatte står ikke på listen."},

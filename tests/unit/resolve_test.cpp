@@ -4,8 +4,10 @@
 #include "workflow/resolve.h"
 
 #include <gtest/gtest.h>
+
 #include <sqlite3.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <chrono>
 #include <deque>
@@ -271,6 +273,53 @@ TEST_F(ResolveTest, ApproveFlaggedCaseDecidesItWithTheRulesAmountAndQueuesTheDec
       EXPECT_EQ(ev.actor, "admin:kari.saksbehandler") << ev.reason;
     }
   }
+}
+
+// Issue 12: a case drawn for the audit sample waits with the rules' decision and no letter; a
+// person's approve releases it as the rules decided, and the letter says a person took part.
+TEST_F(ResolveTest, AuditSampleHoldsTheDecisionUntilAPersonApprovesIt) {
+  cfg_.controls.audit_sample_percent = 100;
+  CaseRecord c = take_in_corpus("01-outlook-single-ablu");
+  ASSERT_EQ(c.state, CaseState::flagged);
+  EXPECT_TRUE(std::any_of(c.flags.begin(), c.flags.end(),
+                          [](const Flag& f) { return f.code == "audit_sample"; }));
+  ASSERT_EQ(c.lines.size(), 1u);
+  EXPECT_EQ(c.lines[0].outcome, rules::Outcome::approved);
+  EXPECT_EQ(c.lines[0].amount, 55000);
+  EXPECT_FALSE(outbox_of(c, OutboxKind::decision));
+
+  ResolveResult r = resolve_case(store(), c.ref, approve(), settings_, later_);
+  EXPECT_EQ(r.from, CaseState::flagged);
+  ASSERT_TRUE(r.queued);
+  c = reload(c);
+  EXPECT_EQ(c.state, CaseState::decided);
+  EXPECT_EQ(c.lines[0].reason_code, "state_granted_remainder");  // as the rules decided
+  EXPECT_EQ(c.total, 55000);
+  auto item = outbox_of(c, OutboxKind::decision);
+  ASSERT_TRUE(item);
+  const std::string text = letter_text(*item);
+  EXPECT_NE(text.find("en saksbehandler har vurdert den"), std::string::npos) << text;
+  EXPECT_EQ(text.find("fattet automatisk"), std::string::npos) << text;
+}
+
+// Issue 12, attack 5 with a person: a line over [controls] max_auto_line_amount waits; a person
+// may approve it (their decision, their note).
+TEST_F(ResolveTest, OverTheAutomaticLimitAPersonDecides) {
+  cfg_.controls.max_auto_line_amount = 50000;
+  CaseRecord c = take_in_corpus("01-outlook-single-ablu");  // the rules give kr 55 000
+  ASSERT_EQ(c.state, CaseState::flagged);
+  ASSERT_EQ(c.lines.size(), 1u);
+  EXPECT_EQ(c.lines[0].outcome, rules::Outcome::flagged);
+  EXPECT_EQ(c.lines[0].reason_code, "over_auto_limit");
+  EXPECT_EQ(c.total, 0);
+  EXPECT_FALSE(outbox_of(c, OutboxKind::decision));
+
+  resolve_case(store(), c.ref, approve(), settings_, later_);
+  c = reload(c);
+  EXPECT_EQ(c.state, CaseState::decided);
+  EXPECT_EQ(c.lines[0].outcome, rules::Outcome::approved);
+  EXPECT_EQ(c.lines[0].amount, 55000);  // the rules' amount, approved by a person
+  EXPECT_EQ(c.lines[0].reason_code, "admin_approved");
 }
 
 TEST_F(ResolveTest, ApproveWithAnotherAmountNeedsANoteWhichBecomesTheReason) {

@@ -185,7 +185,7 @@ TEST(Rule1_Programme, OtherEducationIsRejectedWithoutDocumentation) {
   EXPECT_EQ(d.lines[0].reason_code, "programme_not_eligible");
   EXPECT_EQ(d.lines[0].reason,
             "Utdanningen (Videreutdanning) gir ikke rett til tilretteleggingstilskudd fra "
-            "kommunen; bare ABLU og barnehagelærerutdanning deltid støttes.");
+            "kommunen; bare ABLU og barnehagelærerutdanning deltid støttes (regel 1).");
   EXPECT_EQ(d.status, CaseStatus::decided);
   EXPECT_EQ(d.total, 0);
 }
@@ -263,7 +263,7 @@ TEST(Rule2_Roster, RosterOtherProgrammeMakesTheLineNotEligible) {
       {"Siri Moe", Programme::OTHER, "Videreutdanning i barnehagepedagogikk", kOrg});
   auto d = decide(form_with({granted("Siri Moe", Programme::ABLU, 95000, 40000),
                              granted("Ola Hansen", Programme::ABLU, 95000, 40000)}),
-                  {grant_letter({40000})}, ys, kReceived);
+                  {grant_letter({40000, 40000})}, ys, kReceived);
   ASSERT_EQ(d.lines.size(), 2u);
   EXPECT_EQ(d.lines[0].outcome, Outcome::rejected);
   EXPECT_EQ(d.lines[0].amount, 0);
@@ -437,15 +437,20 @@ TEST(Rule4_StateGranted, CappedWhenTheYearSetsACap) {
   EXPECT_EQ(amount_when_state_granted(y, 50000, 40000), 10000);
 }
 
+// Issue 12 (forvaltningsloven 2025 § 11): the reason explains the line with the rule and the
+// facts it used, the settling letter's date among them.
 TEST(Rule4_StateGranted, ApprovedRemainderWithBokmaalReason) {
-  auto d = decide(form_with({granted("Ola Hansen", Programme::ABLU, 95000, 40000)}),
-                  {grant_letter({40000})}, years(), kReceived);
+  Letter letter = grant_letter({40000});
+  letter.date = D(2020, 6, 10);
+  auto d = decide(form_with({granted("Ola Hansen", Programme::ABLU, 95000, 40000)}), {letter},
+                  years(), kReceived);
   ASSERT_EQ(d.lines.size(), 1u);
   EXPECT_EQ(d.lines[0].outcome, Outcome::approved);
   EXPECT_EQ(d.lines[0].amount, 55000);
   EXPECT_EQ(d.lines[0].reason_code, "state_granted_remainder");
   EXPECT_EQ(d.lines[0].reason,
-            "Staten har innvilget kr 40 000; kommunen dekker resten av kostnaden, kr 55 000.");
+            "Statsforvalteren har innvilget kr 40 000 (brev datert 10. juni 2020). Kostnaden er "
+            "kr 95 000, og kommunen dekker resten: kr 55 000 (regel 4).");
   EXPECT_EQ(d.status, CaseStatus::decided);
   EXPECT_EQ(d.total, 55000);
   EXPECT_TRUE(d.flags.empty());
@@ -456,6 +461,9 @@ TEST(Rule4_StateGranted, StateCoversCostIsRejected) {
                   {grant_letter({40000})}, years(), kReceived);
   EXPECT_EQ(d.lines[0].outcome, Outcome::rejected);
   EXPECT_EQ(d.lines[0].reason_code, "state_covers_cost");
+  EXPECT_EQ(d.lines[0].reason,
+            "Statsforvalteren har innvilget kr 40 000 (brev uten dato), som dekker hele "
+            "kostnaden på kr 40 000; kommunen gir derfor ikke tilskudd (regel 4).");
   EXPECT_EQ(d.lines[0].amount, 0);
   EXPECT_EQ(d.status, CaseStatus::decided);
 }
@@ -494,8 +502,8 @@ TEST(Rule5_StateRejected, ApprovedWithBokmaalReason) {
   EXPECT_EQ(d.lines[0].amount, 60000);
   EXPECT_EQ(d.lines[0].reason_code, "state_rejected_cap");
   EXPECT_EQ(d.lines[0].reason,
-            "Statsforvalteren har gitt avslag; kommunen dekker inntil kr 75 000 per student per "
-            "år.");
+            "Statsforvalteren har gitt avslag (brev uten dato). Kostnaden er kr 60 000, og "
+            "kommunen dekker inntil kr 75 000 per student per år: kr 60 000 (regel 5).");
   EXPECT_EQ(d.status, CaseStatus::decided);
 }
 
@@ -505,6 +513,9 @@ TEST(Rule5_StateRejected, CapExhaustedIsRejected) {
                   {rejection_letter()}, years(), kReceived, prior);
   EXPECT_EQ(d.lines[0].outcome, Outcome::rejected);
   EXPECT_EQ(d.lines[0].reason_code, "cap_exhausted");
+  EXPECT_NE(d.lines[0].reason.find("kommunens tak på kr 75 000 for 2020 (regel 5)."),
+            std::string::npos)
+      << d.lines[0].reason;
   EXPECT_EQ(d.total, 0);
   EXPECT_EQ(d.status, CaseStatus::decided);
 }
