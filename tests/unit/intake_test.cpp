@@ -337,18 +337,22 @@ TEST_F(IntakeTest, DecidedApplicationCreatesCaseAndQueuesFullDecisionMessage) {
 
 // ---- issue 12, attack 7: a forged From under the default [sender] ----------------------------
 
+// Corpus 07 with the form's contact replaced by the address a forger wants a letter sent to.
+std::string with_forged_contact(std::string raw) {
+  const std::string contact = "E-post: hilde.granli@trollstua.no";
+  auto pos = raw.find(contact);
+  EXPECT_NE(pos, std::string::npos);
+  if (pos != std::string::npos) raw.replace(pos, contact.size(), "E-post: target@victim.example");
+  return raw;
+}
+
 // Nothing configured ([sender] authserv_ids empty): fail closed. A forged From with no
 // Authentication-Results, whose form names the address the forger wants a municipal letter
 // sent to, gets no decision and no letter at all (on main it got the documentation request).
 TEST_F(IntakeTest, ForgedFromUnderTheDefaultSenderGetsNoLetter) {
   cfg_.sender = config::Sender{};
   ASSERT_TRUE(cfg_.sender.fails_closed());
-  std::string raw = corpus("07-iphone-no-letter");
-  auto pos = raw.find("E-post: hilde.granli@trollstua.no");
-  ASSERT_NE(pos, std::string::npos);
-  raw.replace(pos, std::string("E-post: hilde.granli@trollstua.no").size(),
-              "E-post: target@victim.example");
-  IntakeOutcome out = intake(raw, 1);
+  IntakeOutcome out = intake(with_forged_contact(corpus("07-iphone-no-letter")), 1);
   ASSERT_TRUE(out.case_record) << notes_text(out.notes);
   const CaseRecord& c = *out.case_record;
   EXPECT_EQ(c.state, CaseState::flagged);
@@ -363,12 +367,7 @@ TEST_F(IntakeTest, ForgedFromUnderTheDefaultSenderGetsNoLetter) {
 // the letter goes: it goes to the sender (and the domain rule holds the case for a person).
 TEST_F(IntakeTest, LettersGoToTheSenderNotToAContactOutsideItsDomain) {
   cfg_.sender.require_match_contact_domain = false;
-  std::string raw = corpus("07-iphone-no-letter");
-  auto pos = raw.find("E-post: hilde.granli@trollstua.no");
-  ASSERT_NE(pos, std::string::npos);
-  raw.replace(pos, std::string("E-post: hilde.granli@trollstua.no").size(),
-              "E-post: target@victim.example");
-  IntakeOutcome out = intake(raw, 1);
+  IntakeOutcome out = intake(with_forged_contact(corpus("07-iphone-no-letter")), 1);
   ASSERT_TRUE(out.case_record) << notes_text(out.notes);
   EXPECT_EQ(out.case_record->contact_email, "hilde.granli@trollstua.no");
   for (const auto& item : all_outbox()) EXPECT_EQ(item.recipient, "hilde.granli@trollstua.no");
