@@ -324,6 +324,59 @@ void read_controls(const Context& ctx, const toml::table& t, Controls& out) {
     out.audit_sample_percent = static_cast<int>(*v);
 }
 
+// A domain name as a mail address has it after the '@': labels of letters, digits and hyphens
+// joined by dots, at least two labels.
+bool is_domain_name(std::string_view d) {
+  if (d.empty() || d.size() > 253 || d.front() == '.' || d.back() == '.') return false;
+  if (d.find('.') == std::string_view::npos || d.find("..") != std::string_view::npos) return false;
+  return std::all_of(d.begin(), d.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  });
+}
+
+// [evidence] (DECISIONS.md "What counts as the state's letter").
+void read_evidence(const Context& ctx, const toml::table& t, Evidence& out) {
+  constexpr std::string_view s = "evidence";
+  check_keys(ctx, t, s, {"max_letter_age_days", "state_domains"});
+  if (auto v = read_int(ctx, t, s, "max_letter_age_days", 1, 36500)) {
+    out.max_letter_age_days = static_cast<int>(*v);
+  }
+  const toml::node* n = t.get("state_domains");
+  if (!n) return;
+  if (!n->is_array()) {
+    ctx.fail(s, "state_domains",
+             "expected an array of domains (e.g. [\"statsforvalteren.no\"]), got " +
+                 std::string(type_name(*n)),
+             &n->source());
+  }
+  const toml::array& arr = *n->as_array();
+  if (arr.empty()) {
+    ctx.fail(s, "state_domains",
+             "is empty; no forwarded letter could ever count (list the state's mail domains)",
+             &n->source());
+  }
+  out.state_domains.clear();
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string key = "state_domains[" + std::to_string(i) + "]";
+    if (!arr[i].is_string()) {
+      ctx.fail(s, key, "expected a string, got " + std::string(type_name(arr[i])),
+               &arr[i].source());
+    }
+    std::string domain = text::to_lower(text::trim(arr[i].as_string()->get()));
+    if (!is_domain_name(domain)) {
+      ctx.fail(s, key,
+               "'" + arr[i].as_string()->get() +
+                   "' is not a mail domain (such as statsforvalteren.no, without '@')",
+               &arr[i].source());
+    }
+    if (std::find(out.state_domains.begin(), out.state_domains.end(), domain) !=
+        out.state_domains.end()) {
+      ctx.fail(s, key, "'" + domain + "' is listed twice", &arr[i].source());
+    }
+    out.state_domains.push_back(domain);
+  }
+}
+
 std::vector<Date> read_deadlines(const Context& ctx, const toml::table& t, std::string_view s,
                                  int year) {
   const toml::node* n = t.get("deadlines");
@@ -632,7 +685,7 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
   Config cfg;
   check_keys(ctx, root, "",
              {"mailbox", "smtp", "store", "case", "year", "limits", "letters", "retention",
-              "oauth2", "sender", "controls"});
+              "oauth2", "sender", "controls", "evidence"});
   if (const auto* t = sub_table(ctx, root, "mailbox")) read_mailbox(ctx, *t, cfg.mailbox);
   if (const auto* t = sub_table(ctx, root, "smtp")) read_smtp(ctx, *t, cfg.smtp);
   if (const auto* t = sub_table(ctx, root, "store")) {
@@ -652,6 +705,7 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
   if (const auto* t = sub_table(ctx, root, "limits")) read_limits(ctx, *t, cfg.limits);
   if (const auto* t = sub_table(ctx, root, "sender")) read_sender(ctx, *t, cfg.sender);
   if (const auto* t = sub_table(ctx, root, "controls")) read_controls(ctx, *t, cfg.controls);
+  if (const auto* t = sub_table(ctx, root, "evidence")) read_evidence(ctx, *t, cfg.evidence);
   if (const auto* t = sub_table(ctx, root, "oauth2")) {
     constexpr std::string_view o = "oauth2";
     check_keys(ctx, *t, o,

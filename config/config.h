@@ -146,6 +146,16 @@ struct Controls {
   int audit_sample_percent = 5;
 };
 
+// What counts as the state's letter (DECISIONS.md "What counts as the state's letter").
+struct Evidence {
+  // A letter dated more than this many days before the message was received settles nothing
+  // (about 18 months: a letter for the year before is still accepted, one from 2016 is not).
+  int max_letter_age_days = 548;
+  // A forwarded letter counts only when its original sender is at one of these domains (or a
+  // subdomain); lower-case.
+  std::vector<std::string> state_domains = {"statsforvalteren.no", "fylkesmannen.no"};
+};
+
 struct Config {
   Mailbox mailbox;
   Smtp smtp;
@@ -155,6 +165,7 @@ struct Config {
   Retention retention;
   Sender sender;
   Controls controls;
+  Evidence evidence;
   OAuth2 oauth2;
   std::map<int, Year> years;  // at least one
   Limits limits;

@@ -24,6 +24,8 @@ namespace {
 constexpr std::size_t kMaxLetterBytes = 256 * 1024;
 // How many lines from the top count as the letter's head (date, references).
 constexpr std::size_t kHeadLines = 40;
+// How many non-empty lines from the top count as the letterhead that names the sender.
+constexpr std::size_t kSenderHeadLines = 12;
 
 bool is_word_byte(char c) {
   auto u = static_cast<unsigned char>(c);
@@ -572,13 +574,32 @@ std::string title_case(std::string_view word) {
   return lower;
 }
 
+// Where a letter names its sender (DECISIONS.md "What counts as the state's letter"): a line
+// that begins with the state's name in the letter's head (its first kSenderHeadLines non-empty
+// lines) or in its signature (after "hilsen"), or a "Fra:"/"From:" line (a forwarded letter's
+// header). A mention in the prose ("vi har fått tilsagn fra Statsforvalteren") names no sender.
 std::string find_sender(const std::vector<std::string>& lines) {
   std::string bare;
+  std::size_t non_empty = 0;
+  bool signature = false;
   for (const auto& raw : lines) {
     std::string line = text::collapse_spaces(raw);
+    if (line.empty()) continue;
+    ++non_empty;
     std::string lower = text::to_lower(line);
     auto t = tokenize(lower);
-    for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t.empty()) continue;
+    std::size_t first = 0;
+    bool label = false;
+    if (any_of(t[0].word, {"fra", "from", "avsender"}) && t[0].end < lower.size() &&
+        lower[t[0].end] == ':') {
+      first = 1;
+      label = true;
+    }
+    const bool where = non_empty <= kSenderHeadLines || signature || label;
+    if (lower.find("hilsen") != std::string::npos) signature = true;
+    if (!where) continue;
+    for (std::size_t i = first; i < std::min(t.size(), first + 1); ++i) {
       std::string canonical;
       if (t[i].word == "statsforvalteren")
         canonical = "Statsforvalteren";
@@ -793,11 +814,77 @@ bool looks_like_form(const std::vector<std::string>& lines) {
   return labels >= 2;
 }
 
+// Whether `digits` (9 of them) stands in the text as a number of its own: "987654321",
+// "987 654 321" or "987.654.321".
+bool names_number(const std::vector<std::string>& lines, const std::string& digits) {
+  if (digits.size() != 9) return false;
+  for (const auto& line : lines) {
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      if (!is_digit(line[i]) || (i > 0 && is_digit(line[i - 1]))) continue;
+      // Read up to 9 digits with single separators after each group of three.
+      std::string got;
+      std::size_t j = i;
+      while (j < line.size() && got.size() < 9) {
+        if (is_digit(line[j])) {
+          got += line[j++];
+        } else if ((line[j] == ' ' || line[j] == '.') && got.size() % 3 == 0 &&
+                   j + 1 < line.size() && is_digit(line[j + 1])) {
+          ++j;
+        } else {
+          break;
+        }
+      }
+      if (got == digits && (j >= line.size() || !is_digit(line[j]))) return true;
+    }
+  }
+  return false;
+}
+
+bool names_key(const std::string& hay, const std::string& key) {
+  if (key.empty()) return false;
+  std::size_t pos = hay.find(key);
+  while (pos != std::string::npos) {
+    bool left = pos == 0 || hay[pos - 1] == ' ';
+    bool right = pos + key.size() == hay.size() || hay[pos + key.size()] == ' ';
+    if (left && right) return true;
+    pos = hay.find(key, pos + 1);
+  }
+  return false;
+}
+
+// The owner's name as in the form, compared by name_key; also without a company form at the end
+// ("Solsikken Barnehage AS" is named by "Solsikken Barnehage") when two words remain.
+// A department after a comma ("Solsikken Barnehage, avd. Nord AS") may be left out too.
+bool names_owner(const std::vector<std::string>& lines, const std::string& owner) {
+  std::string all;
+  for (const auto& l : lines) all += l + '\n';
+  const std::string hay = text::name_key(all);
+  std::vector<std::string> keys = {text::name_key(owner)};
+  if (auto comma = owner.find(','); comma != std::string::npos)
+    keys.push_back(text::name_key(owner.substr(0, comma)));
+  for (const std::string& key : keys) {
+    auto words = split_words(key);
+    if (words.size() < 2 && key != keys.front()) continue;
+    if (names_key(hay, key)) return true;
+    if (words.size() >= 3 && any_of(words.back(), {"as", "asa", "sa", "ba", "da", "ans", "ks"})) {
+      std::string shorter = key.substr(0, key.size() - words.back().size() - 1);
+      if (names_key(hay, shorter)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
-Letter parse_letter(std::string_view input, const std::vector<std::string>& employees) {
+Letter parse_letter(std::string_view input, const std::vector<std::string>& employees,
+                    const LetterParty& applicant) {
   Letter letter;
   std::vector<std::string> lines = prepare_lines(input);
+  std::string org_digits;
+  for (char c : applicant.org_number)
+    if (is_digit(c)) org_digits += c;
+  letter.names_org_number = names_number(lines, org_digits);
+  letter.names_owner = names_owner(lines, applicant.owner);
   std::vector<Unit> units = make_units(lines);
   letter.sender = find_sender(lines);
   letter.date = find_letter_date(lines);

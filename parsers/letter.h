@@ -27,6 +27,12 @@ struct LetterEntry {
   std::optional<Kroner> amount;
 };
 
+// The applicant as the form names it, for finding it in a letter.
+struct LetterParty {
+  std::string owner;       // "Solsikken Barnehage AS"
+  std::string org_number;  // digits ("987654321"); spaces are ignored
+};
+
 struct Letter {
   std::string filename;  // attachment filename, or "" for a forwarded message / body text
   std::string source;    // "pdf", "docx", "text", "forwarded", "body", "image"
@@ -37,14 +43,27 @@ struct Letter {
   std::string reference;             // "Vår ref.: 2020/12345" -> "2020/12345"
   std::vector<LetterEntry> entries;  // per employee named in the letter
   bool readable = true;              // false: no text (scan, encrypted, broken)
+  // Whether the letter names the applicant given to parse_letter: its organisation number
+  // (as 9 digits, or 3+3+3 with spaces or dots), or the owner's name (compared by
+  // text::name_key, with or without the company form "AS", "SA", ...).
+  bool names_org_number = false;
+  bool names_owner = false;
+  // Set by the workflow (rules::verify_letter, DECISIONS.md "What counts as the state's
+  // letter"): the checks this letter failed, in English ("no sender", ...). A letter with any
+  // settles nothing.
+  std::vector<std::string> failed_checks;
   std::vector<Flag> flags;
+
+  bool verified() const { return failed_checks.empty(); }
 };
 
 // Classifies a letter's text: rejection wording (avslag, avslått, ikke innvilget, kan ikke
 // innvilge) beats grant wording (tildel*, innvilg*, tilsagn) only where it is the decision; a
 // receipt ("bekreftelse på mottatt søknad") is unknown. `employees` are the form's names; a
 // letter naming several employees gets one entry each with its own kind and amount.
-Letter parse_letter(std::string_view text, const std::vector<std::string>& employees);
+// `applicant` is looked for in the letter (names_org_number, names_owner).
+Letter parse_letter(std::string_view text, const std::vector<std::string>& employees,
+                    const LetterParty& applicant = {});
 
 // True when the text reads as correspondence from the state about this grant (sender named,
 // or grant/rejection wording about tilretteleggingsmidler), not the application form.

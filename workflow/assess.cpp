@@ -11,6 +11,7 @@
 #include "parsers/html.h"
 #include "parsers/text.h"
 #include "workflow/controls.h"
+#include "workflow/evidence.h"
 #include "workflow/flags.h"
 #include "workflow/sender_check.h"
 
@@ -39,6 +40,51 @@ size_t forward_marker(std::string_view body) {
     if (pos < best) best = pos;
   }
   return best;
+}
+
+// A field of an inline-forwarded block's header (its first lines): the value of the first line
+// labelled with one of `labels` ("Fra:", "From:"), "" when there is none.
+std::string forward_header(std::string_view block, std::initializer_list<std::string_view> labels) {
+  std::size_t n = 0;
+  for (std::string_view line : text::split_lines(block)) {
+    if (++n > 12) break;
+    std::string_view l = text::trim(line);
+    std::string lower = text::to_lower(l);
+    std::size_t colon = lower.find(':');
+    if (colon == std::string::npos) continue;
+    std::string label(text::trim(std::string_view(lower).substr(0, colon)));
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) continue;
+    return std::string(text::trim(l.substr(colon + 1)));
+  }
+  return "";
+}
+
+// The original sender's address in an inline-forwarded block, "" when none is given. Outlook
+// writes "From: Name [mailto:a@b]", Gmail and Apple Mail "Fra: Name <a@b>".
+std::string inline_forward_sender(std::string_view block) {
+  std::string value = forward_header(block, {"fra", "from", "avsender"});
+  std::size_t at = value.find('@');
+  if (at == std::string::npos) return "";
+  auto stop = [](char c) {
+    return c == ' ' || c == '<' || c == '>' || c == '[' || c == ']' || c == '(' || c == ')' ||
+           c == '"' || c == '\'' || c == ',' || c == ';' || c == ':';
+  };
+  std::size_t b = at, e = at;
+  while (b > 0 && !stop(value[b - 1])) --b;
+  while (e < value.size() && !stop(value[e])) ++e;
+  return text::to_lower(std::string_view(value).substr(b, e - b));
+}
+
+// The date an inline-forwarded block's header gives ("Date: Fri, 14 Aug 2020 10:02:00 +0200",
+// "Dato: fre. 14. aug. 2020 kl. 10:02", "Sendt: 14. august 2020 10:02").
+std::optional<Date> inline_forward_date(std::string_view block) {
+  std::string value = forward_header(block, {"date", "dato", "sendt", "sent"});
+  if (value.empty()) return std::nullopt;
+  if (auto d = parse_mail_date(value)) return d;
+  for (const Date& d : find_dates(value)) {
+    if (d.valid()) return d;
+  }
+  return std::nullopt;
 }
 
 struct TextSource {
@@ -274,8 +320,16 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   // Letters go to the sender, or to the form's contact when it is in the sender's domain.
   a.contact_email = sender::recipient(a.from_address, a.form.contact_email);
 
-  // Letters: every attachment that is not the form, forwarded messages, an inline forward.
+  // Letters: every attachment that is not the form, forwarded messages, an inline forward. Each
+  // is checked as the state's letter (DECISIONS.md "What counts as the state's letter").
   std::vector<std::string> names = employee_names(a.form);
+  const LetterParty applicant{a.form.owner, a.form.org_number};
+  const Date letters_received = opt.message_received.value_or(a.received);
+  auto add_letter = [&](Letter l, const rules::LetterOrigin& origin) {
+    rules::check_letter(l, origin, letters_received, a.form, cfg.evidence);
+    a.letters.push_back(std::move(l));
+  };
+  const rules::LetterOrigin attached;
   for (const auto& s : sources) {
     AttachmentInfo info{s.name, s.content_type, s.size, "other", s.status};
     if (&s == form_from) {
@@ -283,19 +337,19 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     } else if (s.kind == "pdf" || s.kind == "image") {
       info.role = "letter";
       if (s.status == "ok") {
-        Letter l = parse_letter(s.text, names);
+        Letter l = parse_letter(s.text, names, applicant);
         l.filename = s.name;
         l.source = s.kind;
-        a.letters.push_back(std::move(l));
+        add_letter(std::move(l), attached);
       } else {
         a.letters.push_back(unreadable_letter(s));
       }
     } else if (s.status == "ok" && looks_like_letter(s.text)) {
       info.role = "letter";
-      Letter l = parse_letter(s.text, names);
+      Letter l = parse_letter(s.text, names, applicant);
       l.filename = s.name;
       l.source = s.kind;
-      a.letters.push_back(std::move(l));
+      add_letter(std::move(l), attached);
     } else if (s.kind == "docx" && s.status != "ok") {
       info.role = "letter";
       a.letters.push_back(unreadable_letter(s));
@@ -304,16 +358,20 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   }
   for (const auto& fwd : msg.forwarded) {
     if (!looks_like_letter(fwd.headers.subject + "\n" + fwd.text)) continue;
-    Letter l = parse_letter(fwd.headers.subject + "\n" + fwd.text, names);
+    Letter l = parse_letter(fwd.headers.subject + "\n" + fwd.text, names, applicant);
     l.filename = fwd.headers.subject;
     l.source = "forwarded";
     if (!l.date) l.date = parse_mail_date(fwd.headers.date);
-    a.letters.push_back(std::move(l));
+    rules::LetterOrigin origin{rules::LetterChannel::forwarded, ""};
+    if (!fwd.headers.from.empty()) origin.original_sender = fwd.headers.from.front().address;
+    add_letter(std::move(l), origin);
   }
   if (!forwarded_text.empty() && looks_like_letter(forwarded_text)) {
-    Letter l = parse_letter(forwarded_text, names);
+    Letter l = parse_letter(forwarded_text, names, applicant);
     l.source = "body";
-    a.letters.push_back(std::move(l));
+    if (!l.date) l.date = inline_forward_date(forwarded_text);
+    add_letter(std::move(l),
+               {rules::LetterChannel::forwarded, inline_forward_sender(forwarded_text)});
   }
 
   if (opt.case_letters.empty()) {
@@ -415,6 +473,9 @@ json to_json(const Assessment& a) {
                          {"sender", l.sender},
                          {"date", l.date ? json(l.date->iso()) : json(nullptr)},
                          {"reference", l.reference},
+                         {"names_applicant", l.names_org_number || l.names_owner},
+                         {"verified", l.verified()},
+                         {"failed_checks", l.failed_checks},
                          {"entries", entries}});
     }
     j["letters"] = letters;

@@ -22,9 +22,12 @@ namespace tilskudd {
 
 struct AssessOptions {
   std::optional<Date> received;  // overrides the message's Date header
-  Date today;                    // used when neither is known
-  PdfExtractor pdf;              // empty: every PDF counts as unreadable
-  rules::PriorGrants prior;      // amounts already granted this year under the cap
+  // When this message itself arrived, when it is not `received` (a reply read into a case whose
+  // round `received` fixes): the date the letters it carries are checked against.
+  std::optional<Date> message_received;
+  Date today;                // used when neither is known
+  PdfExtractor pdf;          // empty: every PDF counts as unreadable
+  rules::PriorGrants prior;  // amounts already granted this year under the cap
   // A message that belongs to a known case (a reply to our documentation request, a re-sent
   // application): the case's form stands in when the message has none of its own, the case
   // number is taken as given, and the case's letters so far count as evidence beside the

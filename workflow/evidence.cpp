@@ -4,10 +4,12 @@
 #include "workflow/evidence.h"
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <string>
 
 #include "parsers/amount.h"
+#include "parsers/date.h"
 #include "parsers/text.h"
 #include "workflow/flags.h"
 
@@ -158,7 +160,102 @@ bool take(std::vector<std::pair<Kroner, int>>& pool, Kroner v, int* letter) {
   return true;
 }
 
+long day_number(Date d) {
+  using namespace std::chrono;
+  return static_cast<long>(sys_days{year{d.year} / month{static_cast<unsigned>(d.month)} /
+                                    day{static_cast<unsigned>(d.day)}}
+                               .time_since_epoch()
+                               .count());
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : std::string(sep)) + p;
+  return out;
+}
+
+// Whether an unverified letter might hold the state's answer for `key` (an employee's
+// name_key): it names that employee, or names nobody.
+bool might_cover(const Letter& l, const std::string& key) {
+  if (l.entries.empty()) return true;
+  return std::any_of(l.entries.begin(), l.entries.end(),
+                     [&](const LetterEntry& e) { return text::name_key(e.employee) == key; });
+}
+
 }  // namespace
+
+bool is_state_address(std::string_view address, const std::vector<std::string>& domains) {
+  auto at = address.rfind('@');
+  if (at == std::string_view::npos) return false;
+  std::string domain = text::to_lower(text::trim(address.substr(at + 1)));
+  while (!domain.empty() && domain.back() == '.') domain.pop_back();
+  for (const auto& d : domains) {
+    if (domain == d) return true;
+    if (domain.size() > d.size() + 1 &&
+        domain.compare(domain.size() - d.size(), d.size(), d) == 0 &&
+        domain[domain.size() - d.size() - 1] == '.')
+      return true;
+  }
+  return false;
+}
+
+bool decides_something(const Letter& l) {
+  if (!l.readable) return false;
+  if (decisive(l.kind)) return true;
+  return std::any_of(l.entries.begin(), l.entries.end(),
+                     [](const LetterEntry& e) { return decisive(e.kind); });
+}
+
+std::vector<std::string> verify_letter(const Letter& l, const LetterOrigin& origin, Date received,
+                                       const Form& form, const config::Evidence& rules) {
+  std::vector<std::string> failed;
+  if (!decides_something(l)) return failed;
+  if (l.sender.empty())
+    failed.push_back("it does not name Statsforvalteren or Fylkesmannen as its sender");
+  if (!l.date || !l.date->valid()) {
+    failed.push_back("it has no date");
+  } else if (received.valid()) {
+    long age = day_number(received) - day_number(*l.date);
+    if (age < 0) {
+      failed.push_back("it is dated " + l.date->iso() + ", after the message was received (" +
+                       received.iso() + ")");
+    } else if (age > rules.max_letter_age_days) {
+      failed.push_back("it is dated " + l.date->iso() + ", more than " +
+                       std::to_string(rules.max_letter_age_days) +
+                       " days before the message was received (" + received.iso() + ")");
+    }
+  }
+  if (!l.names_org_number && !l.names_owner) {
+    std::string who;
+    if (!form.org_number.empty()) who = "organisation number " + form.org_number;
+    if (!form.owner.empty()) who += (who.empty() ? "" : " or ") + ("'" + form.owner + "'");
+    failed.push_back("it does not name the applicant" + (who.empty() ? "" : " (" + who + ")"));
+  }
+  if (origin.channel == LetterChannel::forwarded &&
+      !is_state_address(origin.original_sender, rules.state_domains)) {
+    failed.push_back(origin.original_sender.empty()
+                         ? "it is text in the applicant's own message, not a message forwarded "
+                           "from a state address (" +
+                               join(rules.state_domains, ", ") + ")"
+                         : "it is forwarded from " + origin.original_sender +
+                               ", not from a state address (" + join(rules.state_domains, ", ") +
+                               ")");
+  }
+  return failed;
+}
+
+void check_letter(Letter& letter, const LetterOrigin& origin, Date received, const Form& form,
+                  const config::Evidence& rules) {
+  letter.failed_checks = verify_letter(letter, origin, received, form, rules);
+  if (letter.failed_checks.empty()) return;
+  std::string name = !letter.filename.empty() ? "letter '" + letter.filename + "'"
+                                              : "the letter in the message body";
+  letter.flags.push_back(make_flag(FlagCode::letter_unverified,
+                                   name +
+                                       " does not count as the state's letter and settles "
+                                       "nothing: " +
+                                       join(letter.failed_checks, "; ")));
+}
 
 std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Letter>& letters) {
   const std::size_t n = form.lines.size();
@@ -171,7 +268,7 @@ std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Let
   for (std::size_t li = 0; li < letters.size(); ++li) {
     const Letter& letter = letters[li];
     const int idx = static_cast<int>(li);
-    if (!letter.readable) continue;
+    if (!letter.readable || !letter.verified()) continue;
     if (letter.entries.empty()) {
       if (letter.kind == LetterKind::grant) unnamed_grants.push_back(idx);
       if (letter.kind == LetterKind::rejection) unnamed_rejections.push_back(idx);
@@ -356,6 +453,19 @@ std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Let
     ev.letter = s.letter;
     ev.flags = compare(form.lines[i], s, letters);
     ev.unreadable_letter = any_unreadable && s.status == StateStatus::unknown && ev.flags.empty();
+    // A letter that failed the checks might have held this line's answer: a person looks.
+    if (s.status == StateStatus::unknown && ev.flags.empty()) {
+      for (std::size_t li = 0; li < letters.size(); ++li) {
+        const Letter& l = letters[li];
+        if (l.verified() || !might_cover(l, keys[i])) continue;
+        ev.flags.push_back(make_flag(
+            FlagCode::letter_unverified,
+            "the state's answer for " + form.lines[i].employee + " is only in " +
+                letter_label(letters, static_cast<int>(li)) +
+                ", which does not count as the state's letter: " + join(l.failed_checks, "; ")));
+        break;
+      }
+    }
   }
   return out;
 }

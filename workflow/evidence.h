@@ -3,8 +3,11 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include "config/config.h"
 #include "parsers/form.h"
 #include "parsers/letter.h"
 #include "parsers/types.h"
@@ -24,9 +27,43 @@ struct LineEvidence {
   std::vector<Flag> flags;
 };
 
-// One result per form line, in order. A letter that names an employee applies to that line; a
-// letter naming nobody applies to every line when it is the only decisive letter, or is matched
-// by amount when several lines claim a grant.
+// How a letter reached us (DECISIONS.md "What counts as the state's letter").
+enum class LetterChannel {
+  attachment,  // a document attached to the mail (PDF, DOCX, text, HTML, image)
+  forwarded,   // a forwarded e-mail (message/rfc822, or inline after a forward marker)
+};
+
+struct LetterOrigin {
+  LetterChannel channel = LetterChannel::attachment;
+  // forwarded: the original sender's address as the forward gives it ("" when none is given).
+  std::string original_sender;
+};
+
+// Whether `address`'s domain is one of `domains` or a subdomain of one.
+bool is_state_address(std::string_view address, const std::vector<std::string>& domains);
+
+// The checks a decisive letter must pass to settle a line: it names Statsforvalteren (or
+// Fylkesmannen) as its sender; it has a date, not after `received` and not more than
+// max_letter_age_days before it; it names the applicant (Letter::names_org_number or
+// names_owner); and it came as an attachment or forwarded from a state domain. Returns the
+// failed checks in English, empty when the letter counts. A letter that decides nothing (a
+// receipt, kind unknown, no decisive entry) or has no text is not checked.
+std::vector<std::string> verify_letter(const Letter& letter, const LetterOrigin& origin,
+                                       Date received, const Form& form,
+                                       const config::Evidence& rules);
+
+// Runs verify_letter and records the result on the letter: failed_checks, and a
+// letter_unverified flag that names them.
+void check_letter(Letter& letter, const LetterOrigin& origin, Date received, const Form& form,
+                  const config::Evidence& rules);
+
+// Whether the letter gives a decision (its kind, or an entry's, is grant or rejection).
+bool decides_something(const Letter& letter);
+
+// One result per form line, in order. Letters that failed verification settle nothing; a line
+// they might have settled is flagged letter_unverified. A letter that names an employee applies to
+// that line; a letter naming nobody applies to every line when it is the only decisive letter, or
+// is matched by amount when several lines claim a grant.
 std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Letter>& letters);
 
 }  // namespace tilskudd::rules

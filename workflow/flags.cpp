@@ -133,6 +133,19 @@ constexpr std::array kFlags{
              "Det søknaden sier om svaret fra Statsforvalteren, stemmer ikke med brevet som er "
              "vedlagt.",
              "form says granted and the letter rejects, or the reverse: read the letter"},
+    FlagInfo{C::letter_unverified, "letter_unverified", L::letter, kBlocks,
+             "Vi kunne ikke bekrefte at et vedlagt brev er svaret fra Statsforvalteren til "
+             "barnehageeieren.",
+             "a letter that does not pass as the state's (sender, date, applicant or how it "
+             "came): it settles nothing; read it and check it with Statsforvalteren"},
+    FlagInfo{C::hidden_text, "hidden_text", L::case_level, kBlocks,
+             "E-posten eller et vedlegg inneholder tekst som ikke vises for leseren.",
+             "the mail or a document holds text a reader does not see (hidden, tiny or in the "
+             "background colour); it was not read: look at what was hidden"},
+    FlagInfo{C::alternatives_disagree, "alternatives_disagree", L::case_level, kBlocks,
+             "Tekstversjonen og HTML-versjonen av e-posten sier ikke det samme.",
+             "the text/plain and the text/html version of the mail give different forms; the "
+             "HTML (what a mail program shows) was read: compare them"},
 };
 
 // The table is in the order of the enum, so a code indexes it.
@@ -142,7 +155,7 @@ constexpr bool in_enum_order() {
   return true;
 }
 static_assert(in_enum_order(), "kFlags must list the flags in the order of enum FlagCode");
-static_assert(kFlags.size() == static_cast<std::size_t>(C::state_status_mismatch) + 1,
+static_assert(kFlags.size() == static_cast<std::size_t>(C::alternatives_disagree) + 1,
               "every FlagCode needs a row in kFlags");
 
 constexpr std::string_view kLetterTail = " En saksbehandler vurderer søknaden for denne ansatte.";

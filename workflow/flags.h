@@ -50,6 +50,9 @@ enum class FlagCode {
   amount_mismatch,
   amount_unconfirmed,
   state_status_mismatch,
+  letter_unverified,
+  hidden_text,
+  alternatives_disagree,
 };
 
 // What a flag is about: the whole case, one employee line, or one attached letter.

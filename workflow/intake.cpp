@@ -106,6 +106,8 @@ Assessment fold_case(Store& store, const CaseRecord& c, const IntakeSettings& s,
     auto raw = store.message_raw(m.id);
     if (!raw) continue;
     AssessOptions o = base_options(store, s, received, now);
+    // Its letters are checked against the day this message came, not the application's.
+    o.message_received = received_date(m.received, received);
     if (acc) {
       o.case_form = acc->form;
       o.case_letters = letters;

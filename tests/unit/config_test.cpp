@@ -150,6 +150,25 @@ pdf_memory_bytes = 7000
   EXPECT_EQ(c.limits.pdf.memory_bytes, 7000u);
 }
 
+TEST(ConfigParse, EvidenceDefaultsAreEighteenMonthsAndTheStateDomains) {
+  Config c = parse(kYear, ".");
+  EXPECT_EQ(c.evidence.max_letter_age_days, 548);
+  EXPECT_EQ(c.evidence.state_domains,
+            (std::vector<std::string>{"statsforvalteren.no", "fylkesmannen.no"}));
+}
+
+TEST(ConfigParse, EvidenceIsRead) {
+  Config c = parse(kYear + R"(
+[evidence]
+max_letter_age_days = 400
+state_domains = ["Statsforvalteren.no", "sfov.example.no"]
+)",
+                   ".");
+  EXPECT_EQ(c.evidence.max_letter_age_days, 400);
+  EXPECT_EQ(c.evidence.state_domains,
+            (std::vector<std::string>{"statsforvalteren.no", "sfov.example.no"}));
+}
+
 TEST(ConfigParse, ExampleConfigInTheRepositoryLoads) {
   fs::path example = fs::path(TILSKUDD_SOURCE_DIR) / "config" / "tilskudd.example.toml";
   Config c = load(example);
@@ -380,6 +399,20 @@ TEST(ConfigErrors, LimitNotPositive) {
 
 TEST(ConfigErrors, EmptyCaseNumber) {
   expect_error(kYear + "[case]\nnumber = \" \"\n", {"[case]", "number"});
+}
+
+TEST(ConfigErrors, EvidenceKeysAreChecked) {
+  expect_error(kYear + "[evidence]\nmax_age = 1\n", {"[evidence]", "max_age"});
+  expect_error(kYear + "[evidence]\nmax_letter_age_days = 0\n",
+               {"[evidence]", "max_letter_age_days"});
+  expect_error(kYear + "[evidence]\nstate_domains = \"statsforvalteren.no\"\n",
+               {"[evidence]", "state_domains", "array"});
+  expect_error(kYear + "[evidence]\nstate_domains = []\n", {"state_domains", "empty"});
+  expect_error(kYear + "[evidence]\nstate_domains = [\"post@statsforvalteren.no\"]\n",
+               {"state_domains[0]", "not a mail domain"});
+  expect_error(kYear + "[evidence]\nstate_domains = [\"a.no\", \"A.no\"]\n",
+               {"state_domains[1]", "twice"});
+  expect_error(kYear + "[evidence]\nstate_domains = [1]\n", {"state_domains[0]", "string"});
 }
 
 TEST(ConfigErrors, LoadNamesTheFile) {

@@ -169,6 +169,7 @@ TEST_F(InspectCli, DecidesABodyFormWithAForwardedGrant) {
       "Ola Hansen | ABLU | OsloMet | 95 000 | 40 000\r\n\r\n"
       "---------- Videresendt melding ---------\r\n"
       "Fra: Statsforvalteren i Oslo og Viken <sfovpost@statsforvalteren.no>\r\n"
+      "Dato: fre. 14. aug. 2020 kl. 10:02\r\n"
       "Emne: Tildeling av tilretteleggingsmidler\r\n\r\n"
       "Statsforvalteren i Oslo og Viken tildeler Solsikken Barnehage AS "
       "tilretteleggingsmidler for Ola Hansen med kr 40 000.\r\n");

@@ -798,8 +798,10 @@ TEST_F(IntakeTest, ReplySettlingOneOfTwoLinesAsksAgainForTheRest) {
   ASSERT_EQ(c.lines.size(), 2u);
   const OutboxItem request = store().outbox_for_case(c.id).at(0);
 
+  // The reply comes on 1 September, after the letter it carries (dated 24 August).
   IntakeOutcome out = intake(
-      reply_with_letter("Sv: " + request.subject, request.message_id, "reply-2@trollstua.no"), 2);
+      reply_with_letter("Sv: " + request.subject, request.message_id, "reply-2@trollstua.no"), 2,
+      "2020-09-01T09:12:10+02:00");
   ASSERT_EQ(out.kind, IntakeOutcome::Kind::merged) << notes_text(out.notes);
   const CaseRecord& after = *out.case_record;
   EXPECT_EQ(after.state, CaseState::needs_documentation);
@@ -1094,7 +1096,7 @@ TEST_F(IntakeTest, StoreFailureDuringAMergeLeavesTheCaseUntouched) {
             SQLITE_OK);
   const std::string reply =
       reply_with_letter("Sv: " + request.subject, request.message_id, "reply-1@trollstua.no");
-  IncomingMessage m = incoming(reply, 2);
+  IncomingMessage m = incoming(reply, 2, "2020-09-01T09:12:10+02:00");
   EXPECT_THROW(intake_message(store(), m, settings_, now_), StoreError);
 
   EXPECT_FALSE(store().find_message("INBOX", 7, 2));

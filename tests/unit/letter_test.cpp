@@ -588,5 +588,58 @@ TEST(LetterMixedTwoEmployees, SharedGrantWordingBeforeAListOfNamedAmounts) {
   EXPECT_EQ(l.entries[1].amount, 35000);
 }
 
+// --- The applicant and the sender (DECISIONS.md "What counts as the state's letter") ---------
+
+TEST(LetterApplicant, OwnerNameAndOrganisationNumberAreFound) {
+  const LetterParty solsikken{"Solsikken Barnehage AS", "987 654 321"};
+  Letter l = parse_letter(kSingleGrant, kOla, solsikken);
+  EXPECT_TRUE(l.names_owner);
+  EXPECT_FALSE(l.names_org_number);
+  // Case, spacing, layout gaps and a missing company form do not matter.
+  l = parse_letter(kLayout, kOla, {"SOLSIKKEN  barnehage AS", ""});
+  EXPECT_TRUE(l.names_owner);
+  l = parse_letter("Statsforvalteren\nTil Solsikken Barnehage, Postboks 12\n", kOla, solsikken);
+  EXPECT_TRUE(l.names_owner);
+  for (const char* number : {"Org.nr. 987 654 321\n", "org.nr.: 987654321.\n", "987.654.321\n"}) {
+    l = parse_letter(std::string("Statsforvalteren\n") + number, kOla, {"Andeby AS", "987654321"});
+    EXPECT_TRUE(l.names_org_number) << number;
+    EXPECT_FALSE(l.names_owner) << number;
+  }
+}
+
+TEST(LetterApplicant, AnotherOwnerOrNumberIsNotTheApplicant) {
+  Letter l = parse_letter(kSingleGrant, kOla, {"Solsikken Barnehagedrift AS", "987654321"});
+  EXPECT_FALSE(l.names_owner);
+  // A part of a longer number, or a name inside a longer name, does not count.
+  l = parse_letter("Konto 1987654321 og 9876543210\nStore Solsikken Barnehage ASA\n", kOla,
+                   {"Solsikken Barnehage", "987654321"});
+  EXPECT_FALSE(l.names_org_number);
+  EXPECT_TRUE(l.names_owner);  // "solsikken barnehage" stands as words in it
+  l = parse_letter("Solsikken Barnehagene\n", kOla, {"Solsikken Barnehage", ""});
+  EXPECT_FALSE(l.names_owner);
+  // Nothing to look for finds nothing.
+  l = parse_letter(kSingleGrant, kOla);
+  EXPECT_FALSE(l.names_owner);
+  EXPECT_FALSE(l.names_org_number);
+}
+
+TEST(LetterSender, IsTheLetterheadTheSignatureOrAFromLineNotTheProse) {
+  EXPECT_EQ(parse_letter("Solsikken Barnehage AS\n\nVi har fått svar fra Statsforvalteren i Oslo "
+                         "og Viken.\n",
+                         kOla)
+                .sender,
+            "");
+  std::string prose = "Til barnehagen\n";
+  for (int i = 0; i < 12; ++i) prose += "Linje " + std::to_string(i) + ".\n";
+  EXPECT_EQ(
+      parse_letter(prose + "Statsforvalteren i Oslo og Viken tildeler kr 40 000.\n", kOla).sender,
+      "");
+  EXPECT_EQ(parse_letter(prose + "Med hilsen\nStatsforvalteren i Oslo og Viken\n", kOla).sender,
+            "Statsforvalteren i Oslo og Viken");
+  EXPECT_EQ(
+      parse_letter(prose + "Fra: Fylkesmannen i Vestland <fmve@fylkesmannen.no>\n", kOla).sender,
+      "Fylkesmannen i Vestland");
+}
+
 }  // namespace
 }  // namespace tilskudd
