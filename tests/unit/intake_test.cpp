@@ -1140,6 +1140,7 @@ TEST_F(IntakeTest, LockedStoreThrowsAndRecordsNothing) {
 // ---- who may change a case, and money (issue 12, attacks 1-3) -------------------------------
 
 // A grant letter from Statsforvalteren for one Trollstua employee (as maria_grant_letter_pdf).
+// Dated 24 August 2020: a reply carrying it must come after that day (the letter's date check).
 std::string trollstua_grant_letter_pdf(const std::string& employee, const std::string& amount) {
   return testing::make_pdf(
       {"Statsforvalteren i Oslo og Viken\n\nVår dato: 24.08.2020    Vår ref.: 2020/41878\n"
@@ -1327,7 +1328,7 @@ TEST_F(IntakeTest, StudentApprovedInAnotherCaseOfTheRoundIsNotApprovedTwice) {
   IntakeOutcome r1 =
       intake(reply_with_pdfs("Sv: " + req1.subject, req1.message_id, "r1@trollstua.no", "Brevet.",
                              {{"maria.pdf", maria_pdf}}),
-             3);
+             3, "2020-09-01T09:12:10+02:00");
   ASSERT_EQ(r1.case_record->state, CaseState::decided) << notes_text(r1.notes);
 
   const OutboxItem req2 = store().outbox_for_case(second.id).at(0);
@@ -1335,7 +1336,7 @@ TEST_F(IntakeTest, StudentApprovedInAnotherCaseOfTheRoundIsNotApprovedTwice) {
       intake(reply_with_pdfs("Sv: " + req2.subject, req2.message_id, "r2@trollstua.no", "Brevene.",
                              {{"maria.pdf", maria_pdf},
                               {"guro.pdf", trollstua_grant_letter_pdf("Guro Tangen", "30 000")}}),
-             4);
+             4, "2020-09-01T09:12:10+02:00");
   ASSERT_EQ(r2.kind, IntakeOutcome::Kind::merged) << notes_text(r2.notes);
   const CaseRecord s2 = *store().find_case(second.id);
   EXPECT_NE(s2.state, CaseState::decided);
@@ -1374,7 +1375,7 @@ TEST_F(IntakeTest, ContactsReplyChangingTheAccountIsHeldWithOldAndNewShown) {
   IntakeOutcome out = intake(
       reply_with_pdfs("Sv: " + request.subject, request.message_id, "acct-1@trollstua.no", body,
                       {{"maria.pdf", trollstua_grant_letter_pdf("Maria Olsen", "40 000")}}),
-      2);
+      2, "2020-08-31T10:00:00+02:00");
   ASSERT_EQ(out.kind, IntakeOutcome::Kind::merged) << notes_text(out.notes);
   const CaseRecord after = *store().find_case(c.id);
   EXPECT_EQ(after.state, CaseState::flagged);
