@@ -414,11 +414,11 @@ std::string truncate(std::string_view utf8, std::size_t width) {
 }
 
 json case_summary_json(Store& store, const CaseRecord& c) {
-  return summary(c, attention(c, store.case_events(c.id)));
+  return summary(c, attention(c, store.events().case_events(c.id)));
 }
 
 json case_detail_json(Store& store, const CaseRecord& c) {
-  std::vector<CaseEvent> events = store.case_events(c.id);
+  std::vector<CaseEvent> events = store.events().case_events(c.id);
   json j = summary(c, attention(c, events));
   j["contact_email"] = c.contact_email;
   j["account_number"] = c.account_number;
@@ -460,13 +460,13 @@ json case_detail_json(Store& store, const CaseRecord& c) {
   j["proposed_changes"] = proposed;
 
   json letters = json::array();
-  for (const LetterRecord& l : store.case_letters(c.id))
+  for (const LetterRecord& l : store.cases().case_letters(c.id))
     letters.push_back(
         {{"filename", l.filename}, {"kind", enum_name(l.kind)}, {"stored", !l.sha256.empty()}});
   j["letters"] = letters;
 
   json outbox = json::array();
-  for (const OutboxItem& o : store.outbox_for_case(c.id)) {
+  for (const OutboxItem& o : store.outbox().outbox_for_case(c.id)) {
     outbox.push_back({{"id", o.id},
                       {"kind", enum_name(o.kind)},
                       {"status", enum_name(o.status)},
@@ -503,10 +503,10 @@ int cases_list(Store& store, const ListOptions& options, std::ostream& out, std:
       err << "cases flagged: --state " << enum_name(*options.state) << " contradicts flagged\n";
       return 2;
     }
-    std::vector<CaseRecord> cases = store.list_cases(state);
+    std::vector<CaseRecord> cases = store.cases().list_cases(state);
     std::vector<std::vector<Attention>> att;
     att.reserve(cases.size());
-    for (const CaseRecord& c : cases) att.push_back(attention(c, store.case_events(c.id)));
+    for (const CaseRecord& c : cases) att.push_back(attention(c, store.events().case_events(c.id)));
 
     if (options.json) {
       json arr = json::array();
@@ -537,7 +537,7 @@ int cases_list(Store& store, const ListOptions& options, std::ostream& out, std:
 int case_show(Store& store, const std::string& ref, bool json_output, std::ostream& out,
               std::ostream& err) {
   try {
-    std::optional<CaseRecord> c = store.find_case_by_ref(normalise_ref(ref));
+    std::optional<CaseRecord> c = store.cases().find_case_by_ref(normalise_ref(ref));
     if (!c) {
       err << "no case with ref " << terminal_safe(ref) << '\n';
       return 1;
@@ -546,11 +546,11 @@ int case_show(Store& store, const std::string& ref, bool json_output, std::ostre
       print_json(out, case_detail_json(store, *c));
       return 0;
     }
-    std::vector<CaseEvent> events = store.case_events(c->id);
+    std::vector<CaseEvent> events = store.events().case_events(c->id);
     std::vector<std::string> flag_codes;
     for (const Flag& f : case_flags(*c, events)) flag_codes.push_back(f.code);
-    print_show(*c, attention(*c, events), flag_codes, store.case_letters(c->id),
-               store.outbox_for_case(c->id), events, out);
+    print_show(*c, attention(*c, events), flag_codes, store.cases().case_letters(c->id),
+               store.outbox().outbox_for_case(c->id), events, out);
     return 0;
   } catch (const std::exception& e) {
     err << "error: cannot read case " << terminal_safe(ref) << ": " << e.what() << '\n';

@@ -284,7 +284,7 @@ int mark_paid_command(Args& a) {
 
 int verify_command(Args& a) {
   return with_store(a, false, [](StoreContext& s) {
-    EventChainCheck c = s.store.verify_events();
+    EventChainCheck c = s.store.events().verify_events();
     if (!c.ok) {
       std::cout << "event log TAMPERED WITH: " << c.problem << " (event #" << c.first_bad_id
                 << ")\n";

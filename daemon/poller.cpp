@@ -116,17 +116,18 @@ void Poller::mark(std::int64_t row, const MessageKey& key, bool quarantine, Poll
   const MarkResult r = quarantine ? source_.quarantine(key) : source_.mark(key);
   if (r == MarkResult::stale) {
     // That key means nothing any more; the message is found again by its Message-ID.
-    store_.set_mailbox_state(row, MailboxState::none);
+    store_.messages().set_mailbox_state(row, MailboxState::none);
     return;
   }
   // A read-only source never writes to the mailbox; the scratch store remembers it as marked.
-  store_.set_mailbox_state(row, quarantine ? MailboxState::quarantined : MailboxState::marked);
+  store_.messages().set_mailbox_state(
+      row, quarantine ? MailboxState::quarantined : MailboxState::marked);
   if (r == MarkResult::marked) ++stats.marked;
 }
 
 void Poller::mark_pending(PollStats& stats) {
   for (MailboxState state : {MailboxState::to_mark, MailboxState::to_quarantine}) {
-    for (const MessageRecord& m : store_.messages_with_mailbox_state(mailbox_, state)) {
+    for (const MessageRecord& m : store_.messages().messages_with_mailbox_state(mailbox_, state)) {
       mark(m.id, {m.uidvalidity, m.uid}, state == MailboxState::to_quarantine, stats);
     }
   }
@@ -135,8 +136,10 @@ void Poller::mark_pending(PollStats& stats) {
 void Poller::reapprove(const Opened& opened, Timestamp now) {
   // As mbsync does: the mailbox was recreated or restored. Known messages must be found again
   // by Message-ID before anything is read under the new numbering.
-  const std::vector<std::string> sample = reapproval_sample(
-      store_.known_message_ids(mailbox_, /*only_unmoved=*/!config_.mailbox.move_to.empty()), 50);
+  const std::vector<std::string> sample =
+      reapproval_sample(store_.messages().known_message_ids(
+                            mailbox_, /*only_unmoved=*/!config_.mailbox.move_to.empty()),
+                        50);
   std::size_t found = 0;
   for (const auto& id : sample) found += source_.contains_message_id(id) ? 1 : 0;
   if (!reapproved(found, sample.size())) {
@@ -146,7 +149,7 @@ void Poller::reapprove(const Opened& opened, Timestamp now) {
                          "before tilskudd reads it again");
   }
   const Checkpoint& cp = *opened.restart;
-  store_.set_checkpoint(cp.mailbox, cp.uidvalidity, cp.highest_uid, now);
+  store_.messages().set_checkpoint(cp.mailbox, cp.uidvalidity, cp.highest_uid, now);
   notes_({"", true,
           opened.change + "; " + std::to_string(found) + " of " + std::to_string(sample.size()) +
               " known messages found again, so the mailbox is re-read; messages seen before "
@@ -167,8 +170,8 @@ IncomingMessage Poller::incoming(const SourceMessage& message, std::string_view 
 
 // The source's checkpoint once `key` is accounted for; in the message's transaction.
 void Poller::advance(const MailChanges& changes, const MessageKey& key, Timestamp now) {
-  const Checkpoint cp = changes.after(store_.checkpoint(mailbox_), key);
-  store_.set_checkpoint(cp.mailbox, cp.uidvalidity, cp.highest_uid, now);
+  const Checkpoint cp = changes.after(store_.messages().checkpoint(mailbox_), key);
+  store_.messages().set_checkpoint(cp.mailbox, cp.uidvalidity, cp.highest_uid, now);
 }
 
 // A message that cannot be read safely: its header is fetched instead of the whole of it, and it
@@ -283,7 +286,7 @@ void Poller::process(const MailChanges& changes, const SourceMessage& message, P
 }
 
 void Poller::retry_failed(PollStats& stats, Timestamp now) {
-  for (const MessageRecord& m : store_.messages_with_status(MessageStatus::failed)) {
+  for (const MessageRecord& m : store_.messages().messages_with_status(MessageStatus::failed)) {
     if (m.mailbox != mailbox_) continue;
     // Backoff: after n failures, try again every 2^n polls.
     const int shift = std::min(m.attempts, 6);
@@ -292,7 +295,8 @@ void Poller::retry_failed(PollStats& stats, Timestamp now) {
     try {
       IntakeOutcome o = retry_message(store_, m.id, intake_, now);
       count(o, stats);
-      if (o.mark_in_mailbox) store_.set_mailbox_state(o.message_row, MailboxState::to_mark);
+      if (o.mark_in_mailbox)
+        store_.messages().set_mailbox_state(o.message_row, MailboxState::to_mark);
       continue;
     } catch (const StoreError& e) {
       if (!message_specific(e)) throw;
@@ -300,7 +304,7 @@ void Poller::retry_failed(PollStats& stats, Timestamp now) {
     } catch (const std::exception& e) {
       error = e.what();
     }
-    store_.mark_message(m.id, MessageStatus::failed, error);
+    store_.messages().mark_message(m.id, MessageStatus::failed, error);
     ++stats.failed;
     if (m.attempts + 1 >= config_.mailbox.max_attempts) {
       IntakeOutcome q = quarantine_message(store_, m.id, error, intake_, now);
@@ -315,12 +319,12 @@ PollStats Poller::poll(const std::function<Timestamp()>& clock, const std::atomi
   ++cycles_;
   Timestamp now = clock();
 
-  auto cp = store_.checkpoint(mailbox_);
+  auto cp = store_.messages().checkpoint(mailbox_);
   const bool pending_marks =
-      !store_.messages_with_mailbox_state(mailbox_, MailboxState::to_mark).empty() ||
-      !store_.messages_with_mailbox_state(mailbox_, MailboxState::to_quarantine).empty();
+      !store_.messages().messages_with_mailbox_state(mailbox_, MailboxState::to_mark).empty() ||
+      !store_.messages().messages_with_mailbox_state(mailbox_, MailboxState::to_quarantine).empty();
   bool failed_waiting = false;
-  for (const auto& m : store_.messages_with_status(MessageStatus::failed))
+  for (const auto& m : store_.messages().messages_with_status(MessageStatus::failed))
     failed_waiting |= m.mailbox == mailbox_;
 
   if (!source_.changed_since(cp) && !pending_marks && !failed_waiting) {
@@ -332,7 +336,8 @@ PollStats Poller::poll(const std::function<Timestamp()>& clock, const std::atomi
   retry_failed(stats, now);
   mark_pending(stats);
 
-  const std::unique_ptr<MailChanges> changes = source_.changes(store_.checkpoint(mailbox_));
+  const std::unique_ptr<MailChanges> changes =
+      source_.changes(store_.messages().checkpoint(mailbox_));
   stats.candidates = static_cast<int>(changes->size());
   while (auto message = changes->next()) {
     if (stop.load()) {
@@ -341,8 +346,8 @@ PollStats Poller::poll(const std::function<Timestamp()>& clock, const std::atomi
     }
     process(*changes, *message, stats, clock());
   }
-  if (auto end = changes->end(store_.checkpoint(mailbox_)))
-    store_.set_checkpoint(end->mailbox, end->uidvalidity, end->highest_uid, clock());
+  if (auto end = changes->end(store_.messages().checkpoint(mailbox_)))
+    store_.messages().set_checkpoint(end->mailbox, end->uidvalidity, end->highest_uid, clock());
   return stats;
 }
 

@@ -267,7 +267,7 @@ class Worker {
       };
       if (dry_run_) {
         send = [&](const OutboxItem& item, const std::function<void()>&) {
-          auto c = store_.find_case(item.case_id);
+          auto c = store_.cases().find_case(item.case_id);
           log::note({c ? c->ref : "", false,
                      "dry run: would send the " + std::string(enum_name(item.kind)) +
                          (c && item.kind == OutboxKind::decision
@@ -297,7 +297,7 @@ class Worker {
     if (last_summary_ && now - *last_summary_ < std::chrono::hours(24)) return;
     last_summary_ = now;
     daily_housekeeping(now);
-    auto flagged = store_.list_cases(CaseState::flagged);
+    auto flagged = store_.cases().list_cases(CaseState::flagged);
     if (flagged.empty()) return;
     spdlog::warn("{} case(s) wait for a person: `tilskudd cases flagged` lists them",
                  flagged.size());
@@ -316,7 +316,7 @@ class Worker {
   // Once a day: the event log's hash chain is checked and its head logged (an anchor outside
   // the store, so that removing the newest events shows too), and the retention rule applied.
   void daily_housekeeping(Timestamp now) {
-    EventChainCheck chain = store_.verify_events();
+    EventChainCheck chain = store_.events().verify_events();
     if (chain.ok) {
       spdlog::info("event log intact: {} event(s) verified, head #{} {}", chain.checked,
                    chain.head_id, chain.head_hash);
@@ -329,10 +329,10 @@ class Worker {
     }
     const int days = setup_->config.retention.raw_message_days;
     if (days > 0 && !dry_run_) {
-      int n = store_.forget_old_bytes(now - std::chrono::days(days),
-                                      "raw messages deleted after " + std::to_string(days) +
-                                          " days ([retention] raw_message_days)",
-                                      now);
+      int n = store_.cases().forget_old_bytes(now - std::chrono::days(days),
+                                              "raw messages deleted after " + std::to_string(days) +
+                                                  " days ([retention] raw_message_days)",
+                                              now);
       if (n > 0) spdlog::info("retention: raw messages of {} case(s) deleted", n);
     }
   }
@@ -704,7 +704,7 @@ int run_daemon(const RunArgs& args) {
       return 3;
     }
     store.emplace(Store::open(cfg.store.path));
-    if (int n = store->recover_outbox(); n > 0) {
+    if (int n = store->outbox().recover_outbox(); n > 0) {
       spdlog::warn(
           "{} outgoing mail(s) were being sent when the daemon stopped: those interrupted "
           "before the data was complete go out again; any interrupted after it are marked "

@@ -79,7 +79,7 @@ AssessOptions base_options(Store& store, const IntakeSettings& s, Date received,
   o.today = date_of(now);
   o.pdf = s.pdf;
   if (auto round = rules::round_for(s.config->years, received)) {
-    o.prior = store.prior_grants(round->year);
+    o.prior = store.ledger().prior_grants(round->year);
   }
   return o;
 }
@@ -101,9 +101,9 @@ Assessment fold_case(Store& store, const CaseRecord& c, const IntakeSettings& s,
   Date received = Date::from_iso(c.received).value_or(date_of(now));
   std::optional<Assessment> acc;
   std::vector<Letter> letters;
-  for (const MessageRecord& m : store.case_messages(c.id)) {
+  for (const MessageRecord& m : store.messages().case_messages(c.id)) {
     if (m.status != MessageStatus::processed) continue;
-    auto raw = store.message_raw(m.id);
+    auto raw = store.messages().message_raw(m.id);
     if (!raw) continue;
     AssessOptions o = base_options(store, s, received, now);
     // Its letters are checked against the day this message came, not the application's.
@@ -135,11 +135,12 @@ void queue(Store& store, const CaseRecord& c, OutboxKind kind, const IntakeSetti
     notes.push_back({c.ref, true,
                      "no e-mail address to send the " + std::string(enum_name(kind)) +
                          " to; a person must contact the applicant"});
-    store.add_event(c.id, s.actor, "no recipient for " + std::string(enum_name(kind)), now);
+    store.events().add_event(c.id, s.actor, "no recipient for " + std::string(enum_name(kind)),
+                             now);
     return;
   }
   OutboxItem item = make_letter(store, c, kind, s, now);
-  EnqueueResult r = store.enqueue_outbox(item, now);
+  EnqueueResult r = store.outbox().enqueue_outbox(item, now);
   if (r.inserted) {
     notes.push_back({c.ref, false, "queued " + std::string(enum_name(kind))});
   }
@@ -155,7 +156,8 @@ void after_transition(Store& store, CaseRecord& c, const IntakeSettings& s, Time
     case CaseState::needs_documentation:
       queue(store, c, OutboxKind::documentation_request, s, now, notes);
       if (s.config->case_.reminder_days > 0) {
-        store.set_reminder_due(c.id, now + std::chrono::days(s.config->case_.reminder_days), now);
+        store.cases().set_reminder_due(c.id, now + std::chrono::days(s.config->case_.reminder_days),
+                                       now);
       }
       break;
     case CaseState::flagged:
@@ -229,16 +231,16 @@ IntakeOutcome new_case(Store& store, std::int64_t row, Assessment a, const Intak
   IntakeOutcome out;
   out.kind = IntakeOutcome::Kind::new_case;
   out.message_row = row;
-  CaseRecord c = store.create_case(a, row, now, s.actor);
-  store.mark_message(row, MessageStatus::processed);
-  store.set_mailbox_state(row, MailboxState::to_mark);
+  CaseRecord c = store.cases().create_case(a, row, now, s.actor);
+  store.messages().mark_message(row, MessageStatus::processed);
+  store.messages().set_mailbox_state(row, MailboxState::to_mark);
   out.notes.push_back({c.ref, false, "received -> created from message"});
   CaseState to = state_for(a.decision.status).value_or(CaseState::flagged);
-  c = store.transition(c.id, to, s.actor, status_reason(a), now);
+  c = store.cases().transition(c.id, to, s.actor, status_reason(a), now);
   out.notes.push_back(
       {c.ref, false, "received -> " + std::string(enum_name(to)) + " (" + status_reason(a) + ")"});
   after_transition(store, c, s, now, out.notes);
-  out.case_record = store.find_case(c.id);
+  out.case_record = store.cases().find_case(c.id);
   out.mark_in_mailbox = true;
   return out;
 }
@@ -246,7 +248,7 @@ IntakeOutcome new_case(Store& store, std::int64_t row, Assessment a, const Intak
 // A person's line decisions (cases resolve) survive a re-assessment: the lines they decided
 // keep their outcome and amount, and the case's status follows from the lines again.
 void keep_admin_decisions(Store& store, const CaseRecord& c, Assessment& a) {
-  const auto decided = admin_line_decisions(store.case_events(c.id));
+  const auto decided = admin_line_decisions(store.events().case_events(c.id));
   if (decided.empty()) return;
   bool changed = false;
   for (auto& line : a.decision.lines) {
@@ -297,7 +299,7 @@ std::int64_t last_person_action(const std::vector<CaseEvent>& events) {
 // are stored in an event (DECISIONS.md "Who may change a case").
 void hold_changes(Store& store, const CaseRecord& c, const std::vector<ChangedMessage>& changed,
                   Assessment& a, const IntakeSettings& s, Timestamp now) {
-  const std::vector<CaseEvent> events = store.case_events(c.id);
+  const std::vector<CaseEvent> events = store.events().case_events(c.id);
   const std::int64_t person = last_person_action(events);
   bool hold = false;
   for (const ChangedMessage& m : changed) {
@@ -310,7 +312,7 @@ void hold_changes(Store& store, const CaseRecord& c, const std::vector<ChangedMe
     std::string fields;
     for (const auto& ch : m.changes) fields += (fields.empty() ? "" : ", ") + ch.field;
     if (recorded == 0) {
-      store.add_event(
+      store.events().add_event(
           c.id, s.actor, "a reply would change " + fields + "; the old values stand", now,
           {{"message_row", m.row}, {"proposed_changes", integrity::changes_json(m.changes)}});
       hold = true;
@@ -347,16 +349,16 @@ IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std
   out.message_row = row;
   out.reason = why;
   out.mark_in_mailbox = true;
-  store.attach_message(row, c.id);
-  store.mark_message(row, MessageStatus::processed);
-  store.set_mailbox_state(row, MailboxState::to_mark);
+  store.messages().attach_message(row, c.id);
+  store.messages().mark_message(row, MessageStatus::processed);
+  store.messages().set_mailbox_state(row, MailboxState::to_mark);
   const std::string msg_detail = "message " + std::to_string(row);
   const bool open = c.state == CaseState::received || c.state == CaseState::needs_documentation ||
                     c.state == CaseState::flagged;
   if (!open) {
     // After the decision a person reads it: it may be an appeal or a question.
-    store.add_event(c.id, s.actor, "message received after the decision (" + why + ")", now,
-                    {{"message_row", row}});
+    store.events().add_event(c.id, s.actor, "message received after the decision (" + why + ")",
+                             now, {{"message_row", row}});
     out.notes.push_back({c.ref, true,
                          "a message arrived after the decision (" + why +
                              "); a person must read it (it may be an appeal)"});
@@ -370,15 +372,15 @@ IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std
   hold_changes(store, c, changed, a, s, now);
   hold_money_problems(store, c.id, a, s);
   for (const Letter& l : a.letters) {
-    store.add_letter(c.id, row, l.filename, l.kind);
+    store.cases().add_letter(c.id, row, l.filename, l.kind);
   }
   std::vector<std::string> missing_before = c.missing;
-  store.update_decision(c.id, a.form, a.decision, a.flags, s.actor, now);
-  store.add_event(
+  store.cases().update_decision(c.id, a.form, a.decision, a.flags, s.actor, now);
+  store.events().add_event(
       c.id, s.actor, "message joined the case (" + why + ")", now,
       {{"message_row", row}, {"assessed_status", std::string(enum_name(a.decision.status))}});
   out.notes.push_back({c.ref, false, "message joined the case (" + why + ")"});
-  c = *store.find_case(c.id);
+  c = *store.cases().find_case(c.id);
 
   CaseState to = state_for(a.decision.status).value_or(CaseState::flagged);
   if (c.state == CaseState::flagged) {
@@ -389,7 +391,7 @@ IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std
                              "); a person must decide it"});
   } else if (to != c.state) {
     CaseState from = c.state;
-    c = store.transition(c.id, to, s.actor, status_reason(a) + " after " + why, now);
+    c = store.cases().transition(c.id, to, s.actor, status_reason(a) + " after " + why, now);
     out.notes.push_back({c.ref, false,
                          std::string(enum_name(from)) + " -> " + std::string(enum_name(to)) + " (" +
                              status_reason(a) + ")"});
@@ -400,7 +402,7 @@ IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std
   } else {
     out.notes.push_back({c.ref, false, "still " + std::string(enum_name(c.state))});
   }
-  out.case_record = store.find_case(c.id);
+  out.case_record = store.cases().find_case(c.id);
   return out;
 }
 
@@ -412,10 +414,11 @@ std::optional<std::pair<CaseRecord, std::string>> linked_case(Store& store,
   if (!h.in_reply_to.empty()) ids.push_back(h.in_reply_to);
   for (auto it = h.references.rbegin(); it != h.references.rend(); ++it) ids.push_back(*it);
   for (const auto& id : ids) {
-    if (auto c = store.find_case_by_message_id(id)) return std::pair{*c, std::string("reply")};
+    if (auto c = store.cases().find_case_by_message_id(id))
+      return std::pair{*c, std::string("reply")};
   }
   if (auto ref = case_ref_in(h.subject)) {
-    if (auto c = store.find_case_by_ref(*ref)) {
+    if (auto c = store.cases().find_case_by_ref(*ref)) {
       return std::pair{*c, std::string("case reference in the subject")};
     }
   }
@@ -430,7 +433,7 @@ std::optional<IntakeOutcome> seen_before(Store& store, const RecordResult& rec,
   earlier.insert(earlier.end(), rec.same_content.begin(), rec.same_content.end());
   std::sort(earlier.begin(), earlier.end());
   for (std::int64_t id : earlier) {
-    auto prev = store.message(id);
+    auto prev = store.messages().message(id);
     if (!prev || prev->status == MessageStatus::new_ || prev->status == MessageStatus::failed)
       continue;
     IntakeOutcome out;
@@ -438,14 +441,14 @@ std::optional<IntakeOutcome> seen_before(Store& store, const RecordResult& rec,
     if (prev->case_id) {
       out.kind = IntakeOutcome::Kind::duplicate;
       const bool quarantined = prev->status == MessageStatus::quarantined;
-      store.attach_message(rec.id, *prev->case_id);
-      store.mark_message(rec.id,
-                         quarantined ? MessageStatus::quarantined : MessageStatus::duplicate);
-      store.set_mailbox_state(rec.id,
-                              quarantined ? MailboxState::to_quarantine : MailboxState::to_mark);
-      store.add_event(*prev->case_id, s.actor, "the same message seen again", now,
-                      {{"message_row", rec.id}, {"first_row", id}});
-      out.case_record = store.find_case(*prev->case_id);
+      store.messages().attach_message(rec.id, *prev->case_id);
+      store.messages().mark_message(
+          rec.id, quarantined ? MessageStatus::quarantined : MessageStatus::duplicate);
+      store.messages().set_mailbox_state(
+          rec.id, quarantined ? MailboxState::to_quarantine : MailboxState::to_mark);
+      store.events().add_event(*prev->case_id, s.actor, "the same message seen again", now,
+                               {{"message_row", rec.id}, {"first_row", id}});
+      out.case_record = store.cases().find_case(*prev->case_id);
       out.mark_in_mailbox = !quarantined;
       out.reason = "same message as row " + std::to_string(id);
       if (out.case_record) {
@@ -453,8 +456,8 @@ std::optional<IntakeOutcome> seen_before(Store& store, const RecordResult& rec,
       }
     } else {
       out.kind = IntakeOutcome::Kind::ignored;
-      store.mark_message(rec.id, MessageStatus::ignored, prev->last_error);
-      store.forget_message_bytes(rec.id);
+      store.messages().mark_message(rec.id, MessageStatus::ignored, prev->last_error);
+      store.messages().forget_message_bytes(rec.id);
       out.reason = prev->last_error.empty() ? "seen before" : prev->last_error;
     }
     return out;
@@ -468,7 +471,7 @@ std::optional<CaseRecord> case_named_inside(Store& store, std::string_view raw) 
   static const std::regex re(R"(tilskudd\.(TT-\d{4}-\d{4,6})\.[a-z_]+\.\d+@)");
   std::string head(raw.substr(0, std::min<std::size_t>(raw.size(), 1u << 20)));
   std::smatch m;
-  if (std::regex_search(head, m, re)) return store.find_case_by_ref(m[1].str());
+  if (std::regex_search(head, m, re)) return store.cases().find_case_by_ref(m[1].str());
   return std::nullopt;
 }
 
@@ -476,9 +479,9 @@ std::optional<CaseRecord> case_named_inside(Store& store, std::string_view raw) 
 // the message that made it.
 std::vector<std::string> case_contacts(Store& store, const CaseRecord& c) {
   std::vector<std::string> out{c.contact_email};
-  const auto messages = store.case_messages(c.id);
+  const auto messages = store.messages().case_messages(c.id);
   if (!messages.empty()) {
-    if (auto raw = store.message_raw(messages.front().id)) {
+    if (auto raw = store.messages().message_raw(messages.front().id)) {
       const mime::Headers h = headers_of(*raw);
       if (!h.from.empty()) out.push_back(h.from.front().address);
     }
@@ -524,11 +527,11 @@ IntakeOutcome separate_case(Store& store, std::int64_t row, Assessment a, const 
                            " from another contact; a person must "
                            "check which application is the "
                            "organisation's own");
-    store.add_case_flag(other.id, theirs, s.actor, now);
-    CaseRecord o = *store.find_case(other.id);
+    store.cases().add_case_flag(other.id, theirs, s.actor, now);
+    CaseRecord o = *store.cases().find_case(other.id);
     if (o.state == CaseState::received || o.state == CaseState::needs_documentation) {
-      o = store.transition(o.id, CaseState::flagged, s.actor,
-                           std::string(flag_code(why)) + " with " + mine.ref, now);
+      o = store.cases().transition(o.id, CaseState::flagged, s.actor,
+                                   std::string(flag_code(why)) + " with " + mine.ref, now);
       after_transition(store, o, s, now, out.notes);
     } else {
       out.notes.push_back({o.ref, true,
@@ -537,7 +540,7 @@ IntakeOutcome separate_case(Store& store, std::int64_t row, Assessment a, const 
                                "; a person must check the decision and its payout"});
     }
   }
-  out.case_record = store.find_case(mine.id);
+  out.case_record = store.cases().find_case(mine.id);
   return out;
 }
 
@@ -562,11 +565,11 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
     out.kind = IntakeOutcome::Kind::ignored;
     out.message_row = row;
     out.reason = *a.ignored_reason;
-    store.mark_message(row, MessageStatus::ignored, *a.ignored_reason);
-    if (!linked) store.forget_message_bytes(row);
+    store.messages().mark_message(row, MessageStatus::ignored, *a.ignored_reason);
+    if (!linked) store.messages().forget_message_bytes(row);
     if (linked) {
-      store.add_event(linked->first.id, s.actor, *a.ignored_reason + " received", now,
-                      {{"message_row", row}});
+      store.events().add_event(linked->first.id, s.actor, *a.ignored_reason + " received", now,
+                               {{"message_row", row}});
       out.notes.push_back({linked->first.ref, *a.ignored_reason == "bounce",
                            *a.ignored_reason + " received for the case" +
                                (*a.ignored_reason == "bounce"
@@ -586,8 +589,8 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
     out.kind = IntakeOutcome::Kind::ignored;
     out.message_row = row;
     out.reason = *a.ignored_reason;
-    store.mark_message(row, MessageStatus::ignored, *a.ignored_reason);
-    store.forget_message_bytes(row);
+    store.messages().mark_message(row, MessageStatus::ignored, *a.ignored_reason);
+    store.messages().forget_message_bytes(row);
     return out;
   }
   // The same application again (same organisation, round and employees): it joins that case.
@@ -608,7 +611,7 @@ IntakeOutcome process(Store& store, std::int64_t row, std::string_view raw,
     std::set<std::string> wanted = keys;
     wanted.insert(unprotected.begin(), unprotected.end());
     const std::vector<CaseRecord> candidates =
-        store.cases_with_employees(a.form.org_number, wanted);
+        store.cases().cases_with_employees(a.form.org_number, wanted);
     const std::string round = a.decision.round->deadline.iso();
     for (const CaseRecord& c : candidates) {
       if (c.round == round && employee_keys(c) == keys) {
@@ -702,8 +705,8 @@ Date received_date(const std::string& received, Date fallback) {
 IntakeOutcome intake_message(Store& store, const IncomingMessage& m, const IntakeSettings& s,
                              Timestamp now) {
   return store.transaction([&]() -> IntakeOutcome {
-    RecordResult rec = store.record_message(m);
-    MessageRecord row = *store.message(rec.id);
+    RecordResult rec = store.messages().record_message(m);
+    MessageRecord row = *store.messages().message(rec.id);
     if (!rec.inserted && row.status != MessageStatus::new_ && row.status != MessageStatus::failed) {
       IntakeOutcome out;
       out.kind = IntakeOutcome::Kind::already_processed;
@@ -719,13 +722,13 @@ IntakeOutcome intake_message(Store& store, const IncomingMessage& m, const Intak
 IntakeOutcome retry_message(Store& store, std::int64_t message_row, const IntakeSettings& s,
                             Timestamp now) {
   return store.transaction([&]() -> IntakeOutcome {
-    auto row = store.message(message_row);
+    auto row = store.messages().message(message_row);
     if (!row) throw StoreError("no message " + std::to_string(message_row));
-    auto raw = store.message_raw(message_row);
+    auto raw = store.messages().message_raw(message_row);
     if (!raw) throw StoreError("message " + std::to_string(message_row) + " has no stored bytes");
     IncomingMessage m{row->mailbox, row->uidvalidity, row->uid, row->message_id,
                       *raw,         row->received};
-    RecordResult rec = store.record_message(m);  // the row exists: this finds its copies
+    RecordResult rec = store.messages().record_message(m);  // the row exists: this finds its copies
     if (auto out = seen_before(store, rec, s, now)) return *out;
     return process(store, message_row, *raw, row->received, s, now);
   });
@@ -734,16 +737,16 @@ IntakeOutcome retry_message(Store& store, std::int64_t message_row, const Intake
 std::pair<std::int64_t, int> record_failure(Store& store, const IncomingMessage& m,
                                             const std::string& error) {
   return store.transaction([&] {
-    RecordResult rec = store.record_message(m);
-    store.mark_message(rec.id, MessageStatus::failed, error);
-    return std::pair{rec.id, store.message(rec.id)->attempts};
+    RecordResult rec = store.messages().record_message(m);
+    store.messages().mark_message(rec.id, MessageStatus::failed, error);
+    return std::pair{rec.id, store.messages().message(rec.id)->attempts};
   });
 }
 
 IntakeOutcome quarantine_message(Store& store, std::int64_t message_row, const std::string& error,
                                  const IntakeSettings& s, Timestamp now) {
   return store.transaction([&]() -> IntakeOutcome {
-    auto row = store.message(message_row);
+    auto row = store.messages().message(message_row);
     if (!row) throw StoreError("no message " + std::to_string(message_row));
     Assessment a;
     a.message_id = row->message_id;
@@ -754,11 +757,11 @@ IntakeOutcome quarantine_message(Store& store, std::int64_t message_row, const s
     a.flags.push_back(make_flag(FlagCode::processing_failed,
                                 "the message could not be processed after " +
                                     std::to_string(row->attempts) + " attempts: " + error));
-    CaseRecord c = store.create_case(a, message_row, now, s.actor);
-    store.mark_message(message_row, MessageStatus::quarantined, error);
-    store.set_mailbox_state(message_row, MailboxState::to_quarantine);
-    c = store.transition(c.id, CaseState::flagged, s.actor,
-                         std::string(flag_code(FlagCode::processing_failed)), now);
+    CaseRecord c = store.cases().create_case(a, message_row, now, s.actor);
+    store.messages().mark_message(message_row, MessageStatus::quarantined, error);
+    store.messages().set_mailbox_state(message_row, MailboxState::to_quarantine);
+    c = store.cases().transition(c.id, CaseState::flagged, s.actor,
+                                 std::string(flag_code(FlagCode::processing_failed)), now);
     IntakeOutcome out;
     out.kind = IntakeOutcome::Kind::new_case;
     out.message_row = message_row;
@@ -776,12 +779,12 @@ IntakeOutcome quarantine_message(Store& store, std::int64_t message_row, const s
 std::vector<IntakeNote> queue_due_reminders(Store& store, const IntakeSettings& s, Timestamp now) {
   std::vector<IntakeNote> notes;
   const std::string now_text = iso_utc(now);
-  for (const CaseRecord& c : store.list_cases(CaseState::needs_documentation)) {
+  for (const CaseRecord& c : store.cases().list_cases(CaseState::needs_documentation)) {
     if (c.reminder_due.empty() || c.reminder_due > now_text) continue;
     store.transaction([&] {
       queue(store, c, OutboxKind::reminder, s, now, notes);
-      store.set_reminder_due(c.id, std::nullopt, now);
-      store.add_event(c.id, s.actor, "reminder queued", now);
+      store.cases().set_reminder_due(c.id, std::nullopt, now);
+      store.events().add_event(c.id, s.actor, "reminder queued", now);
     });
   }
   return notes;
@@ -805,17 +808,18 @@ OutboxItem make_letter(Store& store, const CaseRecord& c, OutboxKind kind, const
   in.received = c.received;
   in.letter_date = date_of(now).iso();
   // A person who acted on the case (cases resolve) took part in the decision.
-  for (const CaseEvent& e : store.case_events(c.id)) {
+  for (const CaseEvent& e : store.events().case_events(c.id)) {
     if (e.actor.rfind("admin:", 0) == 0) in.automatic = false;
   }
 
   // The applicant's latest message is what we answer.
   std::string in_reply_to;
   std::vector<std::string> references;
-  for (const MessageRecord& m : store.case_messages(c.id)) {
+  for (const MessageRecord& m : store.messages().case_messages(c.id)) {
     if (m.message_id.empty()) continue;
     if (in.original_subject.empty()) {
-      if (auto raw = store.message_raw(m.id)) in.original_subject = headers_of(*raw).subject;
+      if (auto raw = store.messages().message_raw(m.id))
+        in.original_subject = headers_of(*raw).subject;
     }
     references.push_back(m.message_id);
     in_reply_to = m.message_id;
@@ -824,7 +828,7 @@ OutboxItem make_letter(Store& store, const CaseRecord& c, OutboxKind kind, const
 
   outgoing::RenderedLetter letter = outgoing::render(s.templates, kind, in);
   int n = 1;
-  for (const OutboxItem& o : store.outbox_for_case(c.id)) {
+  for (const OutboxItem& o : store.outbox().outbox_for_case(c.id)) {
     if (o.kind == kind) ++n;
   }
   std::string from_address = own_address(cfg);

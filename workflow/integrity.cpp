@@ -113,10 +113,10 @@ std::vector<FieldChange> changes_from_json(const json& j) {
 void link_cases(Store& store, const CaseRecord& a, const CaseRecord& b, FlagCode why,
                 const std::string& actor, Timestamp now) {
   const std::string code(flag_code(why));
-  store.add_event(a.id, actor, "linked to " + b.ref + " (" + code + ")", now,
-                  {{"linked_case", b.ref}, {"link", code}});
-  store.add_event(b.id, actor, "linked to " + a.ref + " (" + code + ")", now,
-                  {{"linked_case", a.ref}, {"link", code}});
+  store.events().add_event(a.id, actor, "linked to " + b.ref + " (" + code + ")", now,
+                           {{"linked_case", b.ref}, {"link", code}});
+  store.events().add_event(b.id, actor, "linked to " + a.ref + " (" + code + ")", now,
+                           {{"linked_case", a.ref}, {"link", code}});
 }
 
 std::vector<CaseLink> links(const std::vector<CaseEvent>& events) {
@@ -163,7 +163,7 @@ std::vector<MoneyProblem> money_problems(Store& store, std::optional<std::int64_
     if (l.amount <= 0) continue;
     Kroner counted = 0;
     std::string other_ref;
-    for (const LedgerEntry& e : store.ledger_entries(year, l.employee_key)) {
+    for (const LedgerEntry& e : store.ledger().ledger_entries(year, l.employee_key)) {
       if (case_id && e.case_id == *case_id) continue;
       if (e.counts_toward_cap) counted += e.amount;
       if (!round.empty() && e.round == round && e.amount > 0 && other_ref.empty())

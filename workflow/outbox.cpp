@@ -27,37 +27,38 @@ void record_send(Store& store, const OutboxItem& item, const std::optional<CaseR
   const int attempts = item.attempts + 1;
   switch (r.outcome) {
     case SendOutcome::accepted:
-      store.mark_outbox(item.id, OutboxStatus::sent, "", std::nullopt);
+      store.outbox().mark_outbox(item.id, OutboxStatus::sent, "", std::nullopt);
       ++run.sent;
       if (c) {
         if (item.kind == OutboxKind::decision && c->state == CaseState::decided) {
-          store.transition(c->id, CaseState::decision_sent, "daemon",
-                           "decision accepted by the mail server", now,
-                           {{"message_id", item.message_id}});
+          store.cases().transition(c->id, CaseState::decision_sent, "daemon",
+                                   "decision accepted by the mail server", now,
+                                   {{"message_id", item.message_id}});
           run.notes.push_back({ref, false, "decided -> decision_sent"});
         } else {
-          store.add_event(c->id, "daemon", kind + " sent", now, {{"message_id", item.message_id}});
+          store.events().add_event(c->id, "daemon", kind + " sent", now,
+                                   {{"message_id", item.message_id}});
           run.notes.push_back({ref, false, kind + " sent"});
         }
       }
       break;
     case SendOutcome::temporary:
       if (r.data_handed_over) {
-        store.mark_outbox(item.id, OutboxStatus::uncertain, r.detail, std::nullopt);
+        store.outbox().mark_outbox(item.id, OutboxStatus::uncertain, r.detail, std::nullopt);
         ++run.uncertain;
         run.notes.push_back({ref, true,
                              kind + " may or may not have been delivered (" + r.detail +
                                  "); it is not resent: a person must check"});
       } else if (attempts >= policy.max_attempts) {
-        store.mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
+        store.outbox().mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
         ++run.failed;
-        if (c) store.add_event(c->id, "daemon", kind + " failed: " + r.detail, now);
+        if (c) store.events().add_event(c->id, "daemon", kind + " failed: " + r.detail, now);
         run.notes.push_back({ref, true,
                              kind + " failed " + std::to_string(attempts) + " times (" + r.detail +
                                  "); a person must send it"});
       } else {
         auto delay = backoff_delay(policy, attempts);
-        store.mark_outbox(item.id, OutboxStatus::pending, r.detail, now + delay);
+        store.outbox().mark_outbox(item.id, OutboxStatus::pending, r.detail, now + delay);
         ++run.retried;
         run.notes.push_back({ref, false,
                              kind + " not sent (" + r.detail + "); retry in " +
@@ -66,9 +67,9 @@ void record_send(Store& store, const OutboxItem& item, const std::optional<CaseR
       break;
     case SendOutcome::permanent:
       // A 5xx is a definite answer, also after the data: the mail was not accepted.
-      store.mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
+      store.outbox().mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
       ++run.failed;
-      if (c) store.add_event(c->id, "daemon", kind + " refused: " + r.detail, now);
+      if (c) store.events().add_event(c->id, "daemon", kind + " refused: " + r.detail, now);
       run.notes.push_back({ref, true,
                            kind + " refused by the mail server (" + r.detail +
                                "); a person must contact the applicant"});
@@ -87,25 +88,26 @@ OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& polic
   while (unrecorded && !unrecorded->empty()) {
     const UnrecordedSend& u = unrecorded->front();
     store.transaction([&] {
-      record_send(store, u.item, store.find_case(u.item.case_id), u.result, policy, u.at, run);
+      record_send(store, u.item, store.cases().find_case(u.item.case_id), u.result, policy, u.at,
+                  run);
     });
     unrecorded->erase(unrecorded->begin());
   }
   for (int i = 0; i < max_items; ++i) {
     if (stop && stop()) break;
     Timestamp now = clock();
-    auto item = store.next_due_outbox(now);
+    auto item = store.outbox().next_due_outbox(now);
     if (!item) break;
-    auto c = store.find_case(item->case_id);
+    auto c = store.cases().find_case(item->case_id);
     const std::string ref = c ? c->ref : std::string();
     const std::string kind(enum_name(item->kind));
 
     // A burst of mail to one address (a loop with an auto-responder that slipped through, or
     // an applicant who writes again and again) waits instead of flooding them.
-    if (store.count_outbox_to(item->recipient, now - std::chrono::hours(24)) >=
+    if (store.outbox().count_outbox_to(item->recipient, now - std::chrono::hours(24)) >=
         policy.max_per_recipient_per_day) {
-      store.mark_outbox(item->id, OutboxStatus::pending, "per-recipient limit reached",
-                        now + std::chrono::hours(1));
+      store.outbox().mark_outbox(item->id, OutboxStatus::pending, "per-recipient limit reached",
+                                 now + std::chrono::hours(1));
       ++run.deferred;
       run.notes.push_back(
           {ref, true,
@@ -114,9 +116,9 @@ OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& polic
       continue;
     }
 
-    store.begin_send(item->id, now);
+    store.outbox().begin_send(item->id, now);
     const std::int64_t id = item->id;
-    SendAttempt r = send(*item, [&store, id] { store.mark_data_handed_over(id); });
+    SendAttempt r = send(*item, [&store, id] { store.outbox().mark_data_handed_over(id); });
     now = clock();
     try {
       store.transaction([&] { record_send(store, *item, c, r, policy, now, run); });

@@ -162,17 +162,17 @@ bool queue_letter(Store& store, const CaseRecord& c, OutboxKind kind, const Inta
     notes.push_back(
         {c.ref, true,
          "no e-mail address to send the " + what + " to; a person must contact the applicant"});
-    store.add_event(c.id, actor, "no recipient for " + what, now);
+    store.events().add_event(c.id, actor, "no recipient for " + what, now);
     return false;
   }
   OutboxItem item = make_letter(store, c, kind, s, now);
-  EnqueueResult r = store.enqueue_outbox(item, now);
+  EnqueueResult r = store.outbox().enqueue_outbox(item, now);
   if (r.inserted) notes.push_back({c.ref, false, "queued " + what});
   return r.inserted;
 }
 
 CaseRecord find_or_refuse(Store& store, const std::string& ref) {
-  auto c = store.find_case_by_ref(normalise_ref(ref));
+  auto c = store.cases().find_case_by_ref(normalise_ref(ref));
   if (!c)
     refuse(ResolveError::Kind::unknown_case, "no case with ref " + std::string(text::trim(ref)));
   return *c;
@@ -240,7 +240,7 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
   // The student's grants this year under the rejected-state cap, as the rules count them:
   // the ledger, plus this case's other approved state-rejected lines.
   rules::PriorGrants prior;
-  if (approve && c.round_year != 0) prior = store.prior_grants(c.round_year);
+  if (approve && c.round_year != 0) prior = store.ledger().prior_grants(c.round_year);
   const std::set<std::size_t> chosen(selected.begin(), selected.end());
   for (std::size_t i = 0; i < c.lines.size(); ++i) {
     const CaseLine& l = c.lines[i];
@@ -352,15 +352,15 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
   if (!confirm) {
     CaseRecord updated = c;
     updated.flags = remaining_flags(c.flags, decided_codes, lines);
-    store.update_decision(c.id, form_of(lines), decision_of(updated, lines, to, missing),
-                          updated.flags, actor, now);
+    store.cases().update_decision(c.id, form_of(lines), decision_of(updated, lines, to, missing),
+                                  updated.flags, actor, now);
   }
 
   ResolveResult out;
   out.from = c.state;
   out.lines = changed;
   if (to != c.state) {
-    c = store.transition(c.id, to, actor, reason, now, detail);
+    c = store.cases().transition(c.id, to, actor, reason, now, detail);
     out.notes.push_back({c.ref, false,
                          std::string(enum_name(out.from)) + " -> " + std::string(enum_name(to)) +
                              " (" + reason + ")"});
@@ -371,13 +371,14 @@ ResolveResult approve_or_reject(Store& store, CaseRecord c, const ResolveRequest
       if (queue_letter(store, c, OutboxKind::documentation_request, s, actor, now, out.notes))
         out.queued = OutboxKind::documentation_request;
       if (s.config->case_.reminder_days > 0)
-        store.set_reminder_due(c.id, now + std::chrono::days(s.config->case_.reminder_days), now);
+        store.cases().set_reminder_due(c.id, now + std::chrono::days(s.config->case_.reminder_days),
+                                       now);
     }
   } else {
-    store.add_event(c.id, actor, reason, now, detail);
+    store.events().add_event(c.id, actor, reason, now, detail);
     out.notes.push_back({c.ref, false, reason + "; still " + std::string(enum_name(to))});
   }
-  out.case_record = *store.find_case(c.id);
+  out.case_record = *store.cases().find_case(c.id);
   return out;
 }
 
@@ -411,9 +412,9 @@ ResolveResult ask_documentation(Store& store, CaseRecord c, const ResolveRequest
                                " has no e-mail address to send the request to; contact the "
                                "applicant another way");
 
-  store.update_decision(c.id, form_of(c.lines),
-                        decision_of(c, c.lines, CaseState::needs_documentation, missing), c.flags,
-                        actor, now);
+  store.cases().update_decision(c.id, form_of(c.lines),
+                                decision_of(c, c.lines, CaseState::needs_documentation, missing),
+                                c.flags, actor, now);
   json detail = {{"action", "ask_documentation"},
                  {"line", nullptr},
                  {"amount", nullptr},
@@ -422,13 +423,14 @@ ResolveResult ask_documentation(Store& store, CaseRecord c, const ResolveRequest
   ResolveResult out;
   out.from = c.state;
   const std::string reason = "admin asked the applicant for documentation";
-  c = store.transition(c.id, CaseState::needs_documentation, actor, reason, now, detail);
+  c = store.cases().transition(c.id, CaseState::needs_documentation, actor, reason, now, detail);
   out.notes.push_back({c.ref, false, "flagged -> needs_documentation (" + reason + ")"});
   if (queue_letter(store, c, OutboxKind::documentation_request, s, actor, now, out.notes))
     out.queued = OutboxKind::documentation_request;
   if (s.config->case_.reminder_days > 0)
-    store.set_reminder_due(c.id, now + std::chrono::days(s.config->case_.reminder_days), now);
-  out.case_record = *store.find_case(c.id);
+    store.cases().set_reminder_due(c.id, now + std::chrono::days(s.config->case_.reminder_days),
+                                   now);
+  out.case_record = *store.cases().find_case(c.id);
   return out;
 }
 
@@ -446,7 +448,7 @@ void check_round(const std::string& round) {
 std::vector<CaseRecord> round_cases(Store& store, const std::string& round) {
   std::vector<CaseRecord> out;
   std::set<std::string> rounds;
-  for (CaseRecord& c : store.list_cases()) {
+  for (CaseRecord& c : store.cases().list_cases()) {
     if (!c.round.empty()) rounds.insert(c.round);
     if (c.round == round) out.push_back(std::move(c));
   }
@@ -492,7 +494,7 @@ PayoutChange move_round(Store& store, const std::string& round, const std::strin
       if (c.state == to || (to == CaseState::scheduled && c.state == CaseState::paid)) {
         ++out.already;
       } else if (c.state == from && c.total > 0) {
-        store.transition(
+        store.cases().transition(
             c.id, to, actor, reason, now,
             {{"action", to == CaseState::scheduled ? "payout_schedule" : "payout_mark_paid"},
              {"round", round},
@@ -560,7 +562,7 @@ ResendResult resend_decision(Store& store, const std::string& ref, const std::st
   return store.transaction([&] {
     CaseRecord c = find_or_refuse(store, ref);
     std::optional<OutboxItem> item;
-    for (OutboxItem& o : store.outbox_for_case(c.id)) {
+    for (OutboxItem& o : store.outbox().outbox_for_case(c.id)) {
       if (o.kind == OutboxKind::decision) item = std::move(o);
     }
     if (!item)
@@ -574,17 +576,17 @@ ResendResult resend_decision(Store& store, const std::string& ref, const std::st
       refuse(K::nothing_to_do, "the decision letter of case " + c.ref + " is being sent right now");
     ResendResult out;
     out.previous = item->status;
-    store.requeue_outbox(item->id, now);
-    store.add_event(c.id, "admin:" + admin,
-                    "admin queued the decision letter again (it was " +
-                        std::string(enum_name(out.previous)) + ")",
-                    now,
-                    {{"action", "resend"},
-                     {"outbox_id", item->id},
-                     {"message_id", item->message_id},
-                     {"previous_status", enum_name(out.previous)}});
-    out.item = *store.outbox_item(item->id);
-    out.case_record = *store.find_case(c.id);
+    store.outbox().requeue_outbox(item->id, now);
+    store.events().add_event(c.id, "admin:" + admin,
+                             "admin queued the decision letter again (it was " +
+                                 std::string(enum_name(out.previous)) + ")",
+                             now,
+                             {{"action", "resend"},
+                              {"outbox_id", item->id},
+                              {"message_id", item->message_id},
+                              {"previous_status", enum_name(out.previous)}});
+    out.item = *store.outbox().outbox_item(item->id);
+    out.case_record = *store.cases().find_case(c.id);
     return out;
   });
 }

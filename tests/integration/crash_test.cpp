@@ -211,10 +211,10 @@ TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAndSendsNothingTwice) {
     ASSERT_EQ(wait_exit(pid, 600s), 0) << "see " << log;
     Store s = Store::open((dir / "store.db").string());
     bool pending = false;
-    for (const CaseRecord& c : s.list_cases())
-      for (const OutboxItem& o : s.outbox_for_case(c.id))
+    for (const CaseRecord& c : s.cases().list_cases())
+      for (const OutboxItem& o : s.outbox().outbox_for_case(c.id))
         pending |= o.status == OutboxStatus::pending || o.status == OutboxStatus::sending;
-    if (s.list_cases().size() >= static_cast<std::size_t>(count) && !pending) break;
+    if (s.cases().list_cases().size() >= static_cast<std::size_t>(count) && !pending) break;
   }
 
   // Let the last letters arrive.
@@ -242,17 +242,17 @@ TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAndSendsNothingTwice) {
   }
 
   Store s = Store::open((dir / "store.db").string());
-  auto cases = s.list_cases();
+  auto cases = s.cases().list_cases();
   std::map<std::string, int> per_applicant;
   int uncertain = 0;
   for (const CaseRecord& c : cases) {
     ++per_applicant[c.contact_email];
-    for (const OutboxItem& o : s.outbox_for_case(c.id))
+    for (const OutboxItem& o : s.outbox().outbox_for_case(c.id))
       uncertain += o.status == OutboxStatus::uncertain;
   }
   int cases_twice = 0;
   for (const auto& [who, n] : per_applicant) cases_twice += n > 1;
-  EventChainCheck chain = s.verify_events();
+  EventChainCheck chain = s.events().verify_events();
 
   std::ostringstream report;
   report << "seed " << seed << ": " << count << " applications, " << killed << " SIGKILLs; "

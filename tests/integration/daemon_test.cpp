@@ -476,7 +476,7 @@ TEST_F(DaemonTest, DecidesApplicationsAndLeavesOtherMailAsItWas) {
 
   {
     Store s = store();
-    auto cases = s.list_cases();
+    auto cases = s.cases().list_cases();
     ASSERT_EQ(cases.size(), 2u);
     for (const auto& c : cases) EXPECT_EQ(c.state, CaseState::decision_sent) << c.ref;
   }
@@ -505,7 +505,7 @@ TEST_F(DaemonTest, DocumentationRequestAnsweredByReplyCompletesTheCase) {
   EXPECT_NE(request.text.find("Statsforvalteren"), std::string::npos);
   {
     Store s = store();
-    auto cases = s.list_cases();
+    auto cases = s.cases().list_cases();
     ASSERT_EQ(cases.size(), 1u);
     EXPECT_EQ(cases[0].state, CaseState::needs_documentation);
   }
@@ -526,10 +526,10 @@ TEST_F(DaemonTest, DocumentationRequestAnsweredByReplyCompletesTheCase) {
   EXPECT_NE(decision.text.find("Ola Nordmann: innvilget, kr 55 000"), std::string::npos)
       << decision.text;
   Store s = store();
-  auto cases = s.list_cases();
+  auto cases = s.cases().list_cases();
   ASSERT_EQ(cases.size(), 1u) << "the reply joins the case";
   EXPECT_EQ(cases[0].state, CaseState::decision_sent);
-  EXPECT_EQ(s.case_messages(cases[0].id).size(), 2u);
+  EXPECT_EQ(s.messages().case_messages(cases[0].id).size(), 2u);
 }
 
 TEST_F(DaemonTest, ApplicationSentTwiceGetsOneDecision) {
@@ -546,8 +546,8 @@ TEST_F(DaemonTest, ApplicationSentTwiceGetsOneDecision) {
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(inbox(a.from).size(), 1u);
   Store s = store();
-  ASSERT_EQ(s.list_cases().size(), 1u);
-  EXPECT_EQ(s.case_messages(s.list_cases()[0].id).size(), 3u);
+  ASSERT_EQ(s.cases().list_cases().size(), 1u);
+  EXPECT_EQ(s.messages().case_messages(s.cases().list_cases()[0].id).size(), 3u);
 }
 
 TEST_F(DaemonTest, StopInTheMiddleThenRestartDecidesEachApplicationOnce) {
@@ -579,8 +579,9 @@ TEST_F(DaemonTest, StopInTheMiddleThenRestartDecidesEachApplicationOnce) {
   std::this_thread::sleep_for(1s);
   for (const auto& a : apps) EXPECT_EQ(inbox(a.from).size(), 1u) << a.from;
   Store s = store();
-  EXPECT_EQ(s.list_cases().size(), apps.size());
-  for (const auto& c : s.list_cases()) EXPECT_EQ(c.state, CaseState::decision_sent) << c.ref;
+  EXPECT_EQ(s.cases().list_cases().size(), apps.size());
+  for (const auto& c : s.cases().list_cases())
+    EXPECT_EQ(c.state, CaseState::decision_sent) << c.ref;
 }
 
 TEST_F(DaemonTest, IdleWakesTheDaemonAndASecondDaemonIsRefused) {
@@ -622,8 +623,8 @@ TEST_F(DaemonTest, DryRunReadsTheMailboxButChangesAndSendsNothing) {
   EXPECT_EQ(inbox(a.from).size(), 0u) << "shadow mode must not send";
   EXPECT_FALSE(std::filesystem::exists(dir_ / "store.db")) << "the real store is not touched";
   Store scratch = Store::open((dir_ / "store.db.dry-run").string());
-  ASSERT_EQ(scratch.list_cases().size(), 1u);
-  EXPECT_EQ(scratch.list_cases()[0].total, 55000);
+  ASSERT_EQ(scratch.cases().list_cases().size(), 1u);
+  EXPECT_EQ(scratch.cases().list_cases()[0].total, 55000);
 }
 
 TEST_F(DaemonTest, BrokenConfigOnReloadKeepsTheOldOneAndSystemdHearsAboutIt) {
@@ -756,10 +757,10 @@ TEST_F(DaemonTest, SmtpServerDownThenBackTheLetterGoesOutAfterwards) {
   ASSERT_EQ(r.status, 0) << r.log;  // the mailbox was fine; the letter waits
   {
     Store st = store();
-    auto cases = st.list_cases();
+    auto cases = st.cases().list_cases();
     ASSERT_EQ(cases.size(), 1u);
     EXPECT_EQ(cases[0].state, CaseState::decided);
-    auto items = st.outbox_for_case(cases[0].id);
+    auto items = st.outbox().outbox_for_case(cases[0].id);
     ASSERT_EQ(items.size(), 1u);
     EXPECT_EQ(items[0].status, OutboxStatus::pending);
     EXPECT_FALSE(items[0].last_error.empty());
@@ -772,7 +773,7 @@ TEST_F(DaemonTest, SmtpServerDownThenBackTheLetterGoesOutAfterwards) {
   ASSERT_TRUE(wait_for_messages(a.from, 1));
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(inbox(a.from).size(), 1u);
-  EXPECT_EQ(store().list_cases()[0].state, CaseState::decision_sent);
+  EXPECT_EQ(store().cases().list_cases()[0].state, CaseState::decision_sent);
 }
 
 // The store's file system fails while the daemon runs: full (ENOSPC, SQLite's SQLITE_FULL) or
@@ -840,10 +841,10 @@ class StoreFaultTest : public DaemonTest {
     EXPECT_EQ(inbox(first.from).size(), 1u);
     for (const auto& a : during) EXPECT_EQ(inbox(a.from).size(), 1u) << a.from;
     Store st = store();
-    auto cases = st.list_cases();
+    auto cases = st.cases().list_cases();
     EXPECT_EQ(cases.size(), 3u);
     for (const auto& c : cases) EXPECT_EQ(c.state, CaseState::decision_sent) << c.ref;
-    EventChainCheck chain = st.verify_events();
+    EventChainCheck chain = st.events().verify_events();
     EXPECT_TRUE(chain.ok) << chain.problem;
   }
 };
@@ -884,7 +885,7 @@ TEST_F(DaemonTest, FiftyMegabyteAttachmentIsAccountedForWithBoundedMemory) {
   Result r = run_once();
   ASSERT_EQ(r.status, 0) << r.log.substr(0, 4000);
   Store st = store();
-  auto cases = st.list_cases();
+  auto cases = st.cases().list_cases();
   ASSERT_EQ(cases.size(), 1u) << r.log.substr(0, 4000);
   const CaseRecord& c = cases[0];
   EXPECT_EQ(c.state, CaseState::flagged) << c.ref;
@@ -945,7 +946,7 @@ TEST_F(DaemonTest, MessageTheDaemonKeepsDyingOnIsQuarantinedUnread) {
   EXPECT_FALSE(std::filesystem::exists(in_flight));
   {
     Store st = store();
-    auto cases = st.list_cases();
+    auto cases = st.cases().list_cases();
     ASSERT_EQ(cases.size(), 1u);
     EXPECT_EQ(cases[0].state, CaseState::flagged);
     bool says_why = false;
@@ -984,8 +985,9 @@ TEST_F(DaemonTest, SmtpTemporaryAndPermanentAnswersFromTheRealServer) {
   ASSERT_EQ(r.status, 0) << r.log;
   auto outbox_of = [&](const std::string& email) {
     Store st = store();
-    for (const auto& c : st.list_cases()) {
-      if (c.contact_email == email) return std::make_pair(c, st.outbox_for_case(c.id).at(0));
+    for (const auto& c : st.cases().list_cases()) {
+      if (c.contact_email == email)
+        return std::make_pair(c, st.outbox().outbox_for_case(c.id).at(0));
     }
     ADD_FAILURE() << "no case for " << email;
     return std::make_pair(CaseRecord{}, OutboxItem{});
@@ -1034,7 +1036,7 @@ TEST_F(DaemonTest, ImapConnectionLostMidMessageThenCaughtUpOnce) {
   Result r = run_once();
   EXPECT_EQ(r.status, 1) << r.log;
   EXPECT_NE(r.log.find("IMAP"), std::string::npos) << r.log;
-  EXPECT_EQ(store().list_cases().size(), 0u) << "nothing half-done is kept";
+  EXPECT_EQ(store().cases().list_cases().size(), 0u) << "nothing half-done is kept";
   imap.cut_after(0);
   Result r2 = run_once();
   ASSERT_EQ(r2.status, 0) << r2.log;
@@ -1043,7 +1045,7 @@ TEST_F(DaemonTest, ImapConnectionLostMidMessageThenCaughtUpOnce) {
   ASSERT_EQ(r3.status, 0) << r3.log;
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(inbox(a.from).size(), 1u);
-  EXPECT_EQ(store().list_cases().size(), 1u);
+  EXPECT_EQ(store().cases().list_cases().size(), 1u);
 }
 
 TEST_F(DaemonTest, ImapServerGoneThenBackTheDaemonStaysUpAndCatchesUp) {
@@ -1076,7 +1078,7 @@ TEST_F(DaemonTest, LoginRefusedIsReportedWithoutThePassword) {
   EXPECT_EQ(r.status, 1) << r.log;
   EXPECT_NE(r.log.find("auth"), std::string::npos) << r.log;
   EXPECT_EQ(r.log.find("wrong-password"), std::string::npos) << r.log;
-  EXPECT_EQ(store().list_cases().size(), 0u);
+  EXPECT_EQ(store().cases().list_cases().size(), 0u);
   // (TearDown checks that no "secret-" reached the log.)
 }
 
@@ -1113,8 +1115,8 @@ TEST_F(DaemonTest, UidValidityChangeIsReReadWithTheKnownMessagesAndHaltedWithout
       << r2.log;
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(inbox(a.from).size(), 1u) << "decided twice";
-  EXPECT_EQ(store().list_cases().size(), 1u);
-  EXPECT_EQ(store().checkpoint("INBOX")->uidvalidity, v0 + 1000);
+  EXPECT_EQ(store().cases().list_cases().size(), 1u);
+  EXPECT_EQ(store().messages().checkpoint("INBOX")->uidvalidity, v0 + 1000);
 
   // Another mailbox behind the name: the known message gone, a new application in it.
   doveadm("expunge -u '" + post_ + "' mailbox INBOX all");
@@ -1128,8 +1130,8 @@ TEST_F(DaemonTest, UidValidityChangeIsReReadWithTheKnownMessagesAndHaltedWithout
   EXPECT_NE(r3.log.find("mailbox halted"), std::string::npos) << r3.log;
   EXPECT_NE(r3.log.find("only 0 of 1 known messages were found again"), std::string::npos)
       << r3.log;
-  EXPECT_EQ(store().list_cases().size(), 1u) << "nothing may be read from that mailbox";
-  EXPECT_EQ(store().checkpoint("INBOX")->uidvalidity, v0 + 1000);
+  EXPECT_EQ(store().cases().list_cases().size(), 1u) << "nothing may be read from that mailbox";
+  EXPECT_EQ(store().messages().checkpoint("INBOX")->uidvalidity, v0 + 1000);
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(inbox(b.from).size(), 0u);
 }

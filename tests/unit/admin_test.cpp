@@ -94,13 +94,13 @@ class AdminTest : public ::testing::Test {
     m.message_id = a.message_id;
     m.raw = raw;
     m.received = iso_utc(now);
-    auto row = store().record_message(m).id;
-    CaseRecord c = store().create_case(a, row, now);
+    auto row = store().messages().record_message(m).id;
+    CaseRecord c = store().cases().create_case(a, row, now);
     auto to = state_for(a.decision.status);
     EXPECT_TRUE(to) << name;
-    return store().transition(c.id, *to, "daemon",
-                              "assessed: " + std::string(enum_name(a.decision.status)),
-                              now + minutes{1});
+    return store().cases().transition(c.id, *to, "daemon",
+                                      "assessed: " + std::string(enum_name(a.decision.status)),
+                                      now + minutes{1});
   }
 
   // The four cases most tests look at: decided, flagged (line), needs_documentation, flagged
@@ -310,8 +310,8 @@ TEST_F(AdminTest, FlaggedByAPersonWithoutFlagsShowsTheLatestEventsReason) {
   ingest_four();
   // needs_documentation -> flagged by an administrator: no flagged line, no blocking flag.
   ASSERT_TRUE(can_transition(CaseState::needs_documentation, CaseState::flagged));
-  store().transition(waiting_.id, CaseState::flagged, "admin:kari",
-                     "applicant phoned: letter comes by post", at(2026, 3, 5));
+  store().cases().transition(waiting_.id, CaseState::flagged, "admin:kari",
+                             "applicant phoned: letter comes by post", at(2026, 3, 5));
   Output r = list({.flagged_only = true});
   EXPECT_NE(r.out.find("  - applicant phoned: letter comes by post"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("3 flagged cases"), std::string::npos) << r.out;
@@ -329,8 +329,10 @@ TEST_F(AdminTest, HostileOwnerCannotControlTheTerminal) {
   m.uidvalidity = 1;
   m.uid = 9;
   m.raw = "x";
-  CaseRecord c = store().create_case(a, store().record_message(m).id, at(2026, 3, 1));
-  store().transition(c.id, CaseState::flagged, "daemon", "assessed: flagged", at(2026, 3, 1));
+  CaseRecord c =
+      store().cases().create_case(a, store().messages().record_message(m).id, at(2026, 3, 1));
+  store().cases().transition(c.id, CaseState::flagged, "daemon", "assessed: flagged",
+                             at(2026, 3, 1));
 
   for (const Output& r : {list({}), list({.flagged_only = true}), show(c.ref)}) {
     EXPECT_EQ(r.rc, 0);
@@ -361,9 +363,10 @@ TEST_F(AdminTest, ShowPrintsHeaderLinesLettersOutboxAndEvents) {
   item.recipient = "kari.nordmann@solsikken-bhg.no";
   item.subject = "Vedtak";
   item.body = "Hei";
-  auto id = store().enqueue_outbox(item, at(2026, 3, 1, 13)).id;
-  store().mark_outbox(id, OutboxStatus::sending, "", std::nullopt);
-  store().mark_outbox(id, OutboxStatus::pending, "421 try again later", at(2026, 3, 1, 14));
+  auto id = store().outbox().enqueue_outbox(item, at(2026, 3, 1, 13)).id;
+  store().outbox().mark_outbox(id, OutboxStatus::sending, "", std::nullopt);
+  store().outbox().mark_outbox(id, OutboxStatus::pending, "421 try again later",
+                               at(2026, 3, 1, 14));
 
   Output r = show(decided_.ref);
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -419,7 +422,7 @@ TEST_F(AdminTest, ShowJsonHasLinesLettersOutboxAndEvents) {
   item.recipient = "morten.skaug@eventyrskogen.no";
   item.subject = "Dokumentasjon";
   item.body = "Hei";
-  store().enqueue_outbox(item, at(2026, 3, 2, 13));
+  store().outbox().enqueue_outbox(item, at(2026, 3, 2, 13));
 
   Output r = show(roster_.ref, true);
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -587,7 +590,7 @@ TEST_F(AdminActionTest, ResolvePrintsWhatChangedAndThatTheDaemonSendsTheLetter) 
             "  total: 115 000 kr\n"
             "decision letter queued; the daemon sends it within poll_interval_seconds (60 s) "
             "when it runs\n");
-  EXPECT_EQ(store().find_case(roster_.id)->state, CaseState::decided);
+  EXPECT_EQ(store().cases().find_case(roster_.id)->state, CaseState::decided);
 }
 
 TEST_F(AdminActionTest, PartialResolveSaysTheCaseStillWaits) {
@@ -627,26 +630,28 @@ TEST_F(AdminActionTest, ResendRequeuesAFailedDecisionAndRefusesWhenThereIsNone) 
   EXPECT_NE(none.err.find("has no decision letter"), std::string::npos) << none.err;
 
   ASSERT_EQ(resolve(roster_.ref, approve_request()).rc, 0);
-  auto items = store().outbox_for_case(roster_.id);
+  auto items = store().outbox().outbox_for_case(roster_.id);
   ASSERT_EQ(items.size(), 1u);
   Output pending = resend(roster_.ref);
   EXPECT_EQ(pending.rc, 1);
   EXPECT_NE(pending.err.find("already waiting to be sent"), std::string::npos) << pending.err;
 
-  store().begin_send(items[0].id, at(2026, 3, 10));
-  store().mark_outbox(items[0].id, OutboxStatus::failed, "550 mailbox unavailable", std::nullopt);
+  store().outbox().begin_send(items[0].id, at(2026, 3, 10));
+  store().outbox().mark_outbox(items[0].id, OutboxStatus::failed, "550 mailbox unavailable",
+                               std::nullopt);
   Output r = resend("tt-2026-0002");
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out,
             "TT-2026-0002: decision letter failed -> pending (the same letter, Message-ID "
             "<tilskudd.TT-2026-0002.decision.1@asker.kommune.no>)\n"
             "queued; the daemon sends it within poll_interval_seconds (60 s) when it runs\n");
-  EXPECT_EQ(store().outbox_item(items[0].id)->status, OutboxStatus::pending);
+  EXPECT_EQ(store().outbox().outbox_item(items[0].id)->status, OutboxStatus::pending);
 }
 
 TEST_F(AdminActionTest, PayoutCommandsExportScheduleAndMarkPaid) {
   ingest_four();
-  store().transition(decided_.id, CaseState::decision_sent, "daemon", "accepted", at(2026, 3, 5));
+  store().cases().transition(decided_.id, CaseState::decision_sent, "daemon", "accepted",
+                             at(2026, 3, 5));
   const std::string round = decided_.round;
   ASSERT_EQ(round, "2020-09-01");
   const std::string csv =
@@ -692,7 +697,7 @@ TEST_F(AdminActionTest, PayoutCommandsExportScheduleAndMarkPaid) {
   });
   EXPECT_EQ(paid.rc, 0) << paid.err;
   EXPECT_NE(paid.out.find("1 case paid: TT-2026-0001"), std::string::npos) << paid.out;
-  EXPECT_EQ(store().find_case(decided_.id)->state, CaseState::paid);
+  EXPECT_EQ(store().cases().find_case(decided_.id)->state, CaseState::paid);
 }
 
 TEST_F(AdminActionTest, PayoutRefusalsAndFileErrors) {

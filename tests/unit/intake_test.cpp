@@ -232,8 +232,8 @@ class IntakeTest : public ::testing::Test {
 
   std::vector<OutboxItem> all_outbox() {
     std::vector<OutboxItem> out;
-    for (const auto& c : store().list_cases()) {
-      for (auto& o : store().outbox_for_case(c.id)) out.push_back(o);
+    for (const auto& c : store().cases().list_cases()) {
+      for (auto& o : store().outbox().outbox_for_case(c.id)) out.push_back(o);
     }
     return out;
   }
@@ -273,12 +273,12 @@ TEST_F(IntakeTest, DecidedApplicationCreatesCaseAndQueuesFullDecisionMessage) {
   EXPECT_TRUE(has_note(out.notes, false, "queued decision")) << notes_text(out.notes);
 
   // The stored case is what the outcome says.
-  auto stored = store().find_case(c.id);
+  auto stored = store().cases().find_case(c.id);
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->state, CaseState::decided);
 
   // One decision in the outbox, to the form's contact address.
-  auto items = store().outbox_for_case(c.id);
+  auto items = store().outbox().outbox_for_case(c.id);
   ASSERT_EQ(items.size(), 1u);
   const OutboxItem& item = items[0];
   EXPECT_EQ(item.kind, OutboxKind::decision);
@@ -305,7 +305,7 @@ TEST_F(IntakeTest, DecidedApplicationCreatesCaseAndQueuesFullDecisionMessage) {
   EXPECT_NE(mail.text.find("1. september 2020"), std::string::npos) << mail.text;
 
   // The message: processed, attached, waiting for its keyword.
-  auto msg = store().find_message("INBOX", 7, 1);
+  auto msg = store().messages().find_message("INBOX", 7, 1);
   ASSERT_TRUE(msg);
   EXPECT_EQ(msg->id, out.message_row);
   EXPECT_EQ(msg->status, MessageStatus::processed);
@@ -314,10 +314,10 @@ TEST_F(IntakeTest, DecidedApplicationCreatesCaseAndQueuesFullDecisionMessage) {
   EXPECT_EQ(msg->message_id, kMsgId01);
 
   // The caller owns the checkpoint.
-  EXPECT_FALSE(store().checkpoint("INBOX"));
+  EXPECT_FALSE(store().messages().checkpoint("INBOX"));
 
   // The event log: created in received, then received -> decided.
-  auto events = store().case_events(c.id);
+  auto events = store().events().case_events(c.id);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_FALSE(events[0].from);
   EXPECT_EQ(events[0].to, CaseState::received);
@@ -327,12 +327,12 @@ TEST_F(IntakeTest, DecidedApplicationCreatesCaseAndQueuesFullDecisionMessage) {
   EXPECT_EQ(events[1].actor, "daemon");
 
   // The letter from the application is on the case.
-  auto letters = store().case_letters(c.id);
+  auto letters = store().cases().case_letters(c.id);
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].kind, LetterKind::grant);
 
   // Entering decided wrote the ledger (no cap use here, but prior_grants must not throw).
-  EXPECT_NO_THROW(store().prior_grants(2020));
+  EXPECT_NO_THROW(store().ledger().prior_grants(2020));
 }
 
 // ---- issue 12, attack 7: a forged From under the default [sender] ----------------------------
@@ -359,7 +359,7 @@ TEST_F(IntakeTest, ForgedFromUnderTheDefaultSenderGetsNoLetter) {
   EXPECT_TRUE(std::any_of(c.flags.begin(), c.flags.end(),
                           [](const Flag& f) { return f.code == "sender_unverified"; }));
   EXPECT_NE(c.contact_email, "target@victim.example");
-  EXPECT_TRUE(store().outbox_for_case(c.id).empty());
+  EXPECT_TRUE(store().outbox().outbox_for_case(c.id).empty());
   EXPECT_TRUE(all_outbox().empty());
 }
 
@@ -390,7 +390,7 @@ TEST_F(IntakeTest, ApplicationWithoutLetterAsksForDocumentationAndSetsReminder) 
   EXPECT_EQ(c.reminder_due, iso_utc(now_ + days(14)));
   EXPECT_EQ(c.reminder_due, "2020-09-03T08:00:00Z");
 
-  auto items = store().outbox_for_case(c.id);
+  auto items = store().outbox().outbox_for_case(c.id);
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(items[0].kind, OutboxKind::documentation_request);
   EXPECT_EQ(items[0].recipient, "hilde.granli@trollstua.no");
@@ -405,7 +405,7 @@ TEST_F(IntakeTest, ApplicationWithoutLetterAsksForDocumentationAndSetsReminder) 
   EXPECT_NE(mail.text.find("Maria Olsen"), std::string::npos) << mail.text;
   EXPECT_NE(mail.text.find("Statsforvalteren"), std::string::npos) << mail.text;
 
-  auto msg = store().message(out.message_row);
+  auto msg = store().messages().message(out.message_row);
   ASSERT_TRUE(msg);
   EXPECT_EQ(msg->mailbox_state, MailboxState::to_mark);
   EXPECT_TRUE(out.mark_in_mailbox);
@@ -419,9 +419,9 @@ TEST_F(IntakeTest, UnrelatedMailIsIgnoredAndLeftAloneInTheMailbox) {
   EXPECT_EQ(out.reason, "no_case_number");
   EXPECT_FALSE(out.mark_in_mailbox);
   EXPECT_FALSE(out.case_record);
-  EXPECT_TRUE(store().list_cases().empty());
+  EXPECT_TRUE(store().cases().list_cases().empty());
   EXPECT_EQ(raw_count("outbox"), 0);
-  auto msg = store().message(out.message_row);
+  auto msg = store().messages().message(out.message_row);
   ASSERT_TRUE(msg);
   EXPECT_EQ(msg->status, MessageStatus::ignored);
   EXPECT_EQ(msg->mailbox_state, MailboxState::none);  // never touched: unread stays unread
@@ -445,14 +445,14 @@ TEST_F(IntakeTest, MachineMailFromTheCorpusIsIgnoredAndNeverAnswered) {
     EXPECT_EQ(out.reason, reason) << name;
     EXPECT_FALSE(out.mark_in_mailbox) << name;
     EXPECT_FALSE(out.case_record) << name;
-    auto msg = store().message(out.message_row);
+    auto msg = store().messages().message(out.message_row);
     ASSERT_TRUE(msg) << name;
     EXPECT_EQ(msg->status, MessageStatus::ignored) << name;
     EXPECT_EQ(msg->last_error, reason) << name;
     EXPECT_EQ(msg->mailbox_state, MailboxState::none) << name;
   }
   EXPECT_GE(seen, 3);  // auto_reply, bounce, own_message
-  EXPECT_TRUE(store().list_cases().empty());
+  EXPECT_TRUE(store().cases().list_cases().empty());
   EXPECT_EQ(raw_count("outbox"), 0);
 }
 
@@ -461,22 +461,22 @@ TEST_F(IntakeTest, OwnMessageLinkedToACaseIsLoggedButNotMergedOrAnswered) {
   IntakeOutcome first = intake(corpus("01-outlook-single-ablu"), 1);
   ASSERT_EQ(first.kind, IntakeOutcome::Kind::new_case);
   const std::int64_t case_id = first.case_record->id;
-  const auto events_before = store().case_events(case_id).size();
+  const auto events_before = store().events().case_events(case_id).size();
 
   IntakeOutcome out = intake(corpus("26-own-decision-message"), 2, "2020-09-18T10:00:00+02:00");
   EXPECT_EQ(out.kind, IntakeOutcome::Kind::ignored);
   EXPECT_EQ(out.reason, "own_message");
   EXPECT_FALSE(out.mark_in_mailbox);
-  auto msg = store().message(out.message_row);
+  auto msg = store().messages().message(out.message_row);
   ASSERT_TRUE(msg);
   EXPECT_FALSE(msg->case_id);  // not attached: it is not part of the application
   EXPECT_EQ(msg->mailbox_state, MailboxState::none);
 
-  auto events = store().case_events(case_id);
+  auto events = store().events().case_events(case_id);
   ASSERT_EQ(events.size(), events_before + 1);
   EXPECT_EQ(events.back().reason, "own_message received");
-  EXPECT_EQ(store().find_case(case_id)->state, CaseState::decided);
-  EXPECT_EQ(store().outbox_for_case(case_id).size(), 1u);
+  EXPECT_EQ(store().cases().find_case(case_id)->state, CaseState::decided);
+  EXPECT_EQ(store().outbox().outbox_for_case(case_id).size(), 1u);
 }
 
 // An auto-reply to our decision: logged on the case, never answered (no mail loop).
@@ -484,7 +484,7 @@ TEST_F(IntakeTest, AutoReplyToOurDecisionIsNeverAnswered) {
   IntakeOutcome first = intake(corpus("01-outlook-single-ablu"), 1);
   ASSERT_EQ(first.kind, IntakeOutcome::Kind::new_case);
   const std::int64_t case_id = first.case_record->id;
-  std::string decision_id = store().outbox_for_case(case_id).at(0).message_id;
+  std::string decision_id = store().outbox().outbox_for_case(case_id).at(0).message_id;
 
   std::string raw = corpus("24-auto-reply-fravaerende");
   raw = with_header(raw, "In-Reply-To", "<" + decision_id + ">");
@@ -495,9 +495,9 @@ TEST_F(IntakeTest, AutoReplyToOurDecisionIsNeverAnswered) {
   EXPECT_FALSE(out.mark_in_mailbox);
   EXPECT_TRUE(has_note(out.notes, false, "auto_reply received for the case"))
       << notes_text(out.notes);
-  EXPECT_EQ(store().outbox_for_case(case_id).size(), 1u);
-  EXPECT_EQ(store().list_cases().size(), 1u);
-  EXPECT_EQ(store().case_events(case_id).back().reason, "auto_reply received");
+  EXPECT_EQ(store().outbox().outbox_for_case(case_id).size(), 1u);
+  EXPECT_EQ(store().cases().list_cases().size(), 1u);
+  EXPECT_EQ(store().events().case_events(case_id).back().reason, "auto_reply received");
 }
 
 // A delivery status notification for our own decision (RFC 3464: the undelivered message is
@@ -529,15 +529,15 @@ std::string bounce_of(const OutboxItem& ours, bool with_in_reply_to) {
 TEST_F(IntakeTest, BounceThatNamesOurDecisionInInReplyToWarnsOnTheCase) {
   IntakeOutcome first = intake(corpus("01-outlook-single-ablu"), 1);
   const CaseRecord c = *first.case_record;
-  const OutboxItem decision = store().outbox_for_case(c.id).at(0);
+  const OutboxItem decision = store().outbox().outbox_for_case(c.id).at(0);
   IntakeOutcome out = intake(bounce_of(decision, true), 2, "2020-09-17T08:00:13+02:00");
   EXPECT_EQ(out.kind, IntakeOutcome::Kind::ignored);
   EXPECT_EQ(out.reason, "bounce");
   EXPECT_FALSE(out.mark_in_mailbox);
   EXPECT_TRUE(has_note(out.notes, true, "bounce received for the case")) << notes_text(out.notes);
-  EXPECT_EQ(store().case_events(c.id).back().reason, "bounce received");
-  EXPECT_EQ(store().outbox_for_case(c.id).size(), 1u);
-  EXPECT_FALSE(store().message(out.message_row)->case_id);
+  EXPECT_EQ(store().events().case_events(c.id).back().reason, "bounce received");
+  EXPECT_EQ(store().outbox().outbox_for_case(c.id).size(), 1u);
+  EXPECT_FALSE(store().messages().message(out.message_row)->case_id);
 }
 
 // Was a bug (fixed): a real DSN names the undelivered message only inside its message/rfc822 part,
@@ -545,12 +545,12 @@ TEST_F(IntakeTest, BounceThatNamesOurDecisionInInReplyToWarnsOnTheCase) {
 TEST_F(IntakeTest, BounceWithOurDecisionAttachedWarnsOnTheCase) {
   IntakeOutcome first = intake(corpus("01-outlook-single-ablu"), 1);
   const CaseRecord c = *first.case_record;
-  const OutboxItem decision = store().outbox_for_case(c.id).at(0);
+  const OutboxItem decision = store().outbox().outbox_for_case(c.id).at(0);
   IntakeOutcome out = intake(bounce_of(decision, false), 2, "2020-09-17T08:00:13+02:00");
   EXPECT_EQ(out.kind, IntakeOutcome::Kind::ignored);
   EXPECT_EQ(out.reason, "bounce");
   EXPECT_TRUE(has_note(out.notes, true, "bounce received for the case")) << notes_text(out.notes);
-  EXPECT_EQ(store().case_events(c.id).back().reason, "bounce received");
+  EXPECT_EQ(store().events().case_events(c.id).back().reason, "bounce received");
 }
 
 // ---- seen before ------------------------------------------------------------------------------
@@ -567,26 +567,26 @@ TEST_F(IntakeTest, SameMessageAtAnotherUidIsADuplicateOfTheFirstCase) {
   EXPECT_EQ(again.case_record->id, case_id);
   EXPECT_TRUE(again.mark_in_mailbox);
   EXPECT_NE(again.message_row, first.message_row);
-  auto msg = store().message(again.message_row);
+  auto msg = store().messages().message(again.message_row);
   ASSERT_TRUE(msg);
   EXPECT_EQ(msg->status, MessageStatus::duplicate);
   EXPECT_EQ(msg->case_id, case_id);
   EXPECT_EQ(msg->mailbox_state, MailboxState::to_mark);
-  EXPECT_EQ(store().list_cases().size(), 1u);
-  EXPECT_EQ(store().outbox_for_case(case_id).size(), 1u);
-  EXPECT_EQ(store().case_events(case_id).back().reason, "the same message seen again");
+  EXPECT_EQ(store().cases().list_cases().size(), 1u);
+  EXPECT_EQ(store().outbox().outbox_for_case(case_id).size(), 1u);
+  EXPECT_EQ(store().events().case_events(case_id).back().reason, "the same message seen again");
 
   // The very same (mailbox, uidvalidity, uid) once more.
   IntakeOutcome third = intake(raw, 1);
   EXPECT_EQ(third.kind, IntakeOutcome::Kind::already_processed);
   EXPECT_EQ(third.message_row, first.message_row);
   EXPECT_TRUE(third.mark_in_mailbox);  // its keyword is still owed
-  EXPECT_EQ(store().list_cases().size(), 1u);
+  EXPECT_EQ(store().cases().list_cases().size(), 1u);
   EXPECT_EQ(raw_count("outbox"), 1);
   EXPECT_EQ(raw_count("messages"), 2);
 
   // Once the keyword is set the mailbox owes nothing.
-  store().set_mailbox_state(first.message_row, MailboxState::marked);
+  store().messages().set_mailbox_state(first.message_row, MailboxState::marked);
   EXPECT_FALSE(intake(raw, 1).mark_in_mailbox);
 }
 
@@ -596,8 +596,8 @@ TEST_F(IntakeTest, IgnoredMessageSeenAgainStaysIgnored) {
   IntakeOutcome again = intake(raw, 2);
   EXPECT_EQ(again.kind, IntakeOutcome::Kind::ignored);
   EXPECT_FALSE(again.mark_in_mailbox);
-  EXPECT_EQ(store().message(again.message_row)->status, MessageStatus::ignored);
-  EXPECT_TRUE(store().list_cases().empty());
+  EXPECT_EQ(store().messages().message(again.message_row)->status, MessageStatus::ignored);
+  EXPECT_TRUE(store().cases().list_cases().empty());
 }
 
 TEST_F(IntakeTest, ApplicationSentAgainWithNewMessageIdJoinsTheFirstCase) {
@@ -616,14 +616,14 @@ TEST_F(IntakeTest, ApplicationSentAgainWithNewMessageIdJoinsTheFirstCase) {
   EXPECT_TRUE(out.mark_in_mailbox);
   // The case was decided already: a person reads it, nothing is decided twice.
   EXPECT_TRUE(has_note(out.notes, true, "after the decision")) << notes_text(out.notes);
-  EXPECT_EQ(store().list_cases().size(), 1u);
-  auto items = store().outbox_for_case(case_id);
+  EXPECT_EQ(store().cases().list_cases().size(), 1u);
+  auto items = store().outbox().outbox_for_case(case_id);
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(items[0].kind, OutboxKind::decision);
-  auto msg = store().message(out.message_row);
+  auto msg = store().messages().message(out.message_row);
   EXPECT_EQ(msg->case_id, case_id);
   EXPECT_EQ(msg->status, MessageStatus::processed);
-  EXPECT_EQ(store().find_case(case_id)->state, CaseState::decided);
+  EXPECT_EQ(store().cases().find_case(case_id)->state, CaseState::decided);
 }
 
 // Was a bug (fixed): the same application (same form, same grant letter) sent again after the
@@ -676,7 +676,7 @@ TEST_F(IntakeTest, OpenApplicationSentAgainWithoutNewsStaysWaiting) {
   EXPECT_EQ(out.reason, "the same application sent again");
   EXPECT_EQ(out.case_record->state, CaseState::needs_documentation);
   EXPECT_TRUE(has_note(out.notes, false, "still needs_documentation")) << notes_text(out.notes);
-  EXPECT_EQ(store().outbox_for_case(case_id).size(), 1u);
+  EXPECT_EQ(store().outbox().outbox_for_case(case_id).size(), 1u);
 }
 
 // ---- replies ---------------------------------------------------------------------------------
@@ -687,7 +687,7 @@ TEST_F(IntakeTest, ReplyWithGrantLetterCompletesTheWaitingCase) {
   ASSERT_EQ(first.kind, IntakeOutcome::Kind::new_case);
   const CaseRecord c = *first.case_record;
   ASSERT_EQ(c.state, CaseState::needs_documentation);
-  const OutboxItem request = store().outbox_for_case(c.id).at(0);
+  const OutboxItem request = store().outbox().outbox_for_case(c.id).at(0);
   ASSERT_EQ(request.kind, OutboxKind::documentation_request);
 
   const std::string reply =
@@ -713,7 +713,7 @@ TEST_F(IntakeTest, ReplyWithGrantLetterCompletesTheWaitingCase) {
       << notes_text(out.notes);
 
   // The decision is queued, answering the reply.
-  auto items = store().outbox_for_case(c.id);
+  auto items = store().outbox().outbox_for_case(c.id);
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[1].kind, OutboxKind::decision);
   EXPECT_EQ(items[1].recipient, "hilde.granli@trollstua.no");
@@ -722,20 +722,20 @@ TEST_F(IntakeTest, ReplyWithGrantLetterCompletesTheWaitingCase) {
   EXPECT_NE(mail.text.find("kr 55 000"), std::string::npos) << mail.text;
 
   // The new letter is on the case, from the reply.
-  auto letters = store().case_letters(c.id);
+  auto letters = store().cases().case_letters(c.id);
   auto it = std::find_if(letters.begin(), letters.end(),
                          [](const LetterRecord& l) { return l.filename == "Tildelingsbrev.pdf"; });
   ASSERT_NE(it, letters.end());
   EXPECT_EQ(it->kind, LetterKind::grant);
   EXPECT_EQ(it->message_row, out.message_row);
 
-  auto msg = store().message(out.message_row);
+  auto msg = store().messages().message(out.message_row);
   EXPECT_EQ(msg->case_id, c.id);
   EXPECT_EQ(msg->status, MessageStatus::processed);
   EXPECT_EQ(msg->mailbox_state, MailboxState::to_mark);
 
   // The log shows needs_documentation -> decided.
-  auto events = store().case_events(c.id);
+  auto events = store().events().case_events(c.id);
   bool decided = std::any_of(events.begin(), events.end(), [](const CaseEvent& e) {
     return e.from && *e.from == CaseState::needs_documentation && e.to == CaseState::decided;
   });
@@ -758,10 +758,10 @@ TEST_F(IntakeTest, ReplyWithOnlyTheCaseReferenceInTheSubjectCompletesTheCase) {
   EXPECT_EQ(out.case_record->id, c.id);
   EXPECT_EQ(out.case_record->state, CaseState::decided);
   EXPECT_EQ(out.case_record->total, 55000);
-  auto items = store().outbox_for_case(c.id);
+  auto items = store().outbox().outbox_for_case(c.id);
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[1].kind, OutboxKind::decision);
-  auto letters = store().case_letters(c.id);
+  auto letters = store().cases().case_letters(c.id);
   EXPECT_TRUE(std::any_of(letters.begin(), letters.end(), [](const LetterRecord& l) {
     return l.filename == "Tildelingsbrev.pdf" && l.kind == LetterKind::grant;
   }));
@@ -771,15 +771,15 @@ TEST_F(IntakeTest, ReplyWithOnlyTheCaseReferenceInTheSubjectCompletesTheCase) {
 TEST_F(IntakeTest, ReplyWithoutLetterKeepsTheCaseWaiting) {
   IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
   const CaseRecord c = *first.case_record;
-  const OutboxItem request = store().outbox_for_case(c.id).at(0);
+  const OutboxItem request = store().outbox().outbox_for_case(c.id).at(0);
   std::string reply =
       plain_reply("Sv: " + request.subject, request.message_id, "question-1@trollstua.no",
                   "Hei, brevet kommer snart.\r\n", "Hilde Granli <hilde.granli@trollstua.no>");
   IntakeOutcome out = intake(reply, 2);
   EXPECT_EQ(out.kind, IntakeOutcome::Kind::merged) << notes_text(out.notes);
   EXPECT_EQ(out.case_record->state, CaseState::needs_documentation);
-  EXPECT_EQ(store().outbox_for_case(c.id).size(), 1u);
-  EXPECT_EQ(store().message(out.message_row)->case_id, c.id);
+  EXPECT_EQ(store().outbox().outbox_for_case(c.id).size(), 1u);
+  EXPECT_EQ(store().messages().message(out.message_row)->case_id, c.id);
 }
 
 // 07 with a second employee: the grant letter for Maria Olsen settles only her line, so the
@@ -796,7 +796,7 @@ TEST_F(IntakeTest, ReplySettlingOneOfTwoLinesAsksAgainForTheRest) {
   const CaseRecord c = *first.case_record;
   ASSERT_EQ(c.state, CaseState::needs_documentation);
   ASSERT_EQ(c.lines.size(), 2u);
-  const OutboxItem request = store().outbox_for_case(c.id).at(0);
+  const OutboxItem request = store().outbox().outbox_for_case(c.id).at(0);
 
   // The reply comes on 1 September, after the letter it carries (dated 24 August).
   IntakeOutcome out = intake(
@@ -813,7 +813,7 @@ TEST_F(IntakeTest, ReplySettlingOneOfTwoLinesAsksAgainForTheRest) {
   EXPECT_EQ(after.lines[1].outcome, rules::Outcome::pending);
   EXPECT_NE(after.missing, c.missing);
 
-  auto items = store().outbox_for_case(c.id);
+  auto items = store().outbox().outbox_for_case(c.id);
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[1].kind, OutboxKind::documentation_request);
   EXPECT_EQ(items[1].message_id, "tilskudd." + c.ref + ".documentation_request.2@asker.kommune.no");
@@ -831,8 +831,8 @@ TEST_F(IntakeTest, MessageToAFlaggedCaseJoinsItAndWaitsForThePerson) {
   ASSERT_EQ(c.state, CaseState::flagged);
   EXPECT_TRUE(has_note(first.notes, true, "flagged for a person")) << notes_text(first.notes);
   EXPECT_TRUE(has_note(first.notes, true, "not_on_roster")) << notes_text(first.notes);
-  EXPECT_TRUE(store().outbox_for_case(c.id).empty());
-  const std::string app_id = store().message(first.message_row)->message_id;
+  EXPECT_TRUE(store().outbox().outbox_for_case(c.id).empty());
+  const std::string app_id = store().messages().message(first.message_row)->message_id;
 
   // From the case's contact (a reply from anyone else is a case of its own: foreign_reply).
   std::string raw = plain_reply("Sv: søknaden", app_id, "more-1@eventyrskogen.no",
@@ -844,8 +844,8 @@ TEST_F(IntakeTest, MessageToAFlaggedCaseJoinsItAndWaitsForThePerson) {
   EXPECT_EQ(out.case_record->state, CaseState::flagged);
   EXPECT_TRUE(has_note(out.notes, true, "new evidence for a flagged case"))
       << notes_text(out.notes);
-  EXPECT_TRUE(store().outbox_for_case(c.id).empty());
-  EXPECT_EQ(store().message(out.message_row)->case_id, c.id);
+  EXPECT_TRUE(store().outbox().outbox_for_case(c.id).empty());
+  EXPECT_EQ(store().messages().message(out.message_row)->case_id, c.id);
 }
 
 // Rule 5's cap counts across applications and rounds: the ledger written when the first case
@@ -875,8 +875,8 @@ TEST_F(IntakeTest, ReplyToADecidedCaseIsMergedWithAWarningAndNothingQueued) {
   IntakeOutcome first = intake(corpus("01-outlook-single-ablu"), 1);
   ASSERT_EQ(first.kind, IntakeOutcome::Kind::new_case);
   const CaseRecord c = *first.case_record;
-  const OutboxItem decision = store().outbox_for_case(c.id).at(0);
-  const auto events_before = store().case_events(c.id).size();
+  const OutboxItem decision = store().outbox().outbox_for_case(c.id).at(0);
+  const auto events_before = store().events().case_events(c.id).size();
 
   std::string reply =
       plain_reply("Sv: " + decision.subject, decision.message_id, "appeal-1@solsikken-bhg.no",
@@ -888,10 +888,10 @@ TEST_F(IntakeTest, ReplyToADecidedCaseIsMergedWithAWarningAndNothingQueued) {
   EXPECT_TRUE(has_note(out.notes, true, "after the decision")) << notes_text(out.notes);
   ASSERT_TRUE(out.case_record);
   EXPECT_EQ(out.case_record->state, CaseState::decided);
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decided);
-  EXPECT_EQ(store().outbox_for_case(c.id).size(), 1u);
-  EXPECT_EQ(store().message(out.message_row)->case_id, c.id);
-  auto events = store().case_events(c.id);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::decided);
+  EXPECT_EQ(store().outbox().outbox_for_case(c.id).size(), 1u);
+  EXPECT_EQ(store().messages().message(out.message_row)->case_id, c.id);
+  auto events = store().events().case_events(c.id);
   ASSERT_EQ(events.size(), events_before + 1);
   EXPECT_NE(events.back().reason.find("after the decision"), std::string::npos);
   EXPECT_EQ(events.back().to, CaseState::decided);
@@ -907,13 +907,13 @@ TEST_F(IntakeTest, ReminderIsQueuedOnceWhenDue) {
   // Not yet due.
   auto early = queue_due_reminders(store(), settings_, now_ + days(13));
   EXPECT_TRUE(early.empty());
-  EXPECT_EQ(store().outbox_for_case(c.id).size(), 1u);
+  EXPECT_EQ(store().outbox().outbox_for_case(c.id).size(), 1u);
 
   // Due.
   Timestamp later = now_ + days(15);
   auto notes = queue_due_reminders(store(), settings_, later);
   EXPECT_TRUE(has_note(notes, false, "queued reminder")) << notes_text(notes);
-  auto items = store().outbox_for_case(c.id);
+  auto items = store().outbox().outbox_for_case(c.id);
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[1].kind, OutboxKind::reminder);
   EXPECT_EQ(items[1].recipient, "hilde.granli@trollstua.no");
@@ -921,14 +921,14 @@ TEST_F(IntakeTest, ReminderIsQueuedOnceWhenDue) {
   mime::Message mail = mime::parse(items[1].body);
   EXPECT_NE(mail.headers.subject.find("Påminnelse"), std::string::npos) << mail.headers.subject;
   EXPECT_NE(mail.text.find("Maria Olsen"), std::string::npos) << mail.text;
-  auto after = store().find_case(c.id);
+  auto after = store().cases().find_case(c.id);
   EXPECT_EQ(after->reminder_due, "");
   EXPECT_EQ(after->state, CaseState::needs_documentation);
-  EXPECT_EQ(store().case_events(c.id).back().reason, "reminder queued");
+  EXPECT_EQ(store().events().case_events(c.id).back().reason, "reminder queued");
 
   // Only one reminder.
   EXPECT_TRUE(queue_due_reminders(store(), settings_, later + days(30)).empty());
-  EXPECT_EQ(store().outbox_for_case(c.id).size(), 2u);
+  EXPECT_EQ(store().outbox().outbox_for_case(c.id).size(), 2u);
 }
 
 TEST_F(IntakeTest, NoReminderWhenReminderDaysIsZero) {
@@ -936,7 +936,7 @@ TEST_F(IntakeTest, NoReminderWhenReminderDaysIsZero) {
   IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
   EXPECT_EQ(first.case_record->reminder_due, "");
   EXPECT_TRUE(queue_due_reminders(store(), settings_, now_ + days(365)).empty());
-  EXPECT_EQ(store().outbox_for_case(first.case_record->id).size(), 1u);
+  EXPECT_EQ(store().outbox().outbox_for_case(first.case_record->id).size(), 1u);
 }
 
 // ---- failures and quarantine ------------------------------------------------------------------
@@ -948,13 +948,13 @@ TEST_F(IntakeTest, RecordFailureCountsAttemptsAndQuarantineHoldsTheMessageForAPe
   auto [row2, attempts2] = record_failure(store(), m, "parser exploded again");
   EXPECT_EQ(row2, row);
   EXPECT_EQ(attempts2, 2);
-  auto msg = store().message(row);
+  auto msg = store().messages().message(row);
   ASSERT_TRUE(msg);
   EXPECT_EQ(msg->status, MessageStatus::failed);
   EXPECT_EQ(msg->attempts, 2);
   EXPECT_EQ(msg->last_error, "parser exploded again");
   EXPECT_EQ(msg->mailbox_state, MailboxState::none);
-  EXPECT_TRUE(store().list_cases().empty());
+  EXPECT_TRUE(store().cases().list_cases().empty());
 
   IntakeOutcome q = quarantine_message(store(), row, "parser exploded again", settings_, now_);
   EXPECT_EQ(q.kind, IntakeOutcome::Kind::new_case);
@@ -965,16 +965,16 @@ TEST_F(IntakeTest, RecordFailureCountsAttemptsAndQuarantineHoldsTheMessageForAPe
   EXPECT_TRUE(has_note(q.notes, true, "quarantined")) << notes_text(q.notes);
   EXPECT_TRUE(has_note(q.notes, true, cfg_.mailbox.quarantine_keyword)) << notes_text(q.notes);
 
-  auto c = store().find_case(q.case_record->id);
+  auto c = store().cases().find_case(q.case_record->id);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->state, CaseState::flagged);
   ASSERT_FALSE(c->flags.empty());
   EXPECT_TRUE(std::any_of(c->flags.begin(), c->flags.end(),
                           [](const Flag& f) { return f.code == "processing_failed"; }));
   EXPECT_EQ(c->received, "2020-08-20");
-  EXPECT_TRUE(store().outbox_for_case(c->id).empty());  // nobody is written to
+  EXPECT_TRUE(store().outbox().outbox_for_case(c->id).empty());  // nobody is written to
 
-  msg = store().message(row);
+  msg = store().messages().message(row);
   EXPECT_EQ(msg->status, MessageStatus::quarantined);
   EXPECT_EQ(msg->mailbox_state, MailboxState::to_quarantine);
   EXPECT_EQ(msg->case_id, c->id);
@@ -982,7 +982,7 @@ TEST_F(IntakeTest, RecordFailureCountsAttemptsAndQuarantineHoldsTheMessageForAPe
   // Never processed again.
   IntakeOutcome again = intake_message(store(), m, settings_, now_);
   EXPECT_EQ(again.kind, IntakeOutcome::Kind::already_processed);
-  EXPECT_EQ(store().list_cases().size(), 1u);
+  EXPECT_EQ(store().cases().list_cases().size(), 1u);
 }
 
 TEST_F(IntakeTest, FailedMessageIsProcessedNormallyOnItsNextFetch) {
@@ -991,7 +991,7 @@ TEST_F(IntakeTest, FailedMessageIsProcessedNormallyOnItsNextFetch) {
   IntakeOutcome out = intake_message(store(), m, settings_, now_);
   EXPECT_EQ(out.kind, IntakeOutcome::Kind::new_case) << notes_text(out.notes);
   EXPECT_EQ(out.case_record->state, CaseState::decided);
-  auto msg = store().message(out.message_row);
+  auto msg = store().messages().message(out.message_row);
   EXPECT_EQ(msg->status, MessageStatus::processed);
   EXPECT_EQ(msg->attempts, 1);
   EXPECT_EQ(raw_count("messages"), 1);
@@ -1025,7 +1025,7 @@ TEST_F(IntakeTest, RetriedFailedCopyOfAProcessedMessageIsADuplicate) {
   // The poller retries the failed row.
   IntakeOutcome retried = retry_message(store(), row1, settings_, now_);
   EXPECT_EQ(retried.kind, IntakeOutcome::Kind::duplicate);
-  EXPECT_EQ(store().list_cases().size(), 1u);
+  EXPECT_EQ(store().cases().list_cases().size(), 1u);
 }
 
 // ---- small pure helpers -----------------------------------------------------------------------
@@ -1062,8 +1062,8 @@ TEST_F(IntakeTest, StoreFailureLateInIntakeLeavesNothingOfTheMessage) {
   IncomingMessage m = incoming(corpus("01-outlook-single-ablu"), 1);
   EXPECT_THROW(intake_message(store(), m, settings_, now_), StoreError);
 
-  EXPECT_FALSE(store().find_message("INBOX", 7, 1));
-  EXPECT_TRUE(store().list_cases().empty());
+  EXPECT_FALSE(store().messages().find_message("INBOX", 7, 1));
+  EXPECT_TRUE(store().cases().list_cases().empty());
   EXPECT_EQ(raw_count("messages"), 0);
   EXPECT_EQ(raw_count("cases"), 0);
   EXPECT_EQ(raw_count("case_lines"), 0);
@@ -1087,8 +1087,8 @@ TEST_F(IntakeTest, StoreFailureDuringAMergeLeavesTheCaseUntouched) {
   if (find_pdftotext().empty()) GTEST_SKIP() << "pdftotext not installed";
   IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
   const CaseRecord c = *first.case_record;
-  const OutboxItem request = store().outbox_for_case(c.id).at(0);
-  const auto events_before = store().case_events(c.id).size();
+  const OutboxItem request = store().outbox().outbox_for_case(c.id).at(0);
+  const auto events_before = store().events().case_events(c.id).size();
   const auto letters_before = raw_count("letters");
 
   ASSERT_EQ(raw_exec("CREATE TRIGGER fail_decision BEFORE INSERT ON outbox "
@@ -1099,15 +1099,15 @@ TEST_F(IntakeTest, StoreFailureDuringAMergeLeavesTheCaseUntouched) {
   IncomingMessage m = incoming(reply, 2, "2020-09-01T09:12:10+02:00");
   EXPECT_THROW(intake_message(store(), m, settings_, now_), StoreError);
 
-  EXPECT_FALSE(store().find_message("INBOX", 7, 2));
-  auto after = store().find_case(c.id);
+  EXPECT_FALSE(store().messages().find_message("INBOX", 7, 2));
+  auto after = store().cases().find_case(c.id);
   EXPECT_EQ(after->state, CaseState::needs_documentation);
   EXPECT_EQ(after->lines.at(0).outcome, rules::Outcome::pending);
   EXPECT_EQ(after->reminder_due, c.reminder_due);
-  EXPECT_EQ(store().case_events(c.id).size(), events_before);
+  EXPECT_EQ(store().events().case_events(c.id).size(), events_before);
   EXPECT_EQ(raw_count("letters"), letters_before);
   EXPECT_EQ(raw_count("ledger"), 0);
-  EXPECT_EQ(store().outbox_for_case(c.id).size(), 1u);
+  EXPECT_EQ(store().outbox().outbox_for_case(c.id).size(), 1u);
 
   ASSERT_EQ(raw_exec("DROP TRIGGER fail_decision"), SQLITE_OK);
   IntakeOutcome out = intake_message(store(), m, settings_, now_);
@@ -1128,7 +1128,7 @@ TEST_F(IntakeTest, LockedStoreThrowsAndRecordsNothing) {
       EXPECT_NE(e.code() & 0xff, 0) << e.what();
     }
   });
-  EXPECT_FALSE(store().find_message("INBOX", 7, 1));
+  EXPECT_FALSE(store().messages().find_message("INBOX", 7, 1));
   EXPECT_EQ(raw_count("messages"), 0);
   EXPECT_EQ(raw_count("cases"), 0);
   EXPECT_EQ(raw_count("blobs"), 0);
@@ -1206,7 +1206,7 @@ bool has_flag(const CaseRecord& c, FlagCode code) {
 }
 
 bool linked_to(Store& store, const CaseRecord& c, const std::string& ref) {
-  for (const auto& l : integrity::links(store.case_events(c.id))) {
+  for (const auto& l : integrity::links(store.events().case_events(c.id))) {
     if (l.ref == ref) return true;
   }
   return false;
@@ -1214,8 +1214,8 @@ bool linked_to(Store& store, const CaseRecord& c, const std::string& ref) {
 
 // Every decided case's letter "went out" (decided -> decision_sent), then the round's payout CSV.
 std::string sent_and_exported(Store& store, Timestamp now) {
-  for (const CaseRecord& c : store.list_cases(CaseState::decided))
-    store.transition(c.id, CaseState::decision_sent, "test", "sent", now);
+  for (const CaseRecord& c : store.cases().list_cases(CaseState::decided))
+    store.cases().transition(c.id, CaseState::decision_sent, "test", "sent", now);
   std::ostringstream csv;
   payout_export(store, "2020-09-01", csv);
   return csv.str();
@@ -1228,7 +1228,7 @@ TEST_F(IntakeTest, StrangersReplyDoesNotChangeTheCaseItAnswers) {
   IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
   const CaseRecord victim = *first.case_record;
   ASSERT_EQ(victim.state, CaseState::needs_documentation);
-  const OutboxItem request = store().outbox_for_case(victim.id).at(0);
+  const OutboxItem request = store().outbox().outbox_for_case(victim.id).at(0);
   const std::string body = trollstua_form("eve@evil.example", "1503 12 34562",
                                           "Maria Olsen | ABLU | OsloMet | 95 000 | avslag") +
                            "\r\n" + kTypedRejection;
@@ -1247,18 +1247,18 @@ TEST_F(IntakeTest, StrangersReplyDoesNotChangeTheCaseItAnswers) {
     EXPECT_NE(theirs.id, victim.id);
     EXPECT_EQ(theirs.state, CaseState::flagged);
     EXPECT_TRUE(has_flag(theirs, FlagCode::foreign_reply));
-    EXPECT_EQ(store().message(out.message_row)->case_id, theirs.id);
+    EXPECT_EQ(store().messages().message(out.message_row)->case_id, theirs.id);
     EXPECT_TRUE(linked_to(store(), theirs, victim.ref));
     EXPECT_TRUE(linked_to(store(), victim, theirs.ref));
-    EXPECT_TRUE(store().outbox_for_case(theirs.id).empty());
+    EXPECT_TRUE(store().outbox().outbox_for_case(theirs.id).empty());
   }
-  const CaseRecord after = *store().find_case(victim.id);
+  const CaseRecord after = *store().cases().find_case(victim.id);
   EXPECT_EQ(after.state, CaseState::needs_documentation);
   EXPECT_EQ(after.account_number, victim.account_number);
   EXPECT_EQ(after.contact_email, "hilde.granli@trollstua.no");
   ASSERT_EQ(after.lines.size(), 1u);
   EXPECT_EQ(after.lines[0].outcome, rules::Outcome::pending);
-  EXPECT_EQ(store().outbox_for_case(victim.id).size(), 1u);  // the request only
+  EXPECT_EQ(store().outbox().outbox_for_case(victim.id).size(), 1u);  // the request only
   const std::string csv = sent_and_exported(store(), now_);
   EXPECT_EQ(csv.find("15031234562"), std::string::npos) << csv;
   EXPECT_EQ(csv.find("Maria Olsen"), std::string::npos) << csv;
@@ -1283,17 +1283,17 @@ TEST_F(IntakeTest, ForgersEarlierApplicationDoesNotCaptureTheOwnersOwn) {
   const CaseRecord owner = *o.case_record;
   EXPECT_NE(owner.id, forger.id);
   EXPECT_EQ(owner.contact_email, "hilde.granli@trollstua.no");
-  EXPECT_EQ(store().message(o.message_row)->case_id, owner.id);
+  EXPECT_EQ(store().messages().message(o.message_row)->case_id, owner.id);
   EXPECT_TRUE(has_flag(owner, FlagCode::competing_application));
   EXPECT_EQ(owner.state, CaseState::flagged);
-  const CaseRecord forger_now = *store().find_case(forger.id);
+  const CaseRecord forger_now = *store().cases().find_case(forger.id);
   EXPECT_TRUE(has_flag(forger_now, FlagCode::competing_application));
   EXPECT_EQ(forger_now.state, CaseState::flagged);
   EXPECT_TRUE(linked_to(store(), owner, forger.ref));
   EXPECT_TRUE(linked_to(store(), forger_now, owner.ref));
-  for (const OutboxItem& i : store().outbox_for_case(forger.id))
+  for (const OutboxItem& i : store().outbox().outbox_for_case(forger.id))
     EXPECT_EQ(i.recipient, "hilde.granli@trollstua-bhg.example");
-  for (const OutboxItem& i : store().outbox_for_case(owner.id))
+  for (const OutboxItem& i : store().outbox().outbox_for_case(owner.id))
     EXPECT_EQ(i.recipient, "hilde.granli@trollstua.no");
 
   // The owner's next message goes to the owner's case, the forger's to the forger's.
@@ -1302,7 +1302,7 @@ TEST_F(IntakeTest, ForgersEarlierApplicationDoesNotCaptureTheOwnersOwn) {
                          "Hilde Granli <HILDE.Granli@Trollstua.no>"),
              3);
   EXPECT_EQ(again.kind, IntakeOutcome::Kind::merged) << notes_text(again.notes);
-  EXPECT_EQ(store().message(again.message_row)->case_id, owner.id);
+  EXPECT_EQ(store().messages().message(again.message_row)->case_id, owner.id);
 }
 
 // Attack 3: a reply to a waiting case settles a student already approved in another case of the
@@ -1324,21 +1324,21 @@ TEST_F(IntakeTest, StudentApprovedInAnotherCaseOfTheRoundIsNotApprovedTwice) {
 
   now_ = at(2020, 8, 31, 8);
   const auto maria_pdf = trollstua_grant_letter_pdf("Maria Olsen", "40 000");
-  const OutboxItem req1 = store().outbox_for_case(first.id).at(0);
+  const OutboxItem req1 = store().outbox().outbox_for_case(first.id).at(0);
   IntakeOutcome r1 =
       intake(reply_with_pdfs("Sv: " + req1.subject, req1.message_id, "r1@trollstua.no", "Brevet.",
                              {{"maria.pdf", maria_pdf}}),
              3, "2020-09-01T09:12:10+02:00");
   ASSERT_EQ(r1.case_record->state, CaseState::decided) << notes_text(r1.notes);
 
-  const OutboxItem req2 = store().outbox_for_case(second.id).at(0);
+  const OutboxItem req2 = store().outbox().outbox_for_case(second.id).at(0);
   IntakeOutcome r2 =
       intake(reply_with_pdfs("Sv: " + req2.subject, req2.message_id, "r2@trollstua.no", "Brevene.",
                              {{"maria.pdf", maria_pdf},
                               {"guro.pdf", trollstua_grant_letter_pdf("Guro Tangen", "30 000")}}),
              4, "2020-09-01T09:12:10+02:00");
   ASSERT_EQ(r2.kind, IntakeOutcome::Kind::merged) << notes_text(r2.notes);
-  const CaseRecord s2 = *store().find_case(second.id);
+  const CaseRecord s2 = *store().cases().find_case(second.id);
   EXPECT_NE(s2.state, CaseState::decided);
   EXPECT_EQ(s2.state, CaseState::flagged);
   ASSERT_EQ(s2.lines.size(), 2u);
@@ -1357,7 +1357,7 @@ TEST_F(IntakeTest, StudentApprovedInAnotherCaseOfTheRoundIsNotApprovedTwice) {
   EXPECT_THROW(resolve_case(store(), second.ref, approve, settings_, now_), ResolveError);
 
   int maria_rows = 0;
-  for (const LedgerEntry& e : store().ledger_entries(2020, text::name_key("Maria Olsen")))
+  for (const LedgerEntry& e : store().ledger().ledger_entries(2020, text::name_key("Maria Olsen")))
     maria_rows += e.round == "2020-09-01";
   EXPECT_EQ(maria_rows, 1);
 }
@@ -1368,7 +1368,7 @@ TEST_F(IntakeTest, ContactsReplyChangingTheAccountIsHeldWithOldAndNewShown) {
   if (find_pdftotext().empty()) GTEST_SKIP() << "pdftotext not installed";
   IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
   const CaseRecord c = *first.case_record;
-  const OutboxItem request = store().outbox_for_case(c.id).at(0);
+  const OutboxItem request = store().outbox().outbox_for_case(c.id).at(0);
   const std::string body = trollstua_form("hilde.granli@trollstua.no", "1503 12 34562",
                                           "Maria Olsen | ABLU | OsloMet | 95 000 | 40 000");
   now_ = at(2020, 8, 31, 8);
@@ -1377,7 +1377,7 @@ TEST_F(IntakeTest, ContactsReplyChangingTheAccountIsHeldWithOldAndNewShown) {
                       {{"maria.pdf", trollstua_grant_letter_pdf("Maria Olsen", "40 000")}}),
       2, "2020-08-31T10:00:00+02:00");
   ASSERT_EQ(out.kind, IntakeOutcome::Kind::merged) << notes_text(out.notes);
-  const CaseRecord after = *store().find_case(c.id);
+  const CaseRecord after = *store().cases().find_case(c.id);
   EXPECT_EQ(after.state, CaseState::flagged);
   EXPECT_TRUE(has_flag(after, FlagCode::changed_by_reply));
   EXPECT_EQ(after.account_number, c.account_number);
@@ -1385,7 +1385,7 @@ TEST_F(IntakeTest, ContactsReplyChangingTheAccountIsHeldWithOldAndNewShown) {
   ASSERT_EQ(after.lines.size(), 1u);
   EXPECT_EQ(after.lines[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(after.lines[0].amount, 55000);
-  const auto proposed = integrity::proposed_changes(store().case_events(c.id));
+  const auto proposed = integrity::proposed_changes(store().events().case_events(c.id));
   ASSERT_EQ(proposed.size(), 1u);
   ASSERT_EQ(proposed[0].changes.size(), 1u);
   EXPECT_EQ(proposed[0].changes[0].field, "account_number");
@@ -1406,9 +1406,9 @@ TEST_F(IntakeTest, ContactsReplyChangingTheAccountIsHeldWithOldAndNewShown) {
       intake(plain_reply("Sv: " + request.subject, request.message_id, "acct-2@trollstua.no",
                          "Har dere fått brevet?\r\n", "Hilde Granli <hilde.granli@trollstua.no>"),
              3);
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::flagged);
-  EXPECT_EQ(store().find_case(c.id)->account_number, c.account_number);
-  EXPECT_EQ(integrity::proposed_changes(store().case_events(c.id)).size(), 1u);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::flagged);
+  EXPECT_EQ(store().cases().find_case(c.id)->account_number, c.account_number);
+  EXPECT_EQ(integrity::proposed_changes(store().events().case_events(c.id)).size(), 1u);
 
   // A person approves: the old account stands, the decision goes to the contact.
   ResolveRequest approve;
@@ -1423,7 +1423,7 @@ TEST_F(IntakeTest, ContactsReplyChangingTheAccountIsHeldWithOldAndNewShown) {
 TEST_F(IntakeTest, CasesShowListsTheLinkOnBothCases) {
   IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
   const CaseRecord victim = *first.case_record;
-  const OutboxItem request = store().outbox_for_case(victim.id).at(0);
+  const OutboxItem request = store().outbox().outbox_for_case(victim.id).at(0);
   IntakeOutcome out =
       intake(plain_reply("Sv: " + request.subject, request.message_id, "eve-9@evil.example",
                          "Hei.\r\n", "Eve <eve@evil.example>"),

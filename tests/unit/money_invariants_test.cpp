@@ -229,7 +229,7 @@ class MoneyInvariants : public ::testing::Test {
 
     for (int step = 0; step < steps; ++step) {
       now += hours{24 * (1 + pick(4))};
-      const std::vector<CaseRecord> cases = store.list_cases();
+      const std::vector<CaseRecord> cases = store.cases().list_cases();
       const int what = cases.empty() ? 0 : pick(9);
       std::string did;
       try {
@@ -270,7 +270,7 @@ class MoneyInvariants : public ::testing::Test {
                              chance(50) ? random_lines(*org) : lines, ++ref);
           }
           std::string in_reply_to;
-          const auto outbox = store.outbox_for_case(c.id);
+          const auto outbox = store.outbox().outbox_for_case(c.id);
           if (!outbox.empty() && chance(70)) in_reply_to = outbox.back().message_id;
           if (in_reply_to.starts_with("<")) in_reply_to = in_reply_to.substr(1);
           if (in_reply_to.ends_with(">")) in_reply_to.pop_back();
@@ -338,13 +338,13 @@ class MoneyInvariants : public ::testing::Test {
     std::map<std::pair<std::string, std::string>, int> per_round;  // (round, student) -> rows
     std::map<std::pair<int, std::string>, Kroner> counted;         // (year, student) -> kr
     std::map<std::pair<std::int64_t, std::string>, int> rows_of;   // (case, student) -> rows
-    for (const LedgerEntry& e : store.ledger_entries(std::nullopt, std::nullopt)) {
+    for (const LedgerEntry& e : store.ledger().ledger_entries(std::nullopt, std::nullopt)) {
       if (e.amount <= 0) continue;
       if (++per_round[{e.round, e.employee_key}] > 1)
         return e.employee_key + " approved twice in the round " + e.round;
       if (e.counts_toward_cap) counted[{e.year, e.employee_key}] += e.amount;
       ++rows_of[{e.case_id, e.employee_key}];
-      const auto c = store.find_case(e.case_id);
+      const auto c = store.cases().find_case(e.case_id);
       if (!c || c->state == CaseState::received || c->state == CaseState::needs_documentation ||
           c->state == CaseState::flagged)
         return "a ledger row of " + e.case_ref + " whose case is not decided";
@@ -360,7 +360,7 @@ class MoneyInvariants : public ::testing::Test {
         return key.second + " has " + std::to_string(kr) + " kr over the cap in " +
                std::to_string(key.first);
     }
-    for (const CaseRecord& c : store.list_cases()) {
+    for (const CaseRecord& c : store.cases().list_cases()) {
       auto [it, inserted] = first_seen.try_emplace(c.id, c.account_number, c.contact_email);
       if (!inserted &&
           (it->second.first != c.account_number || it->second.second != c.contact_email))

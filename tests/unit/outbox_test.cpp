@@ -113,7 +113,7 @@ class OutboxTest : public ::testing::Test {
     m.message_id = "app" + std::to_string(uid) + "@x.no";
     m.raw = raws_.back();
     m.received = "2020-08-20T10:00:00+02:00";
-    std::int64_t row = store().record_message(m).id;
+    std::int64_t row = store().messages().record_message(m).id;
 
     Assessment a;
     a.subject = "Søknad sak 20/30298";
@@ -142,18 +142,18 @@ class OutboxTest : public ::testing::Test {
     a.decision.status = rules::CaseStatus::decided;
     a.decision.round = rules::Round{Date{2020, 9, 1}, 2020, 1};
 
-    CaseRecord c = store().create_case(a, row, t0_);
-    c = store().transition(c.id, CaseState::decided, "daemon", "every line decided", t0_);
+    CaseRecord c = store().cases().create_case(a, row, t0_);
+    c = store().cases().transition(c.id, CaseState::decided, "daemon", "every line decided", t0_);
     OutboxItem item = make_letter(store(), c, OutboxKind::decision, settings_, t0_);
-    EnqueueResult r = store().enqueue_outbox(item, t0_);
+    EnqueueResult r = store().outbox().enqueue_outbox(item, t0_);
     EXPECT_TRUE(r.inserted);
-    return *store().outbox_item(r.id);
+    return *store().outbox().outbox_item(r.id);
   }
 
   std::vector<OutboxItem> all_outbox() {
     std::vector<OutboxItem> out;
-    for (const auto& c : store().list_cases()) {
-      for (auto& o : store().outbox_for_case(c.id)) out.push_back(o);
+    for (const auto& c : store().cases().list_cases()) {
+      for (auto& o : store().outbox().outbox_for_case(c.id)) out.push_back(o);
     }
     return out;
   }
@@ -197,13 +197,13 @@ class OutboxTest : public ::testing::Test {
 TEST_F(OutboxTest, AcceptedDecisionIsSentAndMovesTheCaseToDecisionSent) {
   CaseRecord c = intake_corpus("01-outlook-single-ablu", 1);
   ASSERT_EQ(c.state, CaseState::decided);
-  const OutboxItem queued = store().outbox_for_case(c.id).at(0);
+  const OutboxItem queued = store().outbox().outbox_for_case(c.id).at(0);
 
   // While the transfer runs, the item is `sending`, committed (another connection sees it).
   Store observer = Store::open(path_);
   std::optional<OutboxStatus> status_during_send;
   answer_ = [&](const OutboxItem& item) {
-    status_during_send = observer.outbox_item(item.id)->status;
+    status_during_send = observer.outbox().outbox_item(item.id)->status;
     return accepted();
   };
   now_ = t0_ + minutes(1);
@@ -217,13 +217,13 @@ TEST_F(OutboxTest, AcceptedDecisionIsSentAndMovesTheCaseToDecisionSent) {
   EXPECT_EQ(calls_[0].body, queued.body);
   EXPECT_EQ(status_during_send, OutboxStatus::sending);
 
-  auto item = store().outbox_item(queued.id);
+  auto item = store().outbox().outbox_item(queued.id);
   EXPECT_EQ(item->status, OutboxStatus::sent);
   EXPECT_EQ(item->attempts, 1);
   EXPECT_EQ(item->last_error, "");
-  auto after = store().find_case(c.id);
+  auto after = store().cases().find_case(c.id);
   EXPECT_EQ(after->state, CaseState::decision_sent);
-  auto events = store().case_events(c.id);
+  auto events = store().events().case_events(c.id);
   ASSERT_TRUE(events.back().from);
   EXPECT_EQ(*events.back().from, CaseState::decided);
   EXPECT_EQ(events.back().to, CaseState::decision_sent);
@@ -239,16 +239,16 @@ TEST_F(OutboxTest, AcceptedDecisionIsSentAndMovesTheCaseToDecisionSent) {
 TEST_F(OutboxTest, AcceptedDocumentationRequestKeepsTheStateAndLogsIt) {
   CaseRecord c = intake_corpus("07-iphone-no-letter", 1);
   ASSERT_EQ(c.state, CaseState::needs_documentation);
-  const auto events_before = store().case_events(c.id).size();
+  const auto events_before = store().events().case_events(c.id).size();
 
   OutboxRun r = run();
   EXPECT_EQ(r.sent, 1);
   ASSERT_EQ(calls_.size(), 1u);
   EXPECT_EQ(calls_[0].kind, OutboxKind::documentation_request);
   EXPECT_EQ(calls_[0].recipient, "hilde.granli@trollstua.no");
-  EXPECT_EQ(store().outbox_item(calls_[0].id)->status, OutboxStatus::sent);
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::needs_documentation);
-  auto events = store().case_events(c.id);
+  EXPECT_EQ(store().outbox().outbox_item(calls_[0].id)->status, OutboxStatus::sent);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::needs_documentation);
+  auto events = store().events().case_events(c.id);
   ASSERT_EQ(events.size(), events_before + 1);
   EXPECT_EQ(events.back().reason, "documentation_request sent");
   ASSERT_TRUE(events.back().from);
@@ -265,7 +265,7 @@ TEST_F(OutboxTest, AcceptedDocumentationRequestKeepsTheStateAndLogsIt) {
 TEST_F(OutboxTest, SendTheStoreCouldNotRecordIsRecordedNextRunAndNeverResent) {
   CaseRecord c = intake_corpus("01-outlook-single-ablu", 1);
   ASSERT_EQ(c.state, CaseState::decided);
-  const OutboxItem queued = store().outbox_for_case(c.id).at(0);
+  const OutboxItem queued = store().outbox().outbox_for_case(c.id).at(0);
 
   std::promise<void> locked, release;
   std::shared_future<void> released = release.get_future().share();
@@ -294,8 +294,8 @@ TEST_F(OutboxTest, SendTheStoreCouldNotRecordIsRecordedNextRunAndNeverResent) {
   locker.join();
   ASSERT_EQ(unrecorded.size(), 1u);
   EXPECT_EQ(unrecorded[0].item.id, queued.id);
-  EXPECT_EQ(store().outbox_item(queued.id)->status, OutboxStatus::sending);
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decided);
+  EXPECT_EQ(store().outbox().outbox_item(queued.id)->status, OutboxStatus::sending);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::decided);
 
   // The store works again: the accepted send is recorded first, and nothing is sent.
   now_ += minutes(5);
@@ -305,10 +305,10 @@ TEST_F(OutboxTest, SendTheStoreCouldNotRecordIsRecordedNextRunAndNeverResent) {
   EXPECT_EQ(sends, 1);
   EXPECT_EQ(r.sent, 1);
   EXPECT_TRUE(unrecorded.empty());
-  EXPECT_EQ(store().outbox_item(queued.id)->status, OutboxStatus::sent);
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decision_sent);
+  EXPECT_EQ(store().outbox().outbox_item(queued.id)->status, OutboxStatus::sent);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::decision_sent);
   // A restart afterwards finds nothing in flight.
-  EXPECT_EQ(store().recover_outbox(), 0);
+  EXPECT_EQ(store().outbox().recover_outbox(), 0);
 }
 
 TEST_F(OutboxTest, ItemsNotYetDueAreNotSent) {
@@ -333,14 +333,14 @@ TEST_F(OutboxTest, TemporaryFailureBeforeDataRetriesAfterTheBackoff) {
   EXPECT_EQ(r.sent, 0);
   ASSERT_EQ(calls_.size(), 1u);
   const std::int64_t id = calls_[0].id;
-  auto item = store().outbox_item(id);
+  auto item = store().outbox().outbox_item(id);
   EXPECT_EQ(item->status, OutboxStatus::pending);
   EXPECT_EQ(item->attempts, 1);
   EXPECT_EQ(item->last_error, "421 4.3.2 Service not available");
   EXPECT_EQ(backoff_delay(policy, 1), seconds(30));
   EXPECT_EQ(item->next_attempt_at, iso_utc(now_ + seconds(30)));
   EXPECT_TRUE(has_note(r.notes, false, "retry in 30 s")) << notes_text(r.notes);
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decided);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::decided);
 
   // Not before its time.
   now_ = t0_ + seconds(29);
@@ -353,7 +353,7 @@ TEST_F(OutboxTest, TemporaryFailureBeforeDataRetriesAfterTheBackoff) {
   r = run(policy);
   EXPECT_EQ(calls_.size(), 2u);
   EXPECT_EQ(r.retried, 1);
-  item = store().outbox_item(id);
+  item = store().outbox().outbox_item(id);
   EXPECT_EQ(item->attempts, 2);
   EXPECT_EQ(item->next_attempt_at, iso_utc(now_ + seconds(60)));
 
@@ -365,10 +365,10 @@ TEST_F(OutboxTest, TemporaryFailureBeforeDataRetriesAfterTheBackoff) {
   r = run(policy);
   EXPECT_EQ(r.sent, 1);
   EXPECT_EQ(calls_.size(), 3u);
-  item = store().outbox_item(id);
+  item = store().outbox().outbox_item(id);
   EXPECT_EQ(item->status, OutboxStatus::sent);
   EXPECT_EQ(item->attempts, 3);
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decision_sent);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::decision_sent);
 }
 
 TEST_F(OutboxTest, TemporaryFailuresUpToMaxAttemptsEndInFailedWithAWarning) {
@@ -389,12 +389,13 @@ TEST_F(OutboxTest, TemporaryFailuresUpToMaxAttemptsEndInFailedWithAWarning) {
   EXPECT_EQ(calls_.size(), 3u);
   EXPECT_TRUE(has_note(r3.notes, true, "failed 3 times")) << notes_text(r3.notes);
 
-  auto item = store().outbox_item(calls_[0].id);
+  auto item = store().outbox().outbox_item(calls_[0].id);
   EXPECT_EQ(item->status, OutboxStatus::failed);
   EXPECT_EQ(item->attempts, 3);
   EXPECT_EQ(item->last_error, "connection refused");
-  EXPECT_EQ(store().case_events(c.id).back().reason, "decision failed: connection refused");
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decided);
+  EXPECT_EQ(store().events().case_events(c.id).back().reason,
+            "decision failed: connection refused");
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::decided);
 
   // Never tried again.
   now_ += days(30);
@@ -409,16 +410,16 @@ TEST_F(OutboxTest, TemporaryFailureAfterTheDataIsUncertainAndNeverResent) {
   EXPECT_EQ(r.uncertain, 1);
   EXPECT_EQ(r.retried, 0);
   EXPECT_TRUE(has_note(r.notes, true, "may or may not have been delivered")) << notes_text(r.notes);
-  auto item = store().outbox_item(calls_.at(0).id);
+  auto item = store().outbox().outbox_item(calls_.at(0).id);
   EXPECT_EQ(item->status, OutboxStatus::uncertain);
   EXPECT_EQ(item->last_error, "timeout waiting for 250 after DATA");
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decided);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::decided);
 
   answer_ = [](const OutboxItem&) { return accepted(); };
   now_ += days(7);
   EXPECT_EQ(run().sent, 0);
   EXPECT_EQ(calls_.size(), 1u);
-  EXPECT_FALSE(store().next_due_outbox(now_ + days(365)));
+  EXPECT_FALSE(store().outbox().next_due_outbox(now_ + days(365)));
 }
 
 // ---- permanent failures -----------------------------------------------------------------------
@@ -430,13 +431,13 @@ TEST_F(OutboxTest, PermanentFailureFailsAtOnceWithAWarningAndIsNeverRetried) {
   EXPECT_EQ(r.failed, 1);
   EXPECT_EQ(r.sent + r.retried + r.uncertain, 0);
   EXPECT_TRUE(has_note(r.notes, true, "refused by the mail server")) << notes_text(r.notes);
-  auto item = store().outbox_item(calls_.at(0).id);
+  auto item = store().outbox().outbox_item(calls_.at(0).id);
   EXPECT_EQ(item->status, OutboxStatus::failed);
   EXPECT_EQ(item->attempts, 1);
   EXPECT_EQ(item->last_error, "550 5.1.1 User unknown");
-  EXPECT_EQ(store().case_events(c.id).back().reason,
+  EXPECT_EQ(store().events().case_events(c.id).back().reason,
             "documentation_request refused: 550 5.1.1 User unknown");
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::needs_documentation);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::needs_documentation);
 
   answer_ = [](const OutboxItem&) { return accepted(); };
   now_ += days(30);
@@ -453,7 +454,7 @@ TEST_F(OutboxTest, PermanentFailureAfterTheDataIsFailedNotUncertain) {
   OutboxRun r = run();
   EXPECT_EQ(r.failed, 1);
   EXPECT_EQ(r.uncertain, 0);
-  EXPECT_EQ(store().outbox_item(calls_.at(0).id)->status, OutboxStatus::failed);
+  EXPECT_EQ(store().outbox().outbox_item(calls_.at(0).id)->status, OutboxStatus::failed);
 }
 
 // ---- limits, stop, max_items ------------------------------------------------------------------
@@ -475,12 +476,12 @@ TEST_F(OutboxTest, PerRecipientLimitHoldsTheThirdMailBackForAnHour) {
   EXPECT_EQ(calls_[2].id, other.id);  // another recipient is not held back
   EXPECT_TRUE(has_note(r.notes, true, "held back for an hour")) << notes_text(r.notes);
 
-  auto held = store().outbox_item(c.id);
+  auto held = store().outbox().outbox_item(c.id);
   EXPECT_EQ(held->status, OutboxStatus::pending);
   EXPECT_EQ(held->attempts, 0);  // holding back is not an attempt
   EXPECT_EQ(held->next_attempt_at, iso_utc(now_ + hours(1)));
   EXPECT_EQ(held->last_error, "per-recipient limit reached");
-  EXPECT_EQ(store().find_case(held->case_id)->state, CaseState::decided);
+  EXPECT_EQ(store().cases().find_case(held->case_id)->state, CaseState::decided);
 
   // An hour later the two mails of the last 24 hours still count: held back again.
   now_ += hours(1);
@@ -535,7 +536,7 @@ TEST_F(OutboxTest, StopBetweenItemsEndsTheRunAfterTheCurrentOne) {
   OutboxRun r = run();
   EXPECT_EQ(r.sent, 1);
   EXPECT_EQ(calls_.size(), 1u);
-  EXPECT_EQ(store().outbox_item(calls_[0].id)->status, OutboxStatus::sent);
+  EXPECT_EQ(store().outbox().outbox_item(calls_[0].id)->status, OutboxStatus::sent);
 }
 
 TEST_F(OutboxTest, MaxItemsBoundsOneRun) {
@@ -609,12 +610,12 @@ TEST_F(OutboxTest, CrashBeforeTheDataWasCompleteSendsAgainAfterRecovery) {
   const std::int64_t id = calls_[0].id;
   store_.reset();
   store_.emplace(Store::open(path_));
-  EXPECT_EQ(store().recover_outbox(), 1);
-  EXPECT_EQ(store().outbox_item(id)->status, OutboxStatus::pending);
+  EXPECT_EQ(store().outbox().recover_outbox(), 1);
+  EXPECT_EQ(store().outbox().outbox_item(id)->status, OutboxStatus::pending);
   answer_ = [](const OutboxItem&) { return accepted(); };
   EXPECT_EQ(run().sent, 1);
   EXPECT_EQ(calls_.size(), 2u);
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decision_sent);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::decision_sent);
 }
 
 TEST_F(OutboxTest, CrashDuringATransferLeavesAnUncertainItemAfterRecovery) {
@@ -627,36 +628,36 @@ TEST_F(OutboxTest, CrashDuringATransferLeavesAnUncertainItemAfterRecovery) {
   EXPECT_THROW(run(), std::runtime_error);
   ASSERT_EQ(calls_.size(), 1u);
   const std::int64_t id = calls_[0].id;
-  EXPECT_EQ(store().outbox_item(id)->status, OutboxStatus::sending);
-  EXPECT_EQ(store().outbox_item(id)->attempts, 1);
+  EXPECT_EQ(store().outbox().outbox_item(id)->status, OutboxStatus::sending);
+  EXPECT_EQ(store().outbox().outbox_item(id)->attempts, 1);
 
   // The daemon starts again.
   store_.reset();
   store_.emplace(Store::open(path_));
-  EXPECT_FALSE(store().next_due_outbox(now_ + days(1)));  // sending is never picked up
-  EXPECT_EQ(store().recover_outbox(), 1);
-  EXPECT_EQ(store().outbox_item(id)->status, OutboxStatus::uncertain);
-  EXPECT_EQ(store().recover_outbox(), 0);
-  EXPECT_FALSE(store().next_due_outbox(now_ + days(365)));
+  EXPECT_FALSE(store().outbox().next_due_outbox(now_ + days(1)));  // sending is never picked up
+  EXPECT_EQ(store().outbox().recover_outbox(), 1);
+  EXPECT_EQ(store().outbox().outbox_item(id)->status, OutboxStatus::uncertain);
+  EXPECT_EQ(store().outbox().recover_outbox(), 0);
+  EXPECT_FALSE(store().outbox().next_due_outbox(now_ + days(365)));
 
   answer_ = [](const OutboxItem&) { return accepted(); };
   now_ += days(1);
   EXPECT_EQ(run().sent, 0);
   EXPECT_EQ(calls_.size(), 1u);
-  EXPECT_EQ(store().find_case(c.id)->state, CaseState::decided);
+  EXPECT_EQ(store().cases().find_case(c.id)->state, CaseState::decided);
 }
 
 TEST_F(OutboxTest, RecoverOutboxTouchesOnlyItemsInSending) {
   CaseRecord a = intake_corpus("01-outlook-single-ablu", 1);
   CaseRecord b = intake_corpus("07-iphone-no-letter", 2);
-  const OutboxItem ia = store().outbox_for_case(a.id).at(0);
-  const OutboxItem ib = store().outbox_for_case(b.id).at(0);
-  store().begin_send(ia.id, now_);
-  store().mark_data_handed_over(ia.id);
-  EXPECT_EQ(store().recover_outbox(), 1);
-  EXPECT_EQ(store().outbox_item(ia.id)->status, OutboxStatus::uncertain);
-  EXPECT_EQ(store().outbox_item(ib.id)->status, OutboxStatus::pending);
-  auto due = store().next_due_outbox(now_);
+  const OutboxItem ia = store().outbox().outbox_for_case(a.id).at(0);
+  const OutboxItem ib = store().outbox().outbox_for_case(b.id).at(0);
+  store().outbox().begin_send(ia.id, now_);
+  store().outbox().mark_data_handed_over(ia.id);
+  EXPECT_EQ(store().outbox().recover_outbox(), 1);
+  EXPECT_EQ(store().outbox().outbox_item(ia.id)->status, OutboxStatus::uncertain);
+  EXPECT_EQ(store().outbox().outbox_item(ib.id)->status, OutboxStatus::pending);
+  auto due = store().outbox().next_due_outbox(now_);
   ASSERT_TRUE(due);
   EXPECT_EQ(due->id, ib.id);
 }

@@ -258,7 +258,7 @@ class PollerTest : public ::testing::Test {
     return out;
   }
   std::vector<MessageRecord> in_state(MailboxState state) {
-    return store_->messages_with_mailbox_state("INBOX", state);
+    return store_->messages().messages_with_mailbox_state("INBOX", state);
   }
 
   fs::path dir_;
@@ -279,9 +279,9 @@ TEST_F(PollerTest, NewApplicationBecomesACaseAndIsMarkedOnlyAfterTheCommit) {
   std::size_t cases_at_mark = 0;
   source_.on_mark = [&](const MessageKey&) {
     Store other = Store::open(path_);
-    auto rows = other.messages_with_mailbox_state("INBOX", MailboxState::to_mark);
+    auto rows = other.messages().messages_with_mailbox_state("INBOX", MailboxState::to_mark);
     if (rows.size() == 1) state_at_mark = rows[0].mailbox_state;
-    cases_at_mark = other.list_cases().size();
+    cases_at_mark = other.cases().list_cases().size();
   };
 
   const PollStats s = poll();
@@ -300,11 +300,11 @@ TEST_F(PollerTest, NewApplicationBecomesACaseAndIsMarkedOnlyAfterTheCommit) {
   EXPECT_EQ(marked[0].uid, uid);
   EXPECT_EQ(marked[0].uidvalidity, 7u);
   EXPECT_EQ(marked[0].received, "2020-08-20T10:00:00+02:00");
-  const auto c = store_->find_case_by_message_id(id_of('a'));
+  const auto c = store_->cases().find_case_by_message_id(id_of('a'));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->state, CaseState::decided);
   // The checkpoint is the source's own, kept as it was handed over.
-  const auto cp = store_->checkpoint("INBOX");
+  const auto cp = store_->messages().checkpoint("INBOX");
   ASSERT_TRUE(cp);
   EXPECT_EQ(cp->uidvalidity, 7u);
   EXPECT_EQ(cp->highest_uid, uid * 10);
@@ -321,7 +321,7 @@ TEST_F(PollerTest, MailTheSearchDoesNotNameIsNeverFetchedNorMarked) {
   EXPECT_TRUE(source_.at(other).flags.empty());
   EXPECT_TRUE(source_.at(ours).flags.count(kMarked));
   // The checkpoint passed it all the same: it is never looked at again.
-  EXPECT_EQ(store_->checkpoint("INBOX")->highest_uid, 20u);
+  EXPECT_EQ(store_->messages().checkpoint("INBOX")->highest_uid, 20u);
 }
 
 TEST_F(PollerTest, FetchedMailThatIsNotOursIsRecordedButLeftUnmarked) {
@@ -355,7 +355,7 @@ TEST_F(PollerTest, SecondPollWithNothingNewIsQuietAndFetchesNothing) {
   EXPECT_FALSE(t.idle);
   EXPECT_EQ(t.candidates, 1);
   EXPECT_EQ(source_.fetched, (std::vector<std::uint32_t>{1, second}));
-  EXPECT_EQ(store_->list_cases().size(), 2u);
+  EXPECT_EQ(store_->cases().list_cases().size(), 2u);
 }
 
 TEST_F(PollerTest, FailedMarkIsRetriedAtTheNextPollWithoutReadingTheMessageAgain) {
@@ -365,7 +365,7 @@ TEST_F(PollerTest, FailedMarkIsRetriedAtTheNextPollWithoutReadingTheMessageAgain
   EXPECT_THROW(poll(), MailSourceError);
 
   // The case is committed; the mailbox still owes the mark.
-  EXPECT_EQ(store_->list_cases().size(), 1u);
+  EXPECT_EQ(store_->cases().list_cases().size(), 1u);
   EXPECT_EQ(in_state(MailboxState::to_mark).size(), 1u);
   EXPECT_TRUE(source_.at(uid).flags.empty());
 
@@ -377,7 +377,7 @@ TEST_F(PollerTest, FailedMarkIsRetriedAtTheNextPollWithoutReadingTheMessageAgain
   EXPECT_TRUE(source_.at(uid).flags.count(kMarked));
   EXPECT_TRUE(in_state(MailboxState::to_mark).empty());
   EXPECT_EQ(in_state(MailboxState::marked).size(), 1u);
-  EXPECT_EQ(store_->list_cases().size(), 1u);
+  EXPECT_EQ(store_->cases().list_cases().size(), 1u);
   EXPECT_EQ(source_.fetched.size(), 1u);
   EXPECT_TRUE(poll().idle);
 }
@@ -395,10 +395,10 @@ TEST_F(PollerTest, MessageOverTheSizeLimitIsQuarantinedFromItsHeaderOnly) {
   EXPECT_FALSE(source_.at(uid).flags.count(kMarked));
   EXPECT_EQ(in_state(MailboxState::quarantined).size(), 1u);
   EXPECT_TRUE(noted("over the limit of 64.0 MiB")) << notes();
-  const auto c = store_->find_case_by_message_id(id_of('a'));
+  const auto c = store_->cases().find_case_by_message_id(id_of('a'));
   ASSERT_TRUE(c) << "the header's Message-ID names the flagged case";
   EXPECT_EQ(c->state, CaseState::flagged);
-  EXPECT_EQ(store_->checkpoint("INBOX")->highest_uid, uid * 10);
+  EXPECT_EQ(store_->messages().checkpoint("INBOX")->highest_uid, uid * 10);
   EXPECT_TRUE(poll().idle);
 }
 
@@ -416,7 +416,7 @@ TEST_F(PollerTest, MessageTheDaemonDiedOnTooOftenIsQuarantinedUnread) {
   EXPECT_TRUE(source_.at(uid).flags.count(kQuarantined));
   EXPECT_TRUE(noted("stopped 5 time(s)")) << notes();
   EXPECT_FALSE(fs::exists(in_flight));
-  const auto c = store_->find_case_by_message_id(id_of('a'));
+  const auto c = store_->cases().find_case_by_message_id(id_of('a'));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->state, CaseState::flagged);
 }
@@ -446,8 +446,9 @@ TEST_F(PollerTest, NumberingStartedOverWithTheKnownMessagesThereIsReReadWithoutN
   source_.deliver(application('b'));
   source_.deliver(citizen_mail(), /*candidate=*/false);
   poll();
-  ASSERT_EQ(store_->list_cases().size(), 2u);
-  const auto outbox_before = store_->outbox_for_case(store_->list_cases()[0].id).size();
+  ASSERT_EQ(store_->cases().list_cases().size(), 2u);
+  const auto outbox_before =
+      store_->outbox().outbox_for_case(store_->cases().list_cases()[0].id).size();
 
   source_.renumber(8);
   source_.deliver(application('c'));
@@ -460,9 +461,10 @@ TEST_F(PollerTest, NumberingStartedOverWithTheKnownMessagesThereIsReReadWithoutN
   // Re-read from the start of the new numbering: the known ones land on their cases.
   EXPECT_EQ(s.duplicates, 2);
   EXPECT_EQ(s.new_cases, 1);
-  EXPECT_EQ(store_->list_cases().size(), 3u);
-  EXPECT_EQ(store_->outbox_for_case(store_->list_cases()[0].id).size(), outbox_before);
-  const auto cp = store_->checkpoint("INBOX");
+  EXPECT_EQ(store_->cases().list_cases().size(), 3u);
+  EXPECT_EQ(store_->outbox().outbox_for_case(store_->cases().list_cases()[0].id).size(),
+            outbox_before);
+  const auto cp = store_->messages().checkpoint("INBOX");
   EXPECT_EQ(cp->uidvalidity, 8u);
   EXPECT_EQ(cp->highest_uid, 40u);
   EXPECT_TRUE(poll().idle);
@@ -473,7 +475,7 @@ TEST_F(PollerTest, NumberingStartedOverWithTooFewKnownMessagesHaltsTheMailbox) {
   source_.deliver(application('b'));
   source_.deliver(application('c'));
   poll();
-  const auto before = *store_->checkpoint("INBOX");
+  const auto before = *store_->messages().checkpoint("INBOX");
 
   // Another mailbox behind the same name: one known message in it, two missing.
   source_.replace(9);
@@ -491,12 +493,12 @@ TEST_F(PollerTest, NumberingStartedOverWithTooFewKnownMessagesHaltsTheMailbox) {
   }
   EXPECT_EQ(source_.fetched.size(), fetched) << "nothing may be read from that mailbox";
   EXPECT_EQ(source_.searches, 1);
-  const auto after = *store_->checkpoint("INBOX");
+  const auto after = *store_->messages().checkpoint("INBOX");
   EXPECT_EQ(after.uidvalidity, before.uidvalidity);
   EXPECT_EQ(after.highest_uid, before.highest_uid);
   // Halted until a person looks: every poll says so again.
   EXPECT_THROW(poll(), MailboxChanged);
-  EXPECT_EQ(store_->list_cases().size(), 3u);
+  EXPECT_EQ(store_->cases().list_cases().size(), 3u);
 }
 
 TEST_F(PollerTest, MarkOwedUnderTheOldNumberingIsDroppedNotWrittenToAnotherMessage) {
@@ -525,7 +527,7 @@ TEST_F(PollerTest, StopBetweenMessagesLeavesTheRestForTheNextPoll) {
 
   EXPECT_TRUE(s.stopped_early);
   EXPECT_EQ(source_.fetched, std::vector<std::uint32_t>{1});
-  EXPECT_EQ(store_->checkpoint("INBOX")->highest_uid, 10u);
+  EXPECT_EQ(store_->messages().checkpoint("INBOX")->highest_uid, 10u);
   stop_.store(false);
   source_.on_mark = nullptr;
   poll();

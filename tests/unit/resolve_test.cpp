@@ -127,11 +127,11 @@ class ResolveTest : public ::testing::Test {
   }
   CaseRecord take_in_corpus(const std::string& name) { return take_in(corpus(name)); }
 
-  CaseRecord reload(const CaseRecord& c) { return *store().find_case(c.id); }
+  CaseRecord reload(const CaseRecord& c) { return *store().cases().find_case(c.id); }
 
   std::optional<OutboxItem> outbox_of(const CaseRecord& c, OutboxKind kind) {
     std::optional<OutboxItem> found;
-    for (auto& o : store().outbox_for_case(c.id)) {
+    for (auto& o : store().outbox().outbox_for_case(c.id)) {
       if (o.kind == kind) found = o;
     }
     return found;
@@ -184,15 +184,15 @@ class ResolveTest : public ::testing::Test {
   }
 
   // The case's latest event.
-  CaseEvent last_event(const CaseRecord& c) { return store().case_events(c.id).back(); }
+  CaseEvent last_event(const CaseRecord& c) { return store().events().case_events(c.id).back(); }
 
   // What the outbox worker does when the decision was accepted.
   void mark_sent(const CaseRecord& c) {
     auto item = outbox_of(c, OutboxKind::decision);
     ASSERT_TRUE(item) << c.ref;
-    store().begin_send(item->id, now_);
-    store().mark_outbox(item->id, OutboxStatus::sent, "", std::nullopt);
-    store().transition(c.id, CaseState::decision_sent, "daemon", "accepted", now_);
+    store().outbox().begin_send(item->id, now_);
+    store().outbox().mark_outbox(item->id, OutboxStatus::sent, "", std::nullopt);
+    store().cases().transition(c.id, CaseState::decision_sent, "daemon", "accepted", now_);
   }
 
   static constexpr const char* kReceived = "2020-08-20T10:00:00+02:00";
@@ -268,7 +268,7 @@ TEST_F(ResolveTest, ApproveFlaggedCaseDecidesItWithTheRulesAmountAndQueuesTheDec
   EXPECT_EQ(d["lines"][0]["from"], "flagged");
   EXPECT_EQ(d["lines"][0]["amount"], 60000);
   // Every event of the action names the admin.
-  for (const CaseEvent& ev : store().case_events(c.id)) {
+  for (const CaseEvent& ev : store().events().case_events(c.id)) {
     if (ev.at == iso_utc(later_)) {
       EXPECT_EQ(ev.actor, "admin:kari.saksbehandler") << ev.reason;
     }
@@ -368,7 +368,7 @@ TEST_F(ResolveTest, ApproveOneLineOfTwoKeepsTheCaseFlaggedThenRejectTheOtherDeci
   EXPECT_EQ(c.lines[0].amount, 55000);  // 95 000 − 40 000
   EXPECT_EQ(c.lines[1].outcome, rules::Outcome::flagged);
   EXPECT_EQ(c.total, 55000);
-  EXPECT_TRUE(store().outbox_for_case(c.id).empty());
+  EXPECT_TRUE(store().outbox().outbox_for_case(c.id).empty());
   EXPECT_TRUE(rows("SELECT * FROM ledger").empty());
   ASSERT_FALSE(c.flags.empty());  // line 2 still waits for the same reason
   EXPECT_EQ(c.flags.front().code, "no_roster");
@@ -397,7 +397,7 @@ TEST_F(ResolveTest, ApproveOneLineOfTwoKeepsTheCaseFlaggedThenRejectTheOtherDeci
             std::vector<std::string>{text::name_key("Marte Kristiansen") + "|55000"});
 
   // What intake needs to keep these decisions through a re-assessment.
-  auto decided = admin_line_decisions(store().case_events(c.id));
+  auto decided = admin_line_decisions(store().events().case_events(c.id));
   ASSERT_EQ(decided.size(), 2u);
   EXPECT_EQ(decided[0].employee_key, text::name_key("Marte Kristiansen"));
   EXPECT_EQ(decided[0].outcome, rules::Outcome::approved);
@@ -415,7 +415,8 @@ TEST_F(ResolveTest, StateRejectedLineGetsWhatIsLeftOfTheYearlyCap) {
   // ledger").
   CaseRecord other = take_in(corpus("01-outlook-single-ablu"), "2020-10-15T10:00:00+02:00");
   ASSERT_EQ(other.round, "2020-12-01");
-  store().add_ledger(2020, text::name_key("Jonas Berg"), other.id, 30000, "state_rejected_cap");
+  store().ledger().add_ledger(2020, text::name_key("Jonas Berg"), other.id, 30000,
+                              "state_rejected_cap");
   CaseRecord c = take_in_corpus("02-gmail-grant-and-rejection");
   resolve_case(store(), c.ref, approve(2), settings_, later_);
   EXPECT_EQ(reload(c).lines[1].amount, 45000);  // min(60 000, 75 000 − 30 000)
@@ -486,7 +487,7 @@ TEST_F(ResolveTest, SettlingTheFlaggedLineLeavesTheCaseWaitingForTheLetter) {
       "From: Kari <kari@x.no>\r\nSubject: Søknad sak 20/30298\r\nMessage-ID: <a1@x.no>\r\n"
       "\r\nSøknad\r\n";
   IncomingMessage m{"INBOX", 7, 1, "a1@x.no", raw, kReceived};
-  auto row = store().record_message(m).id;
+  auto row = store().messages().record_message(m).id;
   Assessment a;
   a.message_id = "a1@x.no";
   a.subject = "Søknad sak 20/30298";
@@ -506,8 +507,8 @@ TEST_F(ResolveTest, SettlingTheFlaggedLineLeavesTheCaseWaitingForTheLetter) {
       {"Ola Hansen", rules::Outcome::flagged, 0, "...", "not_on_roster", {}},
       {"Kari Lund", rules::Outcome::pending, 0, "...", "documentation_missing", {}}};
   a.flags = {{"not_on_roster", "Ola Hansen is not on the 2020 roster"}};
-  CaseRecord c = store().create_case(a, row, now_);
-  c = store().transition(c.id, CaseState::flagged, "daemon", "not_on_roster", now_);
+  CaseRecord c = store().cases().create_case(a, row, now_);
+  c = store().cases().transition(c.id, CaseState::flagged, "daemon", "not_on_roster", now_);
 
   ResolveResult r = resolve_case(store(), c.ref, approve(1), settings_, later_);
   ASSERT_TRUE(r.queued);
@@ -621,8 +622,8 @@ TEST_F(ResolveTest, ResendPutsAFailedUncertainOrSentDecisionBackWithTheSameBytes
 
   int n = 0;
   for (OutboxStatus s : {OutboxStatus::failed, OutboxStatus::uncertain, OutboxStatus::sent}) {
-    store().begin_send(original->id, now_);
-    store().mark_outbox(original->id, s, "550 no such user", std::nullopt);
+    store().outbox().begin_send(original->id, now_);
+    store().outbox().mark_outbox(original->id, s, "550 no such user", std::nullopt);
     Timestamp when = later_ + hours(++n);
     ResendResult r = resend_decision(store(), c.ref, "kari", when);
     EXPECT_EQ(r.previous, s);
@@ -631,8 +632,8 @@ TEST_F(ResolveTest, ResendPutsAFailedUncertainOrSentDecisionBackWithTheSameBytes
     EXPECT_EQ(r.item.last_error, "");
     EXPECT_EQ(r.item.message_id, original->message_id);
     EXPECT_EQ(r.item.body, original->body);
-    EXPECT_EQ(store().outbox_for_case(c.id).size(), 1u);  // the same item, not a new one
-    auto next = store().next_due_outbox(when);
+    EXPECT_EQ(store().outbox().outbox_for_case(c.id).size(), 1u);  // the same item, not a new one
+    auto next = store().outbox().next_due_outbox(when);
     ASSERT_TRUE(next);
     EXPECT_EQ(next->id, original->id);
     CaseEvent e = last_event(c);

@@ -66,7 +66,7 @@ class StoreEmployeesTest : public ::testing::Test {
     std::string bytes = "Subject: sak 20/30298\r\n\r\nbody " + std::to_string(uid);
     m.raw = bytes;
     m.received = "2026-03-01T10:00:00Z";
-    return s.create_case(a, s.record_message(m).id, kNow);
+    return s.cases().create_case(a, s.messages().record_message(m).id, kNow);
   }
 
   static std::vector<std::string> refs(const std::vector<CaseRecord>& cases) {
@@ -87,25 +87,26 @@ TEST_F(StoreEmployeesTest, FindsTheOrganisationsCasesNamingAnyOfTheEmployeesInId
   new_case(s, 4, application("987654321", {"Kari Nordmann"}));  // other organisation
   CaseRecord ola = new_case(s, 5, application("974760673", {"Ola Hansen"}));
 
-  auto found = s.cases_with_employees("974760673", {text::name_key("Kari Nordmann")});
+  auto found = s.cases().cases_with_employees("974760673", {text::name_key("Kari Nordmann")});
   EXPECT_EQ(refs(found), (std::vector<std::string>{kari.ref, both.ref}));
   // A case naming two of the wanted employees comes once; the order is the cases' ids.
-  found = s.cases_with_employees("974760673",
-                                 {text::name_key("Ola Hansen"), text::name_key("Kari Nordmann")});
+  found = s.cases().cases_with_employees(
+      "974760673", {text::name_key("Ola Hansen"), text::name_key("Kari Nordmann")});
   EXPECT_EQ(refs(found), (std::vector<std::string>{kari.ref, both.ref, ola.ref}));
   // Whole cases, with all their lines.
   ASSERT_EQ(found[1].lines.size(), 2u);
-  EXPECT_TRUE(s.cases_with_employees("974760673", {text::name_key("Nils Lie")}).empty());
-  EXPECT_TRUE(s.cases_with_employees("974760673", {}).empty());
+  EXPECT_TRUE(s.cases().cases_with_employees("974760673", {text::name_key("Nils Lie")}).empty());
+  EXPECT_TRUE(s.cases().cases_with_employees("974760673", {}).empty());
 }
 
 TEST_F(StoreEmployeesTest, FollowsACasesLinesWhenTheDecisionIsUpdated) {
   Store s = Store::open(path_);
   CaseRecord c = new_case(s, 1, application("974760673", {"Kari Nordmann"}));
   Assessment again = application("974760673", {"Ola Hansen"});
-  s.update_decision(c.id, again.form, again.decision, {}, "daemon", kNow);
-  EXPECT_TRUE(s.cases_with_employees("974760673", {text::name_key("Kari Nordmann")}).empty());
-  EXPECT_EQ(refs(s.cases_with_employees("974760673", {text::name_key("Ola Hansen")})),
+  s.cases().update_decision(c.id, again.form, again.decision, {}, "daemon", kNow);
+  EXPECT_TRUE(
+      s.cases().cases_with_employees("974760673", {text::name_key("Kari Nordmann")}).empty());
+  EXPECT_EQ(refs(s.cases().cases_with_employees("974760673", {text::name_key("Ola Hansen")})),
             (std::vector<std::string>{c.ref}));
 }
 
@@ -131,7 +132,7 @@ TEST_F(StoreEmployeesTest, MigrationIndexesTheLinesOfAnExistingDatabase) {
   }
   Store s = Store::open(path_);
   EXPECT_EQ(s.schema_version(), Store::latest_version());
-  EXPECT_EQ(refs(s.cases_with_employees("974760673", {"kari nordmann"})),
+  EXPECT_EQ(refs(s.cases().cases_with_employees("974760673", {"kari nordmann"})),
             (std::vector<std::string>{"TT-2026-0001"}));
 
   // The lookup goes through the index, not a scan of every line.

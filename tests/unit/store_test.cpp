@@ -89,11 +89,11 @@ class StoreTest : public ::testing::Test {
         raw.empty() ? "Subject: sak 20/30298\r\n\r\nbody " + std::to_string(uid) : raw;
     m.raw = bytes;
     m.received = "2026-03-01T10:00:00Z";
-    return s.record_message(m).id;
+    return s.messages().record_message(m).id;
   }
 
   CaseRecord new_case(Store& s, std::uint32_t uid, const Assessment& a, Timestamp now) {
-    return s.create_case(a, record(s, uid), now);
+    return s.cases().create_case(a, record(s, uid), now);
   }
 
   // Runs SQL on a separate raw connection; returns SQLite's result code.
@@ -196,7 +196,7 @@ TEST_F(StoreTest, MigratesVersion1DatabaseKeepingItsCases) {
 
   Store s = Store::open(path_);
   EXPECT_EQ(s.schema_version(), Store::latest_version());
-  auto c = s.find_case_by_ref("TT-2025-0007");
+  auto c = s.cases().find_case_by_ref("TT-2025-0007");
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->state, CaseState::flagged);
   OutboxItem item;
@@ -204,8 +204,8 @@ TEST_F(StoreTest, MigratesVersion1DatabaseKeepingItsCases) {
   item.kind = OutboxKind::documentation_request;
   item.message_id = "<doc-TT-2025-0007@asker.kommune.no>";
   item.recipient = "a@b.no";
-  EXPECT_TRUE(s.enqueue_outbox(item, at(2026, 1, 1)).inserted);
-  EXPECT_TRUE(s.prior_grants(2025).empty());
+  EXPECT_TRUE(s.outbox().enqueue_outbox(item, at(2026, 1, 1)).inserted);
+  EXPECT_TRUE(s.ledger().prior_grants(2025).empty());
 }
 
 // The names in an enum column's CHECK list, from the table's SQL as SQLite keeps it (after
@@ -330,35 +330,35 @@ TEST_F(StoreTest, MigratesVersion6DatabaseKeepingItsRows) {
 
   Store s = Store::open(path_);
   EXPECT_EQ(s.schema_version(), 7);
-  auto m = s.message(6);
+  auto m = s.messages().message(6);
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->status, MessageStatus::quarantined);
   EXPECT_EQ(m->mailbox_state, MailboxState::to_quarantine);
   EXPECT_EQ(m->attempts, 2);
   EXPECT_EQ(m->last_error, "too big");
-  EXPECT_EQ(s.message(5)->case_id, 3);
-  EXPECT_EQ(s.message_raw(5), "hi");
-  EXPECT_EQ(s.messages_with_mailbox_state("INBOX", MailboxState::to_mark).size(), 1u);
-  auto c = s.find_case(3);
+  EXPECT_EQ(s.messages().message(5)->case_id, 3);
+  EXPECT_EQ(s.messages().message_raw(5), "hi");
+  EXPECT_EQ(s.messages().messages_with_mailbox_state("INBOX", MailboxState::to_mark).size(), 1u);
+  auto c = s.cases().find_case(3);
   ASSERT_TRUE(c.has_value());
   ASSERT_EQ(c->lines.size(), 1u);
   EXPECT_EQ(c->lines[0].programme, Programme::BLU_DELTID);
   EXPECT_EQ(c->lines[0].state_status, StateStatus::granted);
   EXPECT_EQ(c->lines[0].state_grant, 40000);
   EXPECT_EQ(c->lines[0].outcome, rules::Outcome::flagged);
-  EXPECT_EQ(s.cases_with_employees("974760673", {"kari nordmann"}).size(), 1u);
-  auto letters = s.case_letters(3);
+  EXPECT_EQ(s.cases().cases_with_employees("974760673", {"kari nordmann"}).size(), 1u);
+  auto letters = s.cases().case_letters(3);
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].kind, LetterKind::grant);
   EXPECT_EQ(letters[0].message_row, 5);
-  ASSERT_EQ(s.case_events(3).size(), 2u);
-  EXPECT_EQ(s.case_events(3)[1].to, CaseState::flagged);
+  ASSERT_EQ(s.events().case_events(3).size(), 2u);
+  EXPECT_EQ(s.events().case_events(3)[1].to, CaseState::flagged);
 
   // The event log: still append-only, and the chain starts after the old events.
   EXPECT_NE(raw_exec("DELETE FROM events"), SQLITE_OK);
   EXPECT_NE(raw_exec("UPDATE events SET actor = 'forger'"), SQLITE_OK);
-  s.add_event(3, "daemon", "after the migration", at(2026, 1, 1));
-  auto chain = s.verify_events();
+  s.events().add_event(3, "daemon", "after the migration", at(2026, 1, 1));
+  auto chain = s.events().verify_events();
   EXPECT_TRUE(chain.ok) << chain.problem;
   EXPECT_EQ(chain.before_chain, 2);
   EXPECT_EQ(chain.checked, 1);
@@ -366,7 +366,7 @@ TEST_F(StoreTest, MigratesVersion6DatabaseKeepingItsRows) {
   EXPECT_NE(raw_exec("UPDATE messages SET status = 'bogus' WHERE id = 5"), SQLITE_OK);
   EXPECT_NE(raw_exec("UPDATE case_lines SET outcome = 'maybe'"), SQLITE_OK);
   EXPECT_NE(raw_exec("UPDATE letters SET kind = 'love'"), SQLITE_OK);
-  EXPECT_THROW(s.attach_message(6, 4242), StoreError);
+  EXPECT_THROW(s.messages().attach_message(6, 4242), StoreError);
   for (const char* index :
        {"messages_message_id", "messages_sha256", "messages_case", "messages_status",
         "messages_mailbox_state", "case_lines_employee", "letters_case", "events_case"})
@@ -403,53 +403,53 @@ TEST_F(StoreTest, OpenFailsCleanlyOnUnwritablePath) {
 TEST_F(StoreTest, ForeignKeysAreEnforced) {
   Store s = Store::open(path_);
   auto row = record(s, 1);
-  EXPECT_THROW(s.attach_message(row, 4242), StoreError);
-  EXPECT_FALSE(s.message(row)->case_id.has_value());
+  EXPECT_THROW(s.messages().attach_message(row, 4242), StoreError);
+  EXPECT_FALSE(s.messages().message(row)->case_id.has_value());
 }
 
 // ---- checkpoints and messages --------------------------------------------------------------
 
 TEST_F(StoreTest, CheckpointIsSetAndUpdated) {
   Store s = Store::open(path_);
-  EXPECT_FALSE(s.checkpoint("INBOX").has_value());
-  s.set_checkpoint("INBOX", 7, 100, at(2026, 3, 1));
-  s.set_checkpoint("INBOX", 7, 120, at(2026, 3, 2));
-  auto c = s.checkpoint("INBOX");
+  EXPECT_FALSE(s.messages().checkpoint("INBOX").has_value());
+  s.messages().set_checkpoint("INBOX", 7, 100, at(2026, 3, 1));
+  s.messages().set_checkpoint("INBOX", 7, 120, at(2026, 3, 2));
+  auto c = s.messages().checkpoint("INBOX");
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->uidvalidity, 7u);
   EXPECT_EQ(c->highest_uid, 120u);
   EXPECT_EQ(c->updated_at, "2026-03-02T12:00:00Z");
-  EXPECT_FALSE(s.checkpoint("Other").has_value());
+  EXPECT_FALSE(s.messages().checkpoint("Other").has_value());
 }
 
 TEST_F(StoreTest, RecordMessageIsIdempotentPerMailboxUidvalidityUid) {
   Store s = Store::open(path_);
   IncomingMessage m{"INBOX", 7, 42, "<a@b.no>", "raw bytes", "2026-03-01T10:00:00Z"};
-  auto first = s.record_message(m);
-  auto again = s.record_message(m);
+  auto first = s.messages().record_message(m);
+  auto again = s.messages().record_message(m);
   EXPECT_TRUE(first.inserted);
   EXPECT_FALSE(again.inserted);
   EXPECT_EQ(first.id, again.id);
   EXPECT_TRUE(again.same_message_id.empty());
   EXPECT_EQ(first.sha256, sha256_hex("raw bytes"));
-  EXPECT_EQ(s.messages_with_status(MessageStatus::new_).size(), 1u);
+  EXPECT_EQ(s.messages().messages_with_status(MessageStatus::new_).size(), 1u);
 }
 
 TEST_F(StoreTest, RecordMessageReportsDuplicatesByMessageIdAndContent) {
   Store s = Store::open(path_);
-  auto a = s.record_message({"INBOX", 7, 1, "<same@b.no>", "content A", ""});
+  auto a = s.messages().record_message({"INBOX", 7, 1, "<same@b.no>", "content A", ""});
   // The same mail after the mailbox was rebuilt (new UIDVALIDITY): same bytes, same id.
-  auto b = s.record_message({"INBOX", 8, 1, "same@b.no", "content A", ""});
+  auto b = s.messages().record_message({"INBOX", 8, 1, "same@b.no", "content A", ""});
   // A re-send with other bytes but the same Message-ID.
-  auto c = s.record_message({"INBOX", 8, 2, " <same@b.no> ", "content B", ""});
+  auto c = s.messages().record_message({"INBOX", 8, 2, " <same@b.no> ", "content B", ""});
   EXPECT_TRUE(b.inserted);
   EXPECT_EQ(b.same_message_id, std::vector<std::int64_t>{a.id});
   EXPECT_EQ(b.same_content, std::vector<std::int64_t>{a.id});
   EXPECT_EQ(c.same_message_id, (std::vector<std::int64_t>{a.id, b.id}));
   EXPECT_TRUE(c.same_content.empty());
   // Messages without a Message-ID are not duplicates of each other by id.
-  auto d = s.record_message({"INBOX", 8, 3, "", "content D", ""});
-  auto e = s.record_message({"INBOX", 8, 4, "", "content E", ""});
+  auto d = s.messages().record_message({"INBOX", 8, 3, "", "content D", ""});
+  auto e = s.messages().record_message({"INBOX", 8, 4, "", "content E", ""});
   EXPECT_TRUE(d.same_message_id.empty());
   EXPECT_TRUE(e.same_message_id.empty());
 }
@@ -457,80 +457,81 @@ TEST_F(StoreTest, RecordMessageReportsDuplicatesByMessageIdAndContent) {
 TEST_F(StoreTest, RawBytesRoundTripIncludingNulAndAreStoredOnce) {
   Store s = Store::open(path_);
   std::string raw("From: x\r\n\r\n\0\xff\xfe binary", 20);
-  auto a = s.record_message({"INBOX", 7, 1, "", raw, ""});
-  auto b = s.record_message({"Archive", 7, 1, "", raw, ""});
-  EXPECT_EQ(s.message_raw(a.id), raw);
-  EXPECT_EQ(s.message_raw(b.id), raw);
-  EXPECT_EQ(s.blob(a.sha256), raw);
-  EXPECT_FALSE(s.message_raw(999).has_value());
+  auto a = s.messages().record_message({"INBOX", 7, 1, "", raw, ""});
+  auto b = s.messages().record_message({"Archive", 7, 1, "", raw, ""});
+  EXPECT_EQ(s.messages().message_raw(a.id), raw);
+  EXPECT_EQ(s.messages().message_raw(b.id), raw);
+  EXPECT_EQ(s.messages().blob(a.sha256), raw);
+  EXPECT_FALSE(s.messages().message_raw(999).has_value());
 }
 
 TEST_F(StoreTest, ForgottenBytesKeepTheHashButNotTheMail) {
   Store s = Store::open(path_);
-  auto a = s.record_message({"INBOX", 7, 1, "", "a citizen's private mail", ""});
-  s.mark_message(a.id, MessageStatus::ignored, "no_case_number");
-  s.forget_message_bytes(a.id);
-  EXPECT_EQ(s.message_raw(a.id), std::string());
+  auto a = s.messages().record_message({"INBOX", 7, 1, "", "a citizen's private mail", ""});
+  s.messages().mark_message(a.id, MessageStatus::ignored, "no_case_number");
+  s.messages().forget_message_bytes(a.id);
+  EXPECT_EQ(s.messages().message_raw(a.id), std::string());
   // The same bytes delivered again are still recognised by their hash.
-  auto b = s.record_message({"INBOX", 7, 2, "", "a citizen's private mail", ""});
+  auto b = s.messages().record_message({"INBOX", 7, 2, "", "a citizen's private mail", ""});
   EXPECT_EQ(b.same_content, std::vector<std::int64_t>{a.id});
 }
 
 TEST_F(StoreTest, BytesSharedWithACaseAreNotForgotten) {
   Store s = Store::open(path_);
-  auto a = s.record_message({"INBOX", 7, 1, "", "shared bytes", ""});
-  auto b = s.record_message({"INBOX", 7, 2, "", "shared bytes", ""});
+  auto a = s.messages().record_message({"INBOX", 7, 1, "", "shared bytes", ""});
+  auto b = s.messages().record_message({"INBOX", 7, 2, "", "shared bytes", ""});
   Assessment as;
   as.received = Date{2026, 3, 1};
-  CaseRecord c = s.create_case(as, a.id, at(2026, 3, 1));
-  ASSERT_EQ(s.message(a.id)->case_id, c.id);
-  s.forget_message_bytes(b.id);
-  EXPECT_EQ(s.message_raw(a.id), "shared bytes");
+  CaseRecord c = s.cases().create_case(as, a.id, at(2026, 3, 1));
+  ASSERT_EQ(s.messages().message(a.id)->case_id, c.id);
+  s.messages().forget_message_bytes(b.id);
+  EXPECT_EQ(s.messages().message_raw(a.id), "shared bytes");
 }
 
 TEST_F(StoreTest, MailboxStateTracksWhatTheMailboxIsOwed) {
   Store s = Store::open(path_);
-  auto a = s.record_message({"INBOX", 7, 1, "<a@x>", "A", ""});
-  auto b = s.record_message({"INBOX", 7, 2, "<b@x>", "B", ""});
-  EXPECT_EQ(s.message(a.id)->mailbox_state, MailboxState::none);
-  s.set_mailbox_state(a.id, MailboxState::to_mark);
-  s.set_mailbox_state(b.id, MailboxState::to_quarantine);
-  ASSERT_EQ(s.messages_with_mailbox_state("INBOX", MailboxState::to_mark).size(), 1u);
-  EXPECT_EQ(s.messages_with_mailbox_state("INBOX", MailboxState::to_mark)[0].uid, 1u);
-  EXPECT_TRUE(s.messages_with_mailbox_state("Other", MailboxState::to_mark).empty());
-  s.set_mailbox_state(a.id, MailboxState::marked);
-  EXPECT_TRUE(s.messages_with_mailbox_state("INBOX", MailboxState::to_mark).empty());
+  auto a = s.messages().record_message({"INBOX", 7, 1, "<a@x>", "A", ""});
+  auto b = s.messages().record_message({"INBOX", 7, 2, "<b@x>", "B", ""});
+  EXPECT_EQ(s.messages().message(a.id)->mailbox_state, MailboxState::none);
+  s.messages().set_mailbox_state(a.id, MailboxState::to_mark);
+  s.messages().set_mailbox_state(b.id, MailboxState::to_quarantine);
+  ASSERT_EQ(s.messages().messages_with_mailbox_state("INBOX", MailboxState::to_mark).size(), 1u);
+  EXPECT_EQ(s.messages().messages_with_mailbox_state("INBOX", MailboxState::to_mark)[0].uid, 1u);
+  EXPECT_TRUE(s.messages().messages_with_mailbox_state("Other", MailboxState::to_mark).empty());
+  s.messages().set_mailbox_state(a.id, MailboxState::marked);
+  EXPECT_TRUE(s.messages().messages_with_mailbox_state("INBOX", MailboxState::to_mark).empty());
   // The type allows no other state; the schema refuses one written behind the store's back.
   EXPECT_NE(
       raw_exec("UPDATE messages SET mailbox_state = 'bogus' WHERE id = " + std::to_string(a.id)),
       SQLITE_OK);
   EXPECT_NE(raw_exec("UPDATE messages SET status = 'bogus' WHERE id = " + std::to_string(a.id)),
             SQLITE_OK);
-  EXPECT_EQ(s.known_message_ids("INBOX"), (std::vector<std::string>{"a@x", "b@x"}));
-  EXPECT_EQ(s.known_message_ids("INBOX", /*only_unmoved=*/true), std::vector<std::string>{"b@x"});
+  EXPECT_EQ(s.messages().known_message_ids("INBOX"), (std::vector<std::string>{"a@x", "b@x"}));
+  EXPECT_EQ(s.messages().known_message_ids("INBOX", /*only_unmoved=*/true),
+            std::vector<std::string>{"b@x"});
 }
 
 TEST_F(StoreTest, HostileTextIsStoredVerbatim) {
   Store s = Store::open(path_);
   std::string evil = "<'); DROP TABLE cases; --@x>";
-  auto r = s.record_message({"INBOX'--", 7, 1, evil, "x", "'"});
-  auto m = s.message(r.id);
+  auto r = s.messages().record_message({"INBOX'--", 7, 1, evil, "x", "'"});
+  auto m = s.messages().message(r.id);
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->mailbox, "INBOX'--");
   EXPECT_EQ(m->message_id, "'); DROP TABLE cases; --@x");
-  EXPECT_TRUE(s.list_cases().empty());  // the table is still there
+  EXPECT_TRUE(s.cases().list_cases().empty());  // the table is still there
 }
 
 TEST_F(StoreTest, MarkMessageCountsFailedAttempts) {
   Store s = Store::open(path_);
   auto row = record(s, 1);
-  s.mark_message(row, MessageStatus::failed, "pdftotext timed out");
-  s.mark_message(row, MessageStatus::failed, "pdftotext timed out again");
-  s.mark_message(row, MessageStatus::processed);
-  auto m = s.message(row);
+  s.messages().mark_message(row, MessageStatus::failed, "pdftotext timed out");
+  s.messages().mark_message(row, MessageStatus::failed, "pdftotext timed out again");
+  s.messages().mark_message(row, MessageStatus::processed);
+  auto m = s.messages().message(row);
   EXPECT_EQ(m->status, MessageStatus::processed);
   EXPECT_EQ(m->attempts, 2);
-  EXPECT_THROW(s.mark_message(999, MessageStatus::processed), StoreError);
+  EXPECT_THROW(s.messages().mark_message(999, MessageStatus::processed), StoreError);
 }
 
 // ---- cases ---------------------------------------------------------------------------------
@@ -541,7 +542,7 @@ TEST_F(StoreTest, CreateCaseStoresFormLinesLettersEventAndLinksMessage) {
                        {"Ola Hansen", rules::Outcome::pending, 0, "documentation_missing"}},
                       rules::CaseStatus::needs_documentation);
   auto row = record(s, 1, "", "<app-1@barnehage.no>");
-  auto c = s.create_case(a, row, at(2026, 3, 1));
+  auto c = s.cases().create_case(a, row, at(2026, 3, 1));
   EXPECT_EQ(c.ref, "TT-2026-0001");
   EXPECT_EQ(c.state, CaseState::received);
   EXPECT_EQ(c.owner, "Solsikken barnehage AS");
@@ -560,22 +561,22 @@ TEST_F(StoreTest, CreateCaseStoresFormLinesLettersEventAndLinksMessage) {
   EXPECT_EQ(c.lines[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(c.lines[1].outcome, rules::Outcome::pending);
   EXPECT_EQ(c.lines[1].reason_code, "documentation_missing");
-  auto letters = s.case_letters(c.id);
+  auto letters = s.cases().case_letters(c.id);
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].kind, LetterKind::rejection);
   EXPECT_EQ(letters[0].message_row, row);
-  auto events = s.case_events(c.id);
+  auto events = s.events().case_events(c.id);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_FALSE(events[0].from.has_value());
   EXPECT_EQ(events[0].to, CaseState::received);
   EXPECT_EQ(nlohmann::json::parse(events[0].detail)["assessed_status"], "needs_documentation");
-  EXPECT_EQ(s.message(row)->case_id, c.id);
+  EXPECT_EQ(s.messages().message(row)->case_id, c.id);
   // A reply quoting the application's Message-ID finds the case.
-  auto by_reply = s.find_case_by_message_id("<app-1@barnehage.no>");
+  auto by_reply = s.cases().find_case_by_message_id("<app-1@barnehage.no>");
   ASSERT_TRUE(by_reply.has_value());
   EXPECT_EQ(by_reply->ref, "TT-2026-0001");
-  EXPECT_FALSE(s.find_case_by_message_id("<other@x.no>").has_value());
-  EXPECT_FALSE(s.find_case_by_message_id("").has_value());
+  EXPECT_FALSE(s.cases().find_case_by_message_id("<other@x.no>").has_value());
+  EXPECT_FALSE(s.cases().find_case_by_message_id("").has_value());
 }
 
 TEST_F(StoreTest, RefsAreUniqueAndSequentialPerYear) {
@@ -590,11 +591,11 @@ TEST_F(StoreTest, RefsAreUniqueAndSequentialPerYear) {
     Store other = Store::open(path_);
     EXPECT_EQ(new_case(other, 5, a, at(2027, 2, 1)).ref, "TT-2027-0002");
   }
-  auto all = s.list_cases();
+  auto all = s.cases().list_cases();
   ASSERT_EQ(all.size(), 5u);
   EXPECT_EQ(all[4].ref, "TT-2027-0002");
-  EXPECT_EQ(s.find_case_by_ref("TT-2026-0002")->id, all[1].id);
-  EXPECT_FALSE(s.find_case_by_ref("TT-2026-0009").has_value());
+  EXPECT_EQ(s.cases().find_case_by_ref("TT-2026-0002")->id, all[1].id);
+  EXPECT_FALSE(s.cases().find_case_by_ref("TT-2026-0009").has_value());
   // The database itself refuses a duplicate ref.
   EXPECT_NE(raw_exec("INSERT INTO cases(ref, year, seq, state, created_at, updated_at) VALUES "
                      "('TT-2026-0001', 2026, 99, 'received', '', '')"),
@@ -605,38 +606,41 @@ TEST_F(StoreTest, TransitionsFollowTheLifeOfACaseWithOneEventEach) {
   Store s = Store::open(path_);
   auto c =
       new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
-  s.transition(c.id, CaseState::decided, "daemon", "assessed", at(2026, 3, 1));
-  s.transition(c.id, CaseState::decision_sent, "daemon", "smtp 250", at(2026, 3, 2));
-  s.transition(c.id, CaseState::scheduled, "admin:kari", "round 2026-09-01", at(2026, 9, 2));
-  auto done = s.transition(c.id, CaseState::paid, "admin:kari", "paid", at(2026, 9, 20),
-                           {{"voucher", "B-17"}});
+  s.cases().transition(c.id, CaseState::decided, "daemon", "assessed", at(2026, 3, 1));
+  s.cases().transition(c.id, CaseState::decision_sent, "daemon", "smtp 250", at(2026, 3, 2));
+  s.cases().transition(c.id, CaseState::scheduled, "admin:kari", "round 2026-09-01",
+                       at(2026, 9, 2));
+  auto done = s.cases().transition(c.id, CaseState::paid, "admin:kari", "paid", at(2026, 9, 20),
+                                   {{"voucher", "B-17"}});
   EXPECT_EQ(done.state, CaseState::paid);
   EXPECT_EQ(done.updated_at, "2026-09-20T12:00:00Z");
-  auto events = s.case_events(c.id);
+  auto events = s.events().case_events(c.id);
   ASSERT_EQ(events.size(), 5u);
   EXPECT_EQ(events[1].from, CaseState::received);
   EXPECT_EQ(events[1].to, CaseState::decided);
   EXPECT_EQ(events[3].actor, "admin:kari");
   EXPECT_EQ(events[4].to, CaseState::paid);
   EXPECT_EQ(nlohmann::json::parse(events[4].detail)["voucher"], "B-17");
-  EXPECT_EQ(s.list_cases(CaseState::paid).size(), 1u);
-  EXPECT_TRUE(s.list_cases(CaseState::flagged).empty());
+  EXPECT_EQ(s.cases().list_cases(CaseState::paid).size(), 1u);
+  EXPECT_TRUE(s.cases().list_cases(CaseState::flagged).empty());
 }
 
 TEST_F(StoreTest, IllegalTransitionIsRefusedAndWritesNothing) {
   Store s = Store::open(path_);
   auto c =
       new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
-  EXPECT_THROW(s.transition(c.id, CaseState::decision_sent, "daemon", "skip", at(2026, 3, 2)),
+  EXPECT_THROW(
+      s.cases().transition(c.id, CaseState::decision_sent, "daemon", "skip", at(2026, 3, 2)),
+      IllegalTransition);
+  EXPECT_THROW(s.cases().transition(c.id, CaseState::paid, "daemon", "skip", at(2026, 3, 2)),
                IllegalTransition);
-  EXPECT_THROW(s.transition(c.id, CaseState::paid, "daemon", "skip", at(2026, 3, 2)),
-               IllegalTransition);
-  auto after = s.find_case(c.id);
+  auto after = s.cases().find_case(c.id);
   EXPECT_EQ(after->state, CaseState::received);
   EXPECT_EQ(after->updated_at, c.updated_at);
-  EXPECT_EQ(s.case_events(c.id).size(), 1u);
-  EXPECT_TRUE(s.prior_grants(2026).empty());
-  EXPECT_THROW(s.transition(999, CaseState::decided, "daemon", "", at(2026, 3, 2)), StoreError);
+  EXPECT_EQ(s.events().case_events(c.id).size(), 1u);
+  EXPECT_TRUE(s.ledger().prior_grants(2026).empty());
+  EXPECT_THROW(s.cases().transition(999, CaseState::decided, "daemon", "", at(2026, 3, 2)),
+               StoreError);
 }
 
 TEST_F(StoreTest, EventsAreAppendOnly) {
@@ -645,14 +649,14 @@ TEST_F(StoreTest, EventsAreAppendOnly) {
       new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
   EXPECT_NE(raw_exec("UPDATE events SET actor = 'forger'"), SQLITE_OK);
   EXPECT_NE(raw_exec("DELETE FROM events"), SQLITE_OK);
-  auto events = s.case_events(c.id);
+  auto events = s.events().case_events(c.id);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].actor, "daemon");
   // Appending still works (though a row written behind the store's back breaks the chain).
   EXPECT_EQ(raw_exec("INSERT INTO events(case_id, at, actor, to_state) VALUES (" +
                      std::to_string(c.id) + ", 'now', 'admin', 'received')"),
             SQLITE_OK);
-  EXPECT_FALSE(s.verify_events().ok);
+  EXPECT_FALSE(s.events().verify_events().ok);
 }
 
 TEST_F(StoreTest, EventLogIsAHashChainThatShowsTampering) {
@@ -660,10 +664,10 @@ TEST_F(StoreTest, EventLogIsAHashChainThatShowsTampering) {
     Store s = Store::open(path_);
     auto c =
         new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
-    s.transition(c.id, CaseState::decided, "daemon", "every line decided", at(2026, 3, 1));
-    s.add_event(c.id, "admin:kari", "note", at(2026, 3, 2), {{"text", "checked"}});
-    s.transition(c.id, CaseState::decision_sent, "daemon", "sent", at(2026, 3, 2));
-    EventChainCheck ok = s.verify_events();
+    s.cases().transition(c.id, CaseState::decided, "daemon", "every line decided", at(2026, 3, 1));
+    s.events().add_event(c.id, "admin:kari", "note", at(2026, 3, 2), {{"text", "checked"}});
+    s.cases().transition(c.id, CaseState::decision_sent, "daemon", "sent", at(2026, 3, 2));
+    EventChainCheck ok = s.events().verify_events();
     EXPECT_TRUE(ok.ok) << ok.problem;
     EXPECT_EQ(ok.checked, 4);
     EXPECT_EQ(ok.head_id, 4);
@@ -675,19 +679,19 @@ TEST_F(StoreTest, EventLogIsAHashChainThatShowsTampering) {
             SQLITE_OK);
   {
     Store s = Store::open(path_);
-    EventChainCheck bad = s.verify_events();
+    EventChainCheck bad = s.events().verify_events();
     EXPECT_FALSE(bad.ok);
     EXPECT_EQ(bad.first_bad_id, 2);
   }
   ASSERT_EQ(raw_exec("UPDATE events SET reason = 'every line decided' WHERE id = 2"), SQLITE_OK);
   {
     Store s = Store::open(path_);
-    EXPECT_TRUE(s.verify_events().ok) << "restoring the text restores the chain";
+    EXPECT_TRUE(s.events().verify_events().ok) << "restoring the text restores the chain";
   }
   ASSERT_EQ(raw_exec("DROP TRIGGER events_no_delete; DELETE FROM events WHERE id = 3"), SQLITE_OK);
   {
     Store s = Store::open(path_);
-    EventChainCheck bad = s.verify_events();
+    EventChainCheck bad = s.events().verify_events();
     EXPECT_FALSE(bad.ok);
     EXPECT_EQ(bad.first_bad_id, 4);
     EXPECT_NE(bad.problem.find("missing"), std::string::npos) << bad.problem;
@@ -698,37 +702,40 @@ TEST_F(StoreTest, RetentionDeletesOldRawMessagesOfFinishedCasesOnly) {
   Store s = Store::open(path_);
   auto old_done =
       new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 1, 1));
-  s.transition(old_done.id, CaseState::decided, "daemon", "x", at(2026, 1, 1));
-  s.transition(old_done.id, CaseState::decision_sent, "daemon", "x", at(2026, 1, 2));
+  s.cases().transition(old_done.id, CaseState::decided, "daemon", "x", at(2026, 1, 1));
+  s.cases().transition(old_done.id, CaseState::decision_sent, "daemon", "x", at(2026, 1, 2));
   auto old_open =
       new_case(s, 2, assessment({{"Ola", rules::Outcome::pending, 0, "x"}}), at(2026, 1, 1));
-  s.transition(old_open.id, CaseState::needs_documentation, "daemon", "x", at(2026, 1, 1));
+  s.cases().transition(old_open.id, CaseState::needs_documentation, "daemon", "x", at(2026, 1, 1));
   auto recent_done =
       new_case(s, 3, assessment({{"Per", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
-  s.transition(recent_done.id, CaseState::decided, "daemon", "x", at(2026, 3, 1));
-  s.transition(recent_done.id, CaseState::decision_sent, "daemon", "x", at(2026, 3, 1));
+  s.cases().transition(recent_done.id, CaseState::decided, "daemon", "x", at(2026, 3, 1));
+  s.cases().transition(recent_done.id, CaseState::decision_sent, "daemon", "x", at(2026, 3, 1));
 
-  EXPECT_EQ(s.forget_old_bytes(at(2026, 2, 1), "retention", at(2026, 3, 2)), 1);
-  auto bytes = [&](const CaseRecord& c) { return *s.message_raw(s.case_messages(c.id)[0].id); };
+  EXPECT_EQ(s.cases().forget_old_bytes(at(2026, 2, 1), "retention", at(2026, 3, 2)), 1);
+  auto bytes = [&](const CaseRecord& c) {
+    return *s.messages().message_raw(s.messages().case_messages(c.id)[0].id);
+  };
   EXPECT_EQ(bytes(old_done), "");
   EXPECT_NE(bytes(old_open), "") << "a case still waiting keeps its mail";
   EXPECT_NE(bytes(recent_done), "");
-  EXPECT_EQ(s.case_events(old_done.id).back().reason, "retention");
-  EXPECT_EQ(s.case_messages(old_done.id).size(), 1u) << "the record stays";
+  EXPECT_EQ(s.events().case_events(old_done.id).back().reason, "retention");
+  EXPECT_EQ(s.messages().case_messages(old_done.id).size(), 1u) << "the record stays";
   // Nothing left to delete: a second run touches nothing.
-  EXPECT_EQ(s.forget_old_bytes(at(2026, 2, 1), "retention", at(2026, 3, 3)), 0);
-  EXPECT_TRUE(s.verify_events().ok);
+  EXPECT_EQ(s.cases().forget_old_bytes(at(2026, 2, 1), "retention", at(2026, 3, 3)), 0);
+  EXPECT_TRUE(s.events().verify_events().ok);
 }
 
 TEST_F(StoreTest, ReminderDueIsClearedWhenLeavingNeedsDocumentation) {
   Store s = Store::open(path_);
   auto c = new_case(s, 1, assessment({{"Kari", rules::Outcome::pending, 0, "x"}}), at(2026, 3, 1));
-  s.transition(c.id, CaseState::needs_documentation, "daemon", "assessed", at(2026, 3, 1));
-  s.set_reminder_due(c.id, at(2026, 3, 15), at(2026, 3, 1));
-  auto reminded = s.transition(c.id, CaseState::needs_documentation, "daemon", "reminder sent",
-                               at(2026, 3, 15));
+  s.cases().transition(c.id, CaseState::needs_documentation, "daemon", "assessed", at(2026, 3, 1));
+  s.cases().set_reminder_due(c.id, at(2026, 3, 15), at(2026, 3, 1));
+  auto reminded = s.cases().transition(c.id, CaseState::needs_documentation, "daemon",
+                                       "reminder sent", at(2026, 3, 15));
   EXPECT_EQ(reminded.reminder_due, "2026-03-15T12:00:00Z");
-  auto flagged = s.transition(c.id, CaseState::flagged, "daemon", "no answer", at(2026, 4, 1));
+  auto flagged =
+      s.cases().transition(c.id, CaseState::flagged, "daemon", "no answer", at(2026, 4, 1));
   EXPECT_EQ(flagged.reminder_due, "");
 }
 
@@ -737,22 +744,23 @@ TEST_F(StoreTest, UpdateDecisionReplacesLinesUntilDecided) {
   auto first = assessment({{"Kari", rules::Outcome::pending, 0, "documentation_missing"}},
                           rules::CaseStatus::needs_documentation);
   auto c = new_case(s, 1, first, at(2026, 3, 1));
-  s.transition(c.id, CaseState::needs_documentation, "daemon", "assessed", at(2026, 3, 1));
+  s.cases().transition(c.id, CaseState::needs_documentation, "daemon", "assessed", at(2026, 3, 1));
   auto merged = assessment({{"Kari", rules::Outcome::approved, 60000, "state_rejected_cap"}});
-  s.update_decision(c.id, merged.form, merged.decision, merged.flags, "daemon", at(2026, 3, 10));
-  auto after = s.find_case(c.id);
+  s.cases().update_decision(c.id, merged.form, merged.decision, merged.flags, "daemon",
+                            at(2026, 3, 10));
+  auto after = s.cases().find_case(c.id);
   ASSERT_EQ(after->lines.size(), 1u);
   EXPECT_EQ(after->lines[0].outcome, rules::Outcome::approved);
   EXPECT_EQ(after->total, 60000);
-  auto events = s.case_events(c.id);
+  auto events = s.events().case_events(c.id);
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[2].from, CaseState::needs_documentation);
   EXPECT_EQ(events[2].to, CaseState::needs_documentation);
-  s.transition(c.id, CaseState::decided, "daemon", "reply merged", at(2026, 3, 10));
-  EXPECT_THROW(
-      s.update_decision(c.id, first.form, first.decision, first.flags, "daemon", at(2026, 3, 11)),
-      StoreError);
-  EXPECT_EQ(s.find_case(c.id)->total, 60000);
+  s.cases().transition(c.id, CaseState::decided, "daemon", "reply merged", at(2026, 3, 10));
+  EXPECT_THROW(s.cases().update_decision(c.id, first.form, first.decision, first.flags, "daemon",
+                                         at(2026, 3, 11)),
+               StoreError);
+  EXPECT_EQ(s.cases().find_case(c.id)->total, 60000);
 }
 
 // ---- ledger --------------------------------------------------------------------------------
@@ -777,17 +785,17 @@ TEST_F(StoreTest, PriorGrantsSumPerStudentPerYearUnderTheCap) {
       s, 4, assessment({{"Kari Nordmann", rules::Outcome::approved, 5000, "state_rejected_cap"}}),
       at(2026, 11, 1));
   for (auto id : {a.id, b.id, other_year.id})
-    s.transition(id, CaseState::decided, "daemon", "assessed", at(2026, 12, 21));
-  s.transition(undecided.id, CaseState::flagged, "daemon", "assessed", at(2026, 12, 21));
+    s.cases().transition(id, CaseState::decided, "daemon", "assessed", at(2026, 12, 21));
+  s.cases().transition(undecided.id, CaseState::flagged, "daemon", "assessed", at(2026, 12, 21));
 
-  auto prior = s.prior_grants(2026);
+  auto prior = s.ledger().prior_grants(2026);
   EXPECT_EQ(prior.size(), 1u);
   EXPECT_EQ(prior["kari nordmann"], 70000);  // not the flagged case, not 2027's round
   EXPECT_EQ(prior.count("ola hansen"), 0u);  // state granted: not under the cap
-  EXPECT_EQ(s.prior_grants(2027)["kari nordmann"], 75000);
-  EXPECT_TRUE(s.prior_grants(2025).empty());
-  s.add_ledger(2026, "ola hansen", a.id, 1000, "state_rejected_cap");
-  EXPECT_EQ(s.prior_grants(2026)["ola hansen"], 1000);
+  EXPECT_EQ(s.ledger().prior_grants(2027)["kari nordmann"], 75000);
+  EXPECT_TRUE(s.ledger().prior_grants(2025).empty());
+  s.ledger().add_ledger(2026, "ola hansen", a.id, 1000, "state_rejected_cap");
+  EXPECT_EQ(s.ledger().prior_grants(2026)["ola hansen"], 1000);
 }
 
 // ---- outbox --------------------------------------------------------------------------------
@@ -807,26 +815,32 @@ TEST_F(StoreTest, TwoDecisionsForOneCaseAreRefused) {
   Store s = Store::open(path_);
   auto c =
       new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
-  auto first = s.enqueue_outbox(outbox(c.id, OutboxKind::decision, "<d1@asker>"), at(2026, 3, 1));
+  auto first =
+      s.outbox().enqueue_outbox(outbox(c.id, OutboxKind::decision, "<d1@asker>"), at(2026, 3, 1));
   EXPECT_TRUE(first.inserted);
   // The same message id again is an idempotent retry.
-  auto retry = s.enqueue_outbox(outbox(c.id, OutboxKind::decision, "d1@asker"), at(2026, 3, 1));
+  auto retry =
+      s.outbox().enqueue_outbox(outbox(c.id, OutboxKind::decision, "d1@asker"), at(2026, 3, 1));
   EXPECT_FALSE(retry.inserted);
   EXPECT_EQ(retry.id, first.id);
   // Another decision for the same case, whatever its message id, is refused.
-  EXPECT_THROW(s.enqueue_outbox(outbox(c.id, OutboxKind::decision, "<d2@asker>"), at(2026, 3, 1)),
-               StoreError);
+  EXPECT_THROW(
+      s.outbox().enqueue_outbox(outbox(c.id, OutboxKind::decision, "<d2@asker>"), at(2026, 3, 1)),
+      StoreError);
   // The same message id for another kind is refused too.
-  EXPECT_THROW(s.enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<d1@asker>"), at(2026, 3, 1)),
-               StoreError);
-  EXPECT_THROW(s.enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<>"), at(2026, 3, 1)),
+  EXPECT_THROW(
+      s.outbox().enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<d1@asker>"), at(2026, 3, 1)),
+      StoreError);
+  EXPECT_THROW(s.outbox().enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<>"), at(2026, 3, 1)),
                StoreError);
   // Reminders and requests may be several.
-  EXPECT_TRUE(
-      s.enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<r1@asker>"), at(2026, 3, 1)).inserted);
-  EXPECT_TRUE(
-      s.enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<r2@asker>"), at(2026, 3, 1)).inserted);
-  auto items = s.outbox_for_case(c.id);
+  EXPECT_TRUE(s.outbox()
+                  .enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<r1@asker>"), at(2026, 3, 1))
+                  .inserted);
+  EXPECT_TRUE(s.outbox()
+                  .enqueue_outbox(outbox(c.id, OutboxKind::reminder, "<r2@asker>"), at(2026, 3, 1))
+                  .inserted);
+  auto items = s.outbox().outbox_for_case(c.id);
   ASSERT_EQ(items.size(), 3u);
   EXPECT_EQ(items[0].body, std::string("Vedtak\0binary", 13));
   // The database itself refuses it too.
@@ -842,34 +856,36 @@ TEST_F(StoreTest, OutboxIsDueInOrderAndRecoversFromACrashWhileSending) {
       new_case(s, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 1));
   auto later = outbox(c.id, OutboxKind::documentation_request, "<req@asker>");
   later.next_attempt_at = iso_utc(at(2026, 3, 5));
-  auto req = s.enqueue_outbox(later, at(2026, 3, 1)).id;
-  auto dec = s.enqueue_outbox(outbox(c.id, OutboxKind::decision, "<dec@asker>"), at(2026, 3, 2)).id;
+  auto req = s.outbox().enqueue_outbox(later, at(2026, 3, 1)).id;
+  auto dec = s.outbox()
+                 .enqueue_outbox(outbox(c.id, OutboxKind::decision, "<dec@asker>"), at(2026, 3, 2))
+                 .id;
 
-  EXPECT_FALSE(s.next_due_outbox(at(2026, 3, 1)).has_value());
-  auto due = s.next_due_outbox(at(2026, 3, 3));
+  EXPECT_FALSE(s.outbox().next_due_outbox(at(2026, 3, 1)).has_value());
+  auto due = s.outbox().next_due_outbox(at(2026, 3, 3));
   ASSERT_TRUE(due.has_value());
   EXPECT_EQ(due->id, dec);
-  s.begin_send(dec, at(2026, 3, 3));
-  EXPECT_FALSE(s.next_due_outbox(at(2026, 3, 3)).has_value());
-  EXPECT_EQ(s.next_due_outbox(at(2026, 3, 6))->id, req);
+  s.outbox().begin_send(dec, at(2026, 3, 3));
+  EXPECT_FALSE(s.outbox().next_due_outbox(at(2026, 3, 3)).has_value());
+  EXPECT_EQ(s.outbox().next_due_outbox(at(2026, 3, 6))->id, req);
 
   // A failed attempt is retried later.
-  s.mark_outbox(req, OutboxStatus::sending, "", std::nullopt);
-  s.mark_outbox(req, OutboxStatus::pending, "421 try later", at(2026, 3, 7));
-  EXPECT_FALSE(s.next_due_outbox(at(2026, 3, 6)).has_value());
-  auto retry = s.next_due_outbox(at(2026, 3, 8));
+  s.outbox().mark_outbox(req, OutboxStatus::sending, "", std::nullopt);
+  s.outbox().mark_outbox(req, OutboxStatus::pending, "421 try later", at(2026, 3, 7));
+  EXPECT_FALSE(s.outbox().next_due_outbox(at(2026, 3, 6)).has_value());
+  auto retry = s.outbox().next_due_outbox(at(2026, 3, 8));
   ASSERT_TRUE(retry.has_value());
   EXPECT_EQ(retry->attempts, 1);
   EXPECT_EQ(retry->last_error, "421 try later");
 
   // The daemon died after handing the decision's data over: it may or may not have gone out.
-  s.mark_data_handed_over(dec);
-  EXPECT_EQ(s.recover_outbox(), 1);
-  EXPECT_EQ(s.outbox_item(dec)->status, OutboxStatus::uncertain);
-  EXPECT_THROW(s.mark_outbox(999, OutboxStatus::sent, "", std::nullopt), StoreError);
+  s.outbox().mark_data_handed_over(dec);
+  EXPECT_EQ(s.outbox().recover_outbox(), 1);
+  EXPECT_EQ(s.outbox().outbox_item(dec)->status, OutboxStatus::uncertain);
+  EXPECT_THROW(s.outbox().mark_outbox(999, OutboxStatus::sent, "", std::nullopt), StoreError);
 
   // A reply to our request finds the case through the outbox's Message-ID.
-  auto found = s.find_case_by_message_id("<req@asker>");
+  auto found = s.cases().find_case_by_message_id("<req@asker>");
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->id, c.id);
 }
@@ -881,20 +897,21 @@ TEST_F(StoreTest, SecondStoreOnTheSameFileSeesCommittedDataOnly) {
   Store admin = Store::open(path_);
   auto c = new_case(daemon, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}),
                     at(2026, 3, 1));
-  daemon.transition(c.id, CaseState::flagged, "daemon", "assessed", at(2026, 3, 1));
-  auto seen = admin.find_case_by_ref(c.ref);
+  daemon.cases().transition(c.id, CaseState::flagged, "daemon", "assessed", at(2026, 3, 1));
+  auto seen = admin.cases().find_case_by_ref(c.ref);
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(seen->state, CaseState::flagged);
 
-  admin.transition(c.id, CaseState::decided, "admin:kari", "checked roster", at(2026, 3, 2));
-  EXPECT_EQ(daemon.find_case(c.id)->state, CaseState::decided);
+  admin.cases().transition(c.id, CaseState::decided, "admin:kari", "checked roster",
+                           at(2026, 3, 2));
+  EXPECT_EQ(daemon.cases().find_case(c.id)->state, CaseState::decided);
 
   daemon.transaction([&] {
     new_case(daemon, 2, assessment({{"Ola", rules::Outcome::approved, 10, "x"}}), at(2026, 3, 3));
     // Not committed yet: the admin's reader does not see it and is not blocked.
-    EXPECT_EQ(admin.list_cases().size(), 1u);
+    EXPECT_EQ(admin.cases().list_cases().size(), 1u);
   });
-  EXPECT_EQ(admin.list_cases().size(), 2u);
+  EXPECT_EQ(admin.cases().list_cases().size(), 2u);
 }
 
 TEST_F(StoreTest, TransactionThatThrowsLeavesNothing) {
@@ -902,42 +919,42 @@ TEST_F(StoreTest, TransactionThatThrowsLeavesNothing) {
   auto row = record(s, 1);
   auto a = assessment({{"Kari", rules::Outcome::approved, 50000, "state_rejected_cap"}});
   EXPECT_THROW(s.transaction([&] {
-    auto c = s.create_case(a, row, at(2026, 3, 1));
-    s.transition(c.id, CaseState::decided, "daemon", "assessed", at(2026, 3, 1));
-    s.enqueue_outbox(outbox(c.id, OutboxKind::decision, "<d@asker>"), at(2026, 3, 1));
+    auto c = s.cases().create_case(a, row, at(2026, 3, 1));
+    s.cases().transition(c.id, CaseState::decided, "daemon", "assessed", at(2026, 3, 1));
+    s.outbox().enqueue_outbox(outbox(c.id, OutboxKind::decision, "<d@asker>"), at(2026, 3, 1));
     throw std::runtime_error("crash before commit");
   }),
                std::runtime_error);
-  EXPECT_TRUE(s.list_cases().empty());
-  EXPECT_FALSE(s.message(row)->case_id.has_value());
-  EXPECT_TRUE(s.prior_grants(2026).empty());
-  EXPECT_FALSE(s.next_due_outbox(at(2027, 1, 1)).has_value());
+  EXPECT_TRUE(s.cases().list_cases().empty());
+  EXPECT_FALSE(s.messages().message(row)->case_id.has_value());
+  EXPECT_TRUE(s.ledger().prior_grants(2026).empty());
+  EXPECT_FALSE(s.outbox().next_due_outbox(at(2027, 1, 1)).has_value());
   // Nothing half-done either in another connection, and the ref was not used up.
   Store other = Store::open(path_);
-  EXPECT_TRUE(other.list_cases().empty());
-  EXPECT_EQ(s.create_case(a, row, at(2026, 3, 2)).ref, "TT-2026-0001");
+  EXPECT_TRUE(other.cases().list_cases().empty());
+  EXPECT_EQ(s.cases().create_case(a, row, at(2026, 3, 2)).ref, "TT-2026-0001");
 }
 
 TEST_F(StoreTest, NestedTransactionRollsBackOnlyItsOwnPart) {
   Store s = Store::open(path_);
   s.transaction([&] {
-    s.set_checkpoint("INBOX", 7, 10, at(2026, 3, 1));
+    s.messages().set_checkpoint("INBOX", 7, 10, at(2026, 3, 1));
     try {
       s.transaction([&] {
-        s.set_checkpoint("INBOX", 7, 99, at(2026, 3, 1));
+        s.messages().set_checkpoint("INBOX", 7, 99, at(2026, 3, 1));
         throw std::runtime_error("inner");
       });
     } catch (const std::runtime_error&) {
     }
   });
-  EXPECT_EQ(s.checkpoint("INBOX")->highest_uid, 10u);
+  EXPECT_EQ(s.messages().checkpoint("INBOX")->highest_uid, 10u);
 }
 
 TEST_F(StoreTest, StoreIsMovable) {
   Store a = Store::open(path_);
-  a.set_checkpoint("INBOX", 1, 2, at(2026, 1, 1));
+  a.messages().set_checkpoint("INBOX", 1, 2, at(2026, 1, 1));
   Store b = std::move(a);
-  EXPECT_EQ(b.checkpoint("INBOX")->highest_uid, 2u);
+  EXPECT_EQ(b.messages().checkpoint("INBOX")->highest_uid, 2u);
 }
 
 }  // namespace
