@@ -503,10 +503,15 @@ int cases_list(Store& store, const ListOptions& options, std::ostream& out, std:
       err << "cases flagged: --state " << enum_name(*options.state) << " contradicts flagged\n";
       return 2;
     }
-    std::vector<CaseRecord> cases = store.cases().list_cases(state);
+    // The cases and their events from one committed state.
+    std::vector<CaseRecord> cases;
     std::vector<std::vector<Attention>> att;
-    att.reserve(cases.size());
-    for (const CaseRecord& c : cases) att.push_back(attention(c, store.events().case_events(c.id)));
+    store.read_transaction([&] {
+      cases = store.cases().list_cases(state);
+      att.reserve(cases.size());
+      for (const CaseRecord& c : cases)
+        att.push_back(attention(c, store.events().case_events(c.id)));
+    });
 
     if (options.json) {
       json arr = json::array();
@@ -537,21 +542,25 @@ int cases_list(Store& store, const ListOptions& options, std::ostream& out, std:
 int case_show(Store& store, const std::string& ref, bool json_output, std::ostream& out,
               std::ostream& err) {
   try {
-    std::optional<CaseRecord> c = store.cases().find_case_by_ref(normalise_ref(ref));
-    if (!c) {
-      err << "no case with ref " << terminal_safe(ref) << '\n';
-      return 1;
-    }
-    if (json_output) {
-      print_json(out, case_detail_json(store, *c));
+    // The case, its lines, letters, events and outbox from one committed state: never half of
+    // a commit the daemon makes meanwhile.
+    return store.read_transaction([&] {
+      std::optional<CaseRecord> c = store.cases().find_case_by_ref(normalise_ref(ref));
+      if (!c) {
+        err << "no case with ref " << terminal_safe(ref) << '\n';
+        return 1;
+      }
+      if (json_output) {
+        print_json(out, case_detail_json(store, *c));
+        return 0;
+      }
+      std::vector<CaseEvent> events = store.events().case_events(c->id);
+      std::vector<std::string> flag_codes;
+      for (const Flag& f : case_flags(*c, events)) flag_codes.push_back(f.code);
+      print_show(*c, attention(*c, events), flag_codes, store.cases().case_letters(c->id),
+                 store.outbox().outbox_for_case(c->id), events, out);
       return 0;
-    }
-    std::vector<CaseEvent> events = store.events().case_events(c->id);
-    std::vector<std::string> flag_codes;
-    for (const Flag& f : case_flags(*c, events)) flag_codes.push_back(f.code);
-    print_show(*c, attention(*c, events), flag_codes, store.cases().case_letters(c->id),
-               store.outbox().outbox_for_case(c->id), events, out);
-    return 0;
+    });
   } catch (const std::exception& e) {
     err << "error: cannot read case " << terminal_safe(ref) << ": " << e.what() << '\n';
     return 2;

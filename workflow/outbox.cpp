@@ -20,45 +20,45 @@ namespace {
 
 // Writes what the mail server said about one send: sent (and the case's transition), retry
 // later, failed, or uncertain. Called inside a transaction.
-void record_send(Store& store, const OutboxItem& item, const std::optional<CaseRecord>& c,
-                 const SendAttempt& r, const OutboxPolicy& policy, Timestamp now, OutboxRun& run) {
+void record_send(OutboxStore& outbox, CaseStore& cases, EventLog& events, const OutboxItem& item,
+                 const std::optional<CaseRecord>& c, const SendAttempt& r,
+                 const OutboxPolicy& policy, Timestamp now, OutboxRun& run) {
   const std::string ref = c ? c->ref : std::string();
   const std::string kind(enum_name(item.kind));
   const int attempts = item.attempts + 1;
   switch (r.outcome) {
     case SendOutcome::accepted:
-      store.outbox().mark_outbox(item.id, OutboxStatus::sent, "", std::nullopt);
+      outbox.mark_outbox(item.id, OutboxStatus::sent, "", std::nullopt);
       ++run.sent;
       if (c) {
         if (item.kind == OutboxKind::decision && c->state == CaseState::decided) {
-          store.cases().transition(c->id, CaseState::decision_sent, "daemon",
-                                   "decision accepted by the mail server", now,
-                                   {{"message_id", item.message_id}});
+          cases.transition(c->id, CaseState::decision_sent, "daemon",
+                           "decision accepted by the mail server", now,
+                           {{"message_id", item.message_id}});
           run.notes.push_back({ref, false, "decided -> decision_sent"});
         } else {
-          store.events().add_event(c->id, "daemon", kind + " sent", now,
-                                   {{"message_id", item.message_id}});
+          events.add_event(c->id, "daemon", kind + " sent", now, {{"message_id", item.message_id}});
           run.notes.push_back({ref, false, kind + " sent"});
         }
       }
       break;
     case SendOutcome::temporary:
       if (r.data_handed_over) {
-        store.outbox().mark_outbox(item.id, OutboxStatus::uncertain, r.detail, std::nullopt);
+        outbox.mark_outbox(item.id, OutboxStatus::uncertain, r.detail, std::nullopt);
         ++run.uncertain;
         run.notes.push_back({ref, true,
                              kind + " may or may not have been delivered (" + r.detail +
                                  "); it is not resent: a person must check"});
       } else if (attempts >= policy.max_attempts) {
-        store.outbox().mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
+        outbox.mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
         ++run.failed;
-        if (c) store.events().add_event(c->id, "daemon", kind + " failed: " + r.detail, now);
+        if (c) events.add_event(c->id, "daemon", kind + " failed: " + r.detail, now);
         run.notes.push_back({ref, true,
                              kind + " failed " + std::to_string(attempts) + " times (" + r.detail +
                                  "); a person must send it"});
       } else {
         auto delay = backoff_delay(policy, attempts);
-        store.outbox().mark_outbox(item.id, OutboxStatus::pending, r.detail, now + delay);
+        outbox.mark_outbox(item.id, OutboxStatus::pending, r.detail, now + delay);
         ++run.retried;
         run.notes.push_back({ref, false,
                              kind + " not sent (" + r.detail + "); retry in " +
@@ -67,9 +67,9 @@ void record_send(Store& store, const OutboxItem& item, const std::optional<CaseR
       break;
     case SendOutcome::permanent:
       // A 5xx is a definite answer, also after the data: the mail was not accepted.
-      store.outbox().mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
+      outbox.mark_outbox(item.id, OutboxStatus::failed, r.detail, std::nullopt);
       ++run.failed;
-      if (c) store.events().add_event(c->id, "daemon", kind + " refused: " + r.detail, now);
+      if (c) events.add_event(c->id, "daemon", kind + " refused: " + r.detail, now);
       run.notes.push_back({ref, true,
                            kind + " refused by the mail server (" + r.detail +
                                "); a person must contact the applicant"});
@@ -88,8 +88,8 @@ OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& polic
   while (unrecorded && !unrecorded->empty()) {
     const UnrecordedSend& u = unrecorded->front();
     store.transaction([&] {
-      record_send(store, u.item, store.cases().find_case(u.item.case_id), u.result, policy, u.at,
-                  run);
+      record_send(store.outbox(), store.cases(), store.events(), u.item,
+                  store.cases().find_case(u.item.case_id), u.result, policy, u.at, run);
     });
     unrecorded->erase(unrecorded->begin());
   }
@@ -121,7 +121,9 @@ OutboxRun run_outbox(Store& store, const SendFn& send, const OutboxPolicy& polic
     SendAttempt r = send(*item, [&store, id] { store.outbox().mark_data_handed_over(id); });
     now = clock();
     try {
-      store.transaction([&] { record_send(store, *item, c, r, policy, now, run); });
+      store.transaction([&] {
+        record_send(store.outbox(), store.cases(), store.events(), *item, c, r, policy, now, run);
+      });
     } catch (const StoreError&) {
       if (unrecorded) unrecorded->push_back({*item, r, now});
       throw;

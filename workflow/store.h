@@ -36,6 +36,7 @@ class Store {
   Ledger& ledger() { return backend_->ledger(); }
   OutboxStore& outbox() { return backend_->outbox(); }
   Transactions& transactions() { return *backend_; }
+  StoreBackend& backend() { return *backend_; }
 
   // Runs fn in one write transaction across every aggregate (BEGIN IMMEDIATE; a savepoint when
   // nested): committed when fn returns, rolled back when it throws (the exception goes on).

@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "workflow/sha256.h"
+#include "workflow/store_sqlite.h"
 
 namespace tilskudd {
 namespace {
@@ -948,6 +950,96 @@ TEST_F(StoreTest, NestedTransactionRollsBackOnlyItsOwnPart) {
     }
   });
   EXPECT_EQ(s.messages().checkpoint("INBOX")->highest_uid, 10u);
+}
+
+// Calls `between` once, on the reader's connection, just before it starts the statement whose
+// SQL contains `marker`: a writer can commit there, between two reads of one call.
+class CommitBetweenReads {
+ public:
+  CommitBetweenReads(Store& reader, std::string marker, std::function<void()> between)
+      : marker_(std::move(marker)), between_(std::move(between)) {
+    db_ = dynamic_cast<SqliteBackend&>(reader.backend()).db().handle();
+    sqlite3_trace_v2(db_, SQLITE_TRACE_STMT, &CommitBetweenReads::trace, this);
+  }
+  ~CommitBetweenReads() { sqlite3_trace_v2(db_, 0, nullptr, nullptr); }
+  bool fired() const { return fired_; }
+
+ private:
+  static int trace(unsigned, void* self, void* stmt, void*) {
+    auto* me = static_cast<CommitBetweenReads*>(self);
+    const char* sql = sqlite3_sql(static_cast<sqlite3_stmt*>(stmt));
+    if (!me->fired_ && sql && std::string_view(sql).find(me->marker_) != std::string_view::npos) {
+      me->fired_ = true;
+      me->between_();
+    }
+    return 0;
+  }
+  sqlite3* db_ = nullptr;
+  std::string marker_;
+  std::function<void()> between_;
+  bool fired_ = false;
+};
+
+TEST_F(StoreTest, FindCaseNeverMixesTwoCommits) {
+  Store reader = Store::open(path_);
+  auto c = new_case(reader, 1, assessment({{"Kari", rules::Outcome::approved, 10, "x"}}),
+                    at(2026, 3, 1));
+  Store writer = Store::open(path_);
+  // Between the case's row and its lines, the daemon commits a new decision with two lines.
+  CommitBetweenReads hook(reader, "FROM case_lines WHERE case_id", [&] {
+    Assessment b = assessment(
+        {{"Kari", rules::Outcome::approved, 20, "x"}, {"Ola", rules::Outcome::approved, 30, "x"}});
+    writer.cases().update_decision(c.id, b.form, b.decision, {}, "daemon", at(2026, 3, 2));
+  });
+  auto seen = reader.cases().find_case(c.id);
+  ASSERT_TRUE(hook.fired());
+  ASSERT_TRUE(seen.has_value());
+  // The state before the commit, whole: one line, and the total that goes with it.
+  ASSERT_EQ(seen->lines.size(), 1u);
+  EXPECT_EQ(seen->total, 10);
+  EXPECT_EQ(seen->lines[0].amount, 10);
+  // And the commit is there for the next read.
+  auto after = reader.cases().find_case(c.id);
+  ASSERT_EQ(after->lines.size(), 2u);
+  EXPECT_EQ(after->total, 50);
+}
+
+TEST_F(StoreTest, ReadTransactionSpansAggregates) {
+  Store reader = Store::open(path_);
+  auto c =
+      new_case(reader, 1,
+               assessment({{"Kari", rules::Outcome::flagged, 0, "x"}}, rules::CaseStatus::flagged),
+               at(2026, 3, 1));
+  Store writer = Store::open(path_);
+  // `cases show`: the case, then its events; the daemon moves the case in between.
+  CommitBetweenReads hook(reader, "FROM events WHERE case_id", [&] {
+    writer.cases().transition(c.id, CaseState::flagged, "daemon", "assessed", at(2026, 3, 2));
+  });
+  auto [state, events] = reader.read_transaction([&] {
+    auto seen = reader.cases().find_case(c.id);
+    return std::make_pair(seen->state, reader.events().case_events(c.id));
+  });
+  ASSERT_TRUE(hook.fired());
+  EXPECT_EQ(state, CaseState::received);
+  ASSERT_EQ(events.size(), 1u);  // not the transition's event: it came after this state
+  EXPECT_EQ(events.back().to, state);
+  EXPECT_EQ(reader.events().case_events(c.id).size(), 2u);
+}
+
+TEST_F(StoreTest, NoWriteInsideAReadTransaction) {
+  Store s = Store::open(path_);
+  EXPECT_THROW(s.read_transaction([&] {
+    s.messages().set_checkpoint("INBOX", 1, 2, at(2026, 1, 1));  // no transaction: fine
+    s.transaction([] {});
+  }),
+               StoreError);
+  // Reads inside a write transaction read in it; nothing is left open.
+  s.transaction([&] {
+    s.messages().set_checkpoint("INBOX", 7, 9, at(2026, 1, 1));
+    EXPECT_EQ(s.read_transaction([&] { return s.messages().checkpoint("INBOX")->highest_uid; }),
+              9u);
+  });
+  s.transaction([] {});
 }
 
 TEST_F(StoreTest, StoreIsMovable) {
