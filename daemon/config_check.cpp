@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,8 +15,12 @@
 #include <system_error>
 
 #include "config/config.h"
+#include "daemon/connections.h"
+#include "daemon/imap_client.h"
+#include "daemon/imap_source.h"
 #include "daemon/install_paths.h"
 #include "daemon/pdf_sandbox.h"
+#include "daemon/smtp_sender.h"
 #include "workflow/outgoing.h"
 
 namespace tilskudd {
@@ -51,6 +57,7 @@ class Checks {
   void ok(std::string s, std::string d) { add(Level::ok, std::move(s), std::move(d)); }
   void warn(std::string s, std::string d) { add(Level::warn, std::move(s), std::move(d)); }
   void fail(std::string s, std::string d) { add(Level::fail, std::move(s), std::move(d)); }
+  const std::vector<ConfigCheck>& items() const { return items_; }
   std::vector<ConfigCheck> take() { return std::move(items_); }
 
  private:
@@ -232,9 +239,145 @@ void check_pdftotext(Checks& c) {
   c.ok("pdftotext", path);
 }
 
+// The host of a URL, for the lines printed (never its user info or query).
+std::string host_of(const std::string& url) {
+  std::string h = url;
+  if (const auto p = h.find("://"); p != std::string::npos) h = h.substr(p + 3);
+  h = h.substr(0, h.find_first_of("/?#"));
+  if (const auto at = h.rfind('@'); at != std::string::npos) h = h.substr(at + 1);
+  return h;
+}
+
+// What an operator can do about a refused IMAP login, by what the server said.
+std::string imap_hint(const ImapError& e) {
+  const std::string& t = e.server_text();
+  if (t.find("authenticated but not connected") != std::string::npos)
+    return " (Exchange Online: the app has no permission on this mailbox yet, or the username "
+           "is not the mailbox: docs/MICROSOFT-365.md section 2; permissions take up to an hour)";
+  if (e.kind() == ImapError::Kind::auth)
+    return " (check [mailbox] username and the password or token)";
+  if (e.kind() == ImapError::Kind::tls)
+    return " (the certificate is not trusted for this host name: [mailbox] ca_file)";
+  return "";
+}
+
+bool has_capability(const std::vector<std::string>& caps, std::string_view name) {
+  return std::any_of(caps.begin(), caps.end(), [&](const std::string& c) {
+    return c.size() == name.size() &&
+           std::equal(c.begin(), c.end(), name.begin(), [](char a, char b) {
+             return std::toupper(static_cast<unsigned char>(a)) ==
+                    std::toupper(static_cast<unsigned char>(b));
+           });
+  });
+}
+
+// `--connect`: log in as the daemon will, changing nothing: SELECT and STATUS only (no FETCH of a
+// body, no STORE, no MOVE, so no \Seen and no keyword); SMTP stops after AUTH: no mail is sent.
+void check_connections(Checks& c, const config::Config& cfg) {
+  Connections conn;
+  try {
+    conn = make_connections(cfg);
+  } catch (const std::exception& e) {
+    return c.fail("connect", e.what());
+  }
+  if (conn.tokens) {
+    try {
+      conn.tokens->access_token();
+      c.ok("[oauth2] token", "fetched from " + host_of(cfg.oauth2.token_url));
+    } catch (const std::exception& e) {
+      return c.fail("[oauth2] token", e.what());
+    }
+  }
+
+  const std::string imap_host = host_of(cfg.mailbox.url);
+  ImapOptions io = conn.imap;
+  io.connect_timeout = std::min(io.connect_timeout, std::chrono::milliseconds(30000));
+  io.command_timeout = std::min(io.command_timeout, std::chrono::milliseconds(30000));
+  std::string step = "[mailbox] login";
+  try {
+    ImapClient client(io);
+    client.connect();
+    c.ok(step, "logged in to " + imap_host + " as " + cfg.mailbox.username);
+    step = "[mailbox] capabilities";
+    const std::vector<std::string> caps = client.capability();
+    std::string offered, missing;
+    for (std::string_view cap : {"IDLE", "MOVE", "UIDPLUS", "NAMESPACE"})
+      (has_capability(caps, cap) ? offered : missing) += (std::string(" ") += cap);
+    if (!missing.empty() && cfg.mailbox.idle && !has_capability(caps, "IDLE"))
+      c.warn(step,
+             "no IDLE: new mail is seen at the next poll (every " +
+                 std::to_string(cfg.mailbox.poll_interval_seconds) + " s); offered:" +
+                 (offered.empty() ? std::string(" none of IDLE MOVE UIDPLUS NAMESPACE") : offered));
+    else
+      c.ok(step, "offered:" + (offered.empty() ? std::string(" none") : offered) +
+                     (missing.empty() ? "" : "; not offered:" + missing));
+    const std::string name = mailbox_from_url(cfg.mailbox.url);
+    step = "[mailbox] " + name;
+    // SELECT, not EXAMINE: a read-only mailbox reports no PERMANENTFLAGS. Nothing is stored.
+    const MailboxInfo info = client.select(name);
+    if (info.read_only)
+      c.fail(step, "the server opens it read-only: the daemon could not mark or move mail");
+    else
+      c.ok(step, std::to_string(info.exists) + " message(s), UIDVALIDITY " +
+                     std::to_string(info.uidvalidity) + " (nothing in it was changed)");
+    step = "[mailbox] keyword";
+    const auto& pf = info.permanent_flags;
+    const bool keeps = std::find(pf.begin(), pf.end(), "\\*") != pf.end() ||
+                       std::find(pf.begin(), pf.end(), cfg.mailbox.keyword) != pf.end();
+    if (keeps)
+      c.ok(step, "the server keeps " + cfg.mailbox.keyword + " (PERMANENTFLAGS)");
+    else if (!cfg.mailbox.move_to.empty())
+      c.warn(step,
+             "the server keeps no keyword of ours (PERMANENTFLAGS without \\*); processed "
+             "messages are recognised by [mailbox] move_to \"" +
+                 cfg.mailbox.move_to + "\"");
+    else
+      c.warn(step,
+             "the server keeps no keyword of ours (PERMANENTFLAGS without \\*, as "
+             "Exchange Online): set [mailbox] move_to to a folder, so that processed "
+             "messages leave the inbox");
+    if (!cfg.mailbox.move_to.empty()) {
+      step = "[mailbox] move_to";
+      try {
+        client.status(cfg.mailbox.move_to);
+        c.ok(step, "\"" + cfg.mailbox.move_to + "\" exists");
+      } catch (const ImapError& e) {
+        if (e.kind() != ImapError::Kind::no && e.kind() != ImapError::Kind::bad) throw;
+        c.warn(step, "\"" + cfg.mailbox.move_to + "\": " + e.server_text() +
+                         " (the daemon creates it at its first move; create it now to be sure "
+                         "the name is right)");
+      }
+    }
+    client.logout();
+  } catch (const ImapError& e) {
+    c.fail(step, std::string(to_string(e.kind())) + ": " + e.what() + imap_hint(e));
+  }
+
+  SmtpOptions so = conn.smtp;
+  so.connect_timeout = std::min(so.connect_timeout, std::chrono::milliseconds(30000));
+  so.timeout = std::min(so.timeout, std::chrono::milliseconds(60000));
+  const SmtpResult r = smtp_login_check(so);
+  const std::string smtp_host = host_of(cfg.smtp.url);
+  if (r.outcome == SendOutcome::accepted)
+    c.ok("[smtp] login",
+         smtp_host +
+             (cfg.smtp.username.empty() ? " accepts the session (no AUTH: [smtp] username "
+                                          "is empty)"
+                                        : " accepts AUTH as " + cfg.smtp.username) +
+             "; no mail sent");
+  else
+    c.fail("[smtp] login",
+           smtp_host + ": " + r.detail +
+               (r.detail.find("5.7.139") != std::string::npos ||
+                        r.detail.find("SmtpClientAuthentication") != std::string::npos
+                    ? " (SMTP AUTH is off for this mailbox or tenant: Set-CASMailbox "
+                      "-SmtpClientAuthenticationDisabled $false, docs/MICROSOFT-365.md)"
+                    : ""));
+}
+
 }  // namespace
 
-std::vector<ConfigCheck> check_config(const std::string& config_path) {
+std::vector<ConfigCheck> check_config(const std::string& config_path, bool connect) {
   Checks c;
   config::Config cfg;
   try {
@@ -266,11 +409,19 @@ std::vector<ConfigCheck> check_config(const std::string& config_path) {
     c.warn("[sender] authserv_ids",
            "empty: sender authenticity is not checked (docs/DECISIONS.md \"Sender "
            "authenticity\")");
+  if (connect) {
+    const bool failed = std::any_of(c.items().begin(), c.items().end(),
+                                    [](const ConfigCheck& k) { return k.level == Level::fail; });
+    if (failed)
+      c.fail("connect", "not tried: fix the problems above first");
+    else
+      check_connections(c, cfg);
+  }
   return c.take();
 }
 
-int config_check_command(const std::string& config_path, std::ostream& out) {
-  const std::vector<ConfigCheck> checks = check_config(config_path);
+int config_check_command(const std::string& config_path, bool connect, std::ostream& out) {
+  const std::vector<ConfigCheck> checks = check_config(config_path, connect);
   int failed = 0, warned = 0;
   for (const ConfigCheck& k : checks) {
     const char* tag = k.level == Level::ok ? "ok  " : k.level == Level::warn ? "warn" : "FAIL";

@@ -11,10 +11,14 @@
 //   - the letter templates load (install_paths.h says where they are);
 //   - each CA file is readable and holds a PEM certificate;
 //   - pdftotext (poppler-utils) is installed.
-// It never contacts a server. One line per check on `out`: "ok", "warn" (the daemon starts, but
-// look: no roster for a year, sender authenticity not checked, a world-readable roster or
-// store) or "FAIL" (the daemon would refuse to start, or fail at its first use of the thing),
-// then a summary line.
+// Without `connect` it contacts no server. With it (`--connect`), and only when nothing above
+// failed, it then logs in as the daemon will: an OAuth2 token when the settings use one; IMAP
+// login, CAPABILITY, SELECT of the mailbox (nothing is fetched, marked, moved or seen), the
+// keywords the server keeps and whether move_to exists, then LOGOUT; SMTP greeting, EHLO,
+// STARTTLS and AUTH, and QUIT: no mail is sent. One line per check on `out`: "ok", "warn" (the
+// daemon starts, but look: no roster for a year, sender authenticity not checked, a world-readable
+// roster or store) or "FAIL" (the daemon would refuse to start, or fail at its first use of the
+// thing), then a summary line.
 #pragma once
 
 #include <ostream>
@@ -32,9 +36,9 @@ struct ConfigCheck {
 
 // Every check, in the order they are printed. Never throws for a problem in the config or on
 // disk: that is a `fail` item.
-std::vector<ConfigCheck> check_config(const std::string& config_path);
+std::vector<ConfigCheck> check_config(const std::string& config_path, bool connect = false);
 
 // The command: prints the checks and the summary. Returns 0 when none failed, else 1.
-int config_check_command(const std::string& config_path, std::ostream& out);
+int config_check_command(const std::string& config_path, bool connect, std::ostream& out);
 
 }  // namespace tilskudd

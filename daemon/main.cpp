@@ -64,6 +64,7 @@ struct Args {
   std::vector<std::string> missing;
   std::string round;
   std::string output;
+  bool connect = false;
 };
 
 // What a store command gets from with_store().
@@ -102,6 +103,12 @@ int with_store(const Args& a, bool letters, const std::function<int(StoreContext
 
 void config_option(CLI::App& c, Args& a) {
   c.add_option("--config", a.config, "Config file (TOML)")->required();
+}
+void config_check_options(CLI::App& c, Args& a) {
+  config_option(c, a);
+  c.add_flag("--connect", a.connect,
+             "Also log in to the mailbox (changing nothing) and to SMTP (no mail is sent), as the "
+             "daemon will");
 }
 void ref_argument(CLI::App& c, Args& a) {
   c.add_option("REF", a.ref, "The case reference, e.g. TT-2026-0042")->required();
@@ -298,7 +305,7 @@ int verify_command(Args& a) {
 }
 
 int config_check(Args& a) {
-  return config_check_command(a.config, std::cout);
+  return config_check_command(a.config, a.connect, std::cout);
 }
 
 // ---- the table ---------------------------------------------------------------------------
@@ -350,8 +357,9 @@ constexpr Command kCommands[] = {
      config_option, verify_command},
     {"config", "check",
      "Check the config, rosters, store folder, credential files and templates the daemon needs "
-     "(exit 1 on any problem); contacts no server",
-     config_option, config_check},
+     "(exit 1 on any problem); with --connect also logs in to the mailbox and SMTP, changing "
+     "nothing",
+     config_check_options, config_check},
 };
 
 std::string version_text() {

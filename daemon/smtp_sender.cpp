@@ -196,14 +196,11 @@ SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from
                           const std::function<void()>& data_complete, CURL* session, int* connects,
                           bool* performed);
 
-// The OAuth2 token round (a refused token is reported and a fresh one tried once).
-SmtpResult smtp_send_on(const SmtpOptions& opt, std::string_view envelope_from,
-                        std::string_view recipient, std::string_view message,
-                        const std::function<void()>& data_complete, CURL* session, int* connects,
-                        bool* performed) {
-  if (!opt.token_provider)
-    return smtp_send_once(opt, envelope_from, recipient, message, data_complete, session, connects,
-                          performed);
+// The OAuth2 token round (a refused token is reported and a fresh one tried once) around one
+// attempt `once`, which gets the options with the token filled in.
+SmtpResult with_token_round(const SmtpOptions& opt,
+                            const std::function<SmtpResult(const SmtpOptions&)>& once) {
+  if (!opt.token_provider) return once(opt);
   SmtpOptions with_token = opt;
   for (int attempt = 0; attempt < 2; ++attempt) {
     try {
@@ -214,12 +211,53 @@ SmtpResult smtp_send_on(const SmtpOptions& opt, std::string_view envelope_from,
       r.detail = std::string("no OAuth2 token: ") + e.what();
       return r;
     }
-    SmtpResult r = smtp_send_once(with_token, envelope_from, recipient, message, data_complete,
-                                  session, connects, performed);
+    SmtpResult r = once(with_token);
     if (!r.login_denied || attempt == 1) return r;
     if (opt.token_refused) opt.token_refused(with_token.bearer_token);
   }
   return {};
+}
+
+SmtpResult smtp_send_on(const SmtpOptions& opt, std::string_view envelope_from,
+                        std::string_view recipient, std::string_view message,
+                        const std::function<void()>& data_complete, CURL* session, int* connects,
+                        bool* performed) {
+  return with_token_round(opt, [&](const SmtpOptions& o) {
+    return smtp_send_once(o, envelope_from, recipient, message, data_complete, session, connects,
+                          performed);
+  });
+}
+
+// The session's settings: URL, TLS (required), certificate checks, AUTH, timeouts, and the
+// debug callback that follows the server's replies into `t`.
+void set_session_options(CURL* c, const SmtpOptions& opt, bool implicit_tls, Transfer& t,
+                         char* errbuf) {
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_URL, opt.url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (!implicit_tls) {
+    // Never CURLUSESSL_TRY: it silently falls back to plaintext.
+    curl_easy_setopt(c, CURLOPT_USE_SSL,
+                     static_cast<long>(opt.allow_insecure ? CURLUSESSL_NONE : CURLUSESSL_ALL));
+  }
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!opt.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opt.ca_file.c_str());
+  if (!opt.username.empty()) {
+    curl_easy_setopt(c, CURLOPT_USERNAME, opt.username.c_str());
+    if (!opt.bearer_token.empty()) {
+      curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, opt.bearer_token.c_str());
+      curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+    } else {
+      curl_easy_setopt(c, CURLOPT_PASSWORD, opt.password.c_str());
+    }
+  }
+  curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);  // needed for the debug callback; prints nothing
+  curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+  curl_easy_setopt(c, CURLOPT_DEBUGDATA, &t);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt.connect_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opt.timeout.count()));
 }
 
 // Clears a session handle's options after a transfer (they point at the transfer's locals); its
@@ -270,38 +308,13 @@ SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from
   char errbuf[CURL_ERROR_SIZE] = {0};
   CURL* c = session ? session : own.get();
   ResetAfter reset_after{session};
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_URL, opt.url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  if (!implicit_tls) {
-    // Never CURLUSESSL_TRY: it silently falls back to plaintext.
-    curl_easy_setopt(c, CURLOPT_USE_SSL,
-                     static_cast<long>(opt.allow_insecure ? CURLUSESSL_NONE : CURLUSESSL_ALL));
-  }
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!opt.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opt.ca_file.c_str());
-  if (!opt.username.empty()) {
-    curl_easy_setopt(c, CURLOPT_USERNAME, opt.username.c_str());
-    if (!opt.bearer_token.empty()) {
-      curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, opt.bearer_token.c_str());
-      curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
-    } else {
-      curl_easy_setopt(c, CURLOPT_PASSWORD, opt.password.c_str());
-    }
-  }
+  set_session_options(c, opt, implicit_tls, t, errbuf);
   curl_easy_setopt(c, CURLOPT_MAIL_FROM, mail_from.c_str());
   curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts.get());
   curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
   curl_easy_setopt(c, CURLOPT_READDATA, &t);
   curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
-  curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);  // needed for the debug callback; prints nothing
-  curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
-  curl_easy_setopt(c, CURLOPT_DEBUGDATA, &t);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt.connect_timeout.count()));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opt.timeout.count()));
 
   if (performed) *performed = true;
   const CURLcode rc = curl_easy_perform(c);
@@ -361,6 +374,39 @@ SmtpResult smtp_send(const SmtpOptions& opt, std::string_view envelope_from,
                      const std::function<void()>& data_complete) {
   return smtp_send_on(opt, envelope_from, recipient, message, data_complete, nullptr, nullptr,
                       nullptr);
+}
+
+SmtpResult smtp_login_check(const SmtpOptions& opt) {
+  return with_token_round(opt, [](const SmtpOptions& o) {
+    const bool implicit_tls = has_scheme(o.url, "smtps://");
+    if (!implicit_tls && !has_scheme(o.url, "smtp://"))
+      return local_failure(SendOutcome::temporary, "SMTP URL must start with smtps:// or smtp://");
+    std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
+    if (!c) return local_failure(SendOutcome::temporary, "curl_easy_init failed");
+    Transfer t;
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    set_session_options(c.get(), o, implicit_tls, t, errbuf);
+    // The connect phase is the greeting, EHLO, STARTTLS and AUTH; nothing after it is sent.
+    curl_easy_setopt(c.get(), CURLOPT_CONNECT_ONLY, 1L);
+    const CURLcode rc = curl_easy_perform(c.get());
+    SmtpResult r;
+    long code = 0;
+    curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &code);
+    r.response_code = code;
+    if (rc == CURLE_OK) {
+      r.outcome = SendOutcome::accepted;
+      r.detail = t.last_reply;
+      return r;
+    }
+    const std::string curl_text = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc);
+    r.detail = std::string(stage_name(t.stage)) + ": " + curl_text + " (curl " +
+               std::to_string(static_cast<int>(rc)) + ")";
+    if (!t.last_reply.empty()) r.detail += "; server: " + t.last_reply;
+    r.login_denied = rc == CURLE_LOGIN_DENIED;
+    if (rc == CURLE_USE_SSL_FAILED)
+      r.detail += "; the server does not offer STARTTLS (TLS is required: no plaintext fallback)";
+    return r;
+  });
 }
 
 SmtpSession::SmtpSession(SmtpOptions options) : options_(std::move(options)) {}

@@ -75,6 +75,11 @@ SmtpResult smtp_send(const SmtpOptions& options, std::string_view envelope_from,
                      std::string_view recipient, std::string_view message,
                      const std::function<void()>& data_complete = {});
 
+// Logs in and sends nothing (`config check --connect`): the greeting, EHLO, STARTTLS (for
+// smtp://) and AUTH with the same options, token round and outcomes as smtp_send; `accepted`
+// means the session could start, `login_denied` that the credentials were refused. QUIT ends it.
+SmtpResult smtp_login_check(const SmtpOptions& options);
+
 // Several mails over one connection (the outbox's run): the same options, outcomes and
 // data_complete step as smtp_send, but curl keeps the session's connection open after a mail
 // the server accepted, and the next mail starts with its MAIL FROM (after the 250 to the end of

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -653,6 +654,29 @@ TEST(UnitFile, SysusersCreatesTheServiceUser) {
       std::regex("(^|\n)tilskudd:x:[0-9]+:[0-9]+:[^:]*:/var/lib/tilskudd:/usr/sbin/nologin\n")));
   EXPECT_TRUE(
       std::regex_search(read_file(root.path() / "etc/group"), std::regex("(^|\n)tilskudd:x:")));
+}
+
+// Every credential the unit loads has an empty fallback, so that an install needs only the
+// files its config names (an OAuth2-only install has no password file, and must still start),
+// and the OAuth2 client secret of docs/MICROSOFT-365.md is one of them.
+TEST(UnitFile, EveryLoadedCredentialHasAFallbackAndTheClientSecretIsLoaded) {
+  const std::string unit = read_file(kUnit);
+  const std::regex load("\nLoadCredential=([a-z0-9-]+):/etc/tilskudd/([a-z0-9-]+)\n");
+  std::vector<std::string> names;
+  for (auto it = std::sregex_iterator(unit.begin(), unit.end(), load); it != std::sregex_iterator();
+       ++it) {
+    names.push_back((*it)[1].str());
+    EXPECT_EQ((*it)[1].str(), (*it)[2].str()) << "credential and file are named alike";
+    EXPECT_NE(unit.find("\nSetCredential=" + (*it)[1].str() + ":\\n\n"), std::string::npos)
+        << (*it)[1].str() << " has no SetCredential= fallback";
+  }
+  EXPECT_NE(std::find(names.begin(), names.end(), "imap-password"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "oauth2-client-secret"), names.end());
+  const std::string guide = read_file(fs::path(TILSKUDD_SOURCE_DIR) / "docs" / "MICROSOFT-365.md");
+  EXPECT_NE(guide.find("client_secret_file = \"/run/credentials/tilskudd.service/"
+                       "oauth2-client-secret\""),
+            std::string::npos);
+  EXPECT_NE(guide.find("/etc/tilskudd/oauth2-client-secret"), std::string::npos);
 }
 
 TEST(UnitFile, AgreesWithTheExampleConfigAndTheDaemon) {
