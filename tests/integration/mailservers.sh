@@ -10,8 +10,12 @@
 #
 # Must run as root (smtpd requires it; Dovecot drops to dovenull/dovecot and to uid 8 'mail' for
 # the maildirs). The system configs (/etc/dovecot, /etc/smtpd.conf) are neither read nor changed:
-# Dovecot runs with -c DIR/dovecot.conf, smtpd with -f DIR/smtpd.conf. Note: OpenSMTPD's queue
-# (/var/spool/smtpd) and control socket are compiled in, so only one smtpd runs per machine.
+# Dovecot runs with -c DIR/dovecot.conf, smtpd with -f DIR/smtpd.conf. OpenSMTPD's queue
+# (/var/spool/smtpd) and control socket (/var/run/smtpd.sock) are compiled in, so smtpd runs in
+# a mount namespace of its own (unshare -m) with DIR/smtpd/spool bound over /var/spool/smtpd and
+# DIR/smtpd/run over /run: any number of suites (and a system smtpd) can run at once. Where
+# unshare -m is not allowed (a container without CAP_SYS_ADMIN) it falls back to the machine-wide
+# paths, and then only one smtpd can run per machine.
 #
 # Users: every address exists, with the password "secret-<localpart>" and the maildir
 # DIR/mail/<domain>/<localpart>/Maildir; mail for any domain sent to the SMTP port is delivered
@@ -217,8 +221,11 @@ start() {
   # shellcheck disable=SC1091
   source "$dir/ports"
 
-  if ! pid_alive "$dir/smtpd.pid" && pgrep -x smtpd >/dev/null; then
-    die "another smtpd is already running (OpenSMTPD allows one per machine); stop it first"
+  local private_ns=1
+  unshare -m true 2>/dev/null || private_ns=0
+  if [[ $private_ns == 0 ]] && ! pid_alive "$dir/smtpd.pid" && pgrep -x smtpd >/dev/null; then
+    die "another smtpd is already running and unshare -m is not allowed here (without a mount" \
+      "namespace OpenSMTPD allows one per machine); stop it first"
   fi
   if ! pid_alive "$dir/dovecot.pid"; then
     dovecot -c "$dir/dovecot.conf" -F >>"$dir/log/dovecot.stderr" 2>&1 &
@@ -231,7 +238,17 @@ start() {
   if ! pid_alive "$dir/smtpd.pid"; then
     smtpd -n -f "$dir/smtpd.conf" >/dev/null 2>"$dir/log/smtpd.check" ||
       die "smtpd rejected $dir/smtpd.conf: $(cat "$dir/log/smtpd.check")"
-    smtpd -d -f "$dir/smtpd.conf" >>"$dir/log/smtpd.log" 2>&1 &
+    if [[ $private_ns == 1 ]]; then
+      # Its own /var/spool/smtpd and /run (the control socket and pid file), seen by smtpd and
+      # its children only. unshare and sh exec, so the PID is smtpd's.
+      mkdir -p "$dir/smtpd/spool" "$dir/smtpd/run"
+      chmod 711 "$dir/smtpd/spool"
+      unshare -m --propagation private sh -c 'mkdir -p /var/spool/smtpd && mount --bind "$1/smtpd/spool" /var/spool/smtpd &&
+        mount --bind "$1/smtpd/run" /run && exec smtpd -d -f "$1/smtpd.conf"' sh "$dir" \
+        >>"$dir/log/smtpd.log" 2>&1 &
+    else
+      smtpd -d -f "$dir/smtpd.conf" >>"$dir/log/smtpd.log" 2>&1 &
+    fi
     echo $! >"$dir/smtpd.pid"
   fi
   wait_port "$SMTP_PORT" "OpenSMTPD"

@@ -141,10 +141,14 @@ std::string MailServers::ca_file() const {
 }
 
 void smtp_deliver(const std::string& from, const std::string& to, const std::string& raw) {
-  const MailServers& s = MailServers::get();
+  smtp_deliver_at(MailServers::get().smtp_url(), from, to, raw);
+}
+
+void smtp_deliver_at(const std::string& smtp_url, const std::string& from, const std::string& to,
+                     const std::string& raw) {
   CURL* h = curl_easy_init();
   if (!h) throw std::runtime_error("curl_easy_init failed");
-  const std::string url = s.smtp_url() + "/test.local";
+  const std::string url = smtp_url + "/test.local";
   const std::string mail_from = "<" + from + ">";
   curl_slist* rcpt = curl_slist_append(nullptr, ("<" + to + ">").c_str());
   ReadSource src{&raw};

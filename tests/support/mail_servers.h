@@ -38,6 +38,9 @@ int run_command(const std::string& cmd, std::string* out = nullptr);
 
 // Delivers `raw` over SMTP (libcurl -> OpenSMTPD -> LMTP -> Dovecot). Throws on failure.
 void smtp_deliver(const std::string& from, const std::string& to, const std::string& raw);
+// The same at the SMTP server `smtp_url` (smtp://127.0.0.1:PORT), e.g. another instance's.
+void smtp_deliver_at(const std::string& smtp_url, const std::string& from, const std::string& to,
+                     const std::string& raw);
 
 // Logs in as `user` (password "secret-<localpart>", or the one set_password gave it).
 std::unique_ptr<ImapClient> imap_login(const std::string& user);
