@@ -4,9 +4,9 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <regex>
 #include <set>
 
+#include "parsers/case_ref.h"
 #include "parsers/mime.h"
 #include "parsers/text.h"
 #include "workflow/assess.h"
@@ -26,12 +26,7 @@ Date date_of(Timestamp t) {
 
 // Our own case reference in a subject ("Sv: Vedtak ... TT-2026-0042").
 std::optional<std::string> case_ref_in(const std::string& subject) {
-  static const std::regex re(R"((?:^|[^A-Za-z0-9])(TT-\d{4}-\d{4,6})(?![0-9]))", std::regex::icase);
-  std::smatch m;
-  if (!std::regex_search(subject, m, re)) return std::nullopt;
-  std::string ref = m[1].str();
-  for (char& ch : ref) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return ref;
+  return find_case_ref(subject);
 }
 
 std::set<std::string> employee_keys(const Form& f) {
@@ -468,10 +463,8 @@ std::optional<IntakeOutcome> seen_before(Store& store, const RecordResult& rec,
 // A bounce or auto-reply names our mail in its attached original (message/rfc822 or
 // text/rfc822-headers), not in its own headers: our Message-IDs carry the case reference.
 std::optional<CaseRecord> case_named_inside(Store& store, std::string_view raw) {
-  static const std::regex re(R"(tilskudd\.(TT-\d{4}-\d{4,6})\.[a-z_]+\.\d+@)");
-  std::string head(raw.substr(0, std::min<std::size_t>(raw.size(), 1u << 20)));
-  std::smatch m;
-  if (std::regex_search(head, m, re)) return store.cases().find_case_by_ref(m[1].str());
+  const std::string_view head = raw.substr(0, std::min<std::size_t>(raw.size(), 1u << 20));
+  if (auto ref = find_case_ref_in_message_id(head)) return store.cases().find_case_by_ref(*ref);
   return std::nullopt;
 }
 

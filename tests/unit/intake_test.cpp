@@ -553,6 +553,23 @@ TEST_F(IntakeTest, BounceWithOurDecisionAttachedWarnsOnTheCase) {
   EXPECT_EQ(store().events().case_events(c.id).back().reason, "bounce received");
 }
 
+// Was a crash (fixed): case_named_inside ran std::regex over the message, and libstdc++'s regex
+// recurses per character, so a 200,000-character word where our Message-IDs name the letter's
+// kind overflowed the stack on every restart until the quarantine (issue 14). A plain scan.
+TEST_F(IntakeTest, AutoReplyWithAHugeWordAfterOurMessageIdPrefixIsReadNotACrash) {
+  IntakeOutcome first = intake(corpus("01-outlook-single-ablu"), 1);
+  const CaseRecord c = *first.case_record;
+  const OutboxItem decision = store().outbox().outbox_for_case(c.id).at(0);
+  OutboxItem poisoned = decision;
+  poisoned.body = "Message-ID: <tilskudd.TT-2020-0001." + std::string(200000, 'a') +
+                  ">\r\n\r\nx\r\n" + decision.body;
+  IntakeOutcome out = intake(bounce_of(poisoned, false), 2, "2020-09-17T08:00:13+02:00");
+  EXPECT_EQ(out.kind, IntakeOutcome::Kind::ignored);
+  EXPECT_EQ(out.reason, "bounce");
+  // The real Message-ID after the long word is still found.
+  EXPECT_TRUE(has_note(out.notes, true, "bounce received for the case")) << notes_text(out.notes);
+}
+
 // ---- seen before ------------------------------------------------------------------------------
 
 TEST_F(IntakeTest, SameMessageAtAnotherUidIsADuplicateOfTheFirstCase) {
