@@ -299,6 +299,11 @@ void print_show(const CaseRecord& c, const std::vector<Attention>& att,
       out << "  - " << terminal_safe(l.ref) << " (" << terminal_safe(l.code) << ", "
           << terminal_safe(l.at) << ")\n";
   }
+  if (auto hold = integrity::payout_hold(events)) {
+    out << "\nPayout held for a person (not exported or scheduled): " << terminal_safe(*hold)
+        << "\n  Read it, then: tilskudd cases release " << terminal_safe(c.ref)
+        << " --by NAME --note TEXT\n";
+  }
   for (const auto& p : integrity::proposed_changes(events)) {
     out << "\nProposed by message " << p.message_row << " (" << terminal_safe(p.at)
         << "), not applied:\n";
@@ -458,6 +463,11 @@ json case_detail_json(Store& store, const CaseRecord& c) {
                         {"changes", integrity::changes_json(p.changes)}});
   }
   j["proposed_changes"] = proposed;
+  if (auto hold = integrity::payout_hold(events)) {
+    j["payout_hold"] = *hold;
+  } else {
+    j["payout_hold"] = nullptr;
+  }
 
   json letters = json::array();
   for (const LetterRecord& l : store.cases().case_letters(c.id))
@@ -687,6 +697,28 @@ int case_resend(Store& store, const std::string& ref, const std::string& admin,
   });
 }
 
+namespace {
+
+// One warning line per held case, and how to release it.
+void print_held(const std::vector<PayoutHold>& held, const std::string& what, std::ostream& err) {
+  for (const PayoutHold& h : held)
+    err << "warning: " << terminal_safe(h.ref) << " " << what << ": " << terminal_safe(h.reason)
+        << " (tilskudd cases show " << terminal_safe(h.ref) << "; tilskudd cases release "
+        << terminal_safe(h.ref) << " --by NAME --note TEXT)\n";
+}
+
+}  // namespace
+
+int case_release(Store& store, const std::string& ref, const std::string& admin,
+                 const std::string& note, Timestamp now, std::ostream& out, std::ostream& err) {
+  return run_action("cannot release the payout of " + terminal_safe(ref), err, [&] {
+    const std::string held = release_payout(store, ref, admin, note, now);
+    out << terminal_safe(ref) << ": payout released by " << terminal_safe(admin)
+        << " (it was held: " << terminal_safe(held) << ")\n";
+    return 0;
+  });
+}
+
 int payout_export_command(Store& store, const std::string& round, const std::string& output_path,
                           std::ostream& out, std::ostream& err) {
   return run_action("cannot export round " + terminal_safe(round), err, [&] {
@@ -719,6 +751,7 @@ int payout_export_command(Store& store, const std::string& round, const std::str
       err << "warning: " << plural(x.not_ready.size(), "case", "cases")
           << " of the round not in the file (decision not sent yet): " << refs_text(x.not_ready)
           << '\n';
+    print_held(x.held, "not in the file, held for a person", err);
     return 0;
   });
 }
@@ -744,6 +777,10 @@ int payout_step(const std::string& verb, const std::string& state, PayoutChange 
   if (c.nothing_to_pay > 0)
     out << plural(static_cast<std::size_t>(c.nothing_to_pay), "case grants", "cases grant")
         << " nothing and is not paid\n";
+  print_held(c.held,
+             verb == "schedule" ? "left out, held for a person"
+                                : "recorded as paid, but a person must still read what arrived",
+             err);
   if (!c.waiting.empty())
     err << "warning: " << plural(c.waiting.size(), "case", "cases") << " of the round "
         << (verb == "schedule" ? "not sent yet" : "not scheduled")

@@ -43,6 +43,8 @@
 //                 "state_grant": 40000 | null, "outcome":
 //                 "approved"|"rejected"|"flagged"|"pending", "amount": 55000, "reason_code":
 //                 string, "reason": string (bokmål) }],
+//   "payout_hold": string | null,     // why the payout waits for a person (DECISIONS.md
+//                                     // "Payout holds"); null when nothing holds it
 //   "letters": [{ "filename": string, "kind": "grant"|"rejection"|"unknown", "stored": bool }],
 //   "outbox":  [{ "id": 1, "kind": "decision"|"documentation_request"|"reminder",
 //                 "status": "pending"|"sending"|"sent"|"uncertain"|"failed",
@@ -63,6 +65,7 @@
 //       TEXT...])
 //       [--line N] [--note TEXT]
 //   tilskudd cases resend REF --config F --by NAME
+//   tilskudd cases release REF --config F --by NAME --note TEXT
 //   tilskudd payout export --round YYYY-MM-DD --config F [--output FILE]
 //   tilskudd payout schedule --round YYYY-MM-DD --config F --by NAME
 //   tilskudd payout mark-paid --round YYYY-MM-DD --config F --by NAME
@@ -115,6 +118,11 @@ int case_resolve(Store& store, const std::string& ref, const ResolveRequest& req
 // `cases resend REF --by NAME`. `poll_interval_seconds` is only for the message.
 int case_resend(Store& store, const std::string& ref, const std::string& admin,
                 int poll_interval_seconds, Timestamp now, std::ostream& out, std::ostream& err);
+
+// `cases release REF --by NAME --note TEXT`: lets a held payout go (workflow/resolve.h
+// release_payout). Returns the exit code (1 when the payout is not held).
+int case_release(Store& store, const std::string& ref, const std::string& admin,
+                 const std::string& note, Timestamp now, std::ostream& out, std::ostream& err);
 
 // `payout export --round R [--output FILE]`; `output_path` "" writes the CSV to `out`. The file
 // is written only when the export succeeded (nothing is left half-written on a refusal).

@@ -262,6 +262,19 @@ int resend_command(Args& a) {
   });
 }
 
+void release_options(CLI::App& c, Args& a) {
+  ref_argument(c, a);
+  config_option(c, a);
+  by_option(c, a);
+  c.add_option("--note", a.note, "What you read and checked before letting the payout go")
+      ->required();
+}
+int release_command(Args& a) {
+  return with_store(a, false, [&](StoreContext& s) {
+    return admin::case_release(s.store, a.ref, a.by, a.note, s.now, std::cout, std::cerr);
+  });
+}
+
 void export_options(CLI::App& c, Args& a) {
   round_option(c, a);
   config_option(c, a);
@@ -346,6 +359,10 @@ constexpr Command kCommands[] = {
     {"cases", "resend",
      "Queue a case's decision letter again (failed, uncertain, or lost by the applicant)",
      resend_options, resend_command},
+    {"cases", "release",
+     "Let a held payout go after reading what arrived after the decision (a message, a "
+     "competing application)",
+     release_options, release_command},
     {"payout", "export", "The round's payouts as CSV for finance (one row per approved line)",
      export_options, export_command},
     {"payout", "schedule",

@@ -353,10 +353,11 @@ IntakeOutcome merge_into(Store& store, std::int64_t row, CaseRecord c, const std
   if (!open) {
     // After the decision a person reads it: it may be an appeal or a question.
     store.events().add_event(c.id, s.actor, "message received after the decision (" + why + ")",
-                             now, {{"message_row", row}});
-    out.notes.push_back({c.ref, true,
-                         "a message arrived after the decision (" + why +
-                             "); a person must read it (it may be an appeal)"});
+                             now, {{"message_row", row}, {integrity::kHoldsPayout, true}});
+    out.notes.push_back(
+        {c.ref, true,
+         "a message arrived after the decision (" + why +
+             "); a person must read it (it may be an appeal); its payout is held until then"});
     out.case_record = c;
     return out;
   }

@@ -131,6 +131,31 @@ std::vector<CaseLink> links(const std::vector<CaseEvent>& events) {
   return out;
 }
 
+std::optional<std::string> payout_hold(const std::vector<CaseEvent>& events) {
+  static const std::set<std::string> reviews = {"approve", "reject", "ask_documentation",
+                                                "release_payout"};
+  std::vector<const CaseEvent*> holding;
+  for (const CaseEvent& e : events) {
+    json d = json::parse(e.detail, nullptr, false);
+    if (!d.is_object()) continue;
+    if (e.actor.rfind("admin:", 0) == 0) {
+      auto action = d.find("action");
+      if (action != d.end() && action->is_string() && reviews.count(action->get<std::string>()))
+        holding.clear();
+      continue;
+    }
+    auto holds = d.find(kHoldsPayout);
+    auto link = d.find("link");
+    if ((holds != d.end() && holds->is_boolean() && holds->get<bool>()) ||
+        (link != d.end() && link->is_string()))
+      holding.push_back(&e);
+  }
+  if (holding.empty()) return std::nullopt;
+  std::string out;
+  for (const CaseEvent* e : holding) out += (out.empty() ? "" : "; ") + e->reason + " at " + e->at;
+  return out;
+}
+
 std::vector<ProposedChange> proposed_changes(const std::vector<CaseEvent>& events) {
   std::map<std::int64_t, ProposedChange> by_row;
   for (const CaseEvent& e : events) {

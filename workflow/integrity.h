@@ -65,6 +65,17 @@ void link_cases(Store& store, const CaseRecord& a, const CaseRecord& b, FlagCode
                 const std::string& actor, Timestamp now);
 std::vector<CaseLink> links(const std::vector<CaseEvent>& events);
 
+// What holds a case's payout for a person (DECISIONS.md "Payout holds"): an event that records
+// a message received after the decision (detail "holds_payout": true) or a link to another case
+// (detail "link": foreign_reply, competing_application), with no person's review after it. A
+// review is an admin's resolve (approve, reject, ask_documentation) or release_payout; other
+// admin steps (schedule, resend) are not. Returns the unreviewed events' reasons ("; "-joined,
+// oldest first, each with its time), or nullopt when nothing holds the payout.
+std::optional<std::string> payout_hold(const std::vector<CaseEvent>& events);
+
+// The detail key that marks an event as holding the payout until a person's review.
+inline constexpr const char* kHoldsPayout = "holds_payout";
+
 // The proposed values of the case's changed_by_reply events, latest first per message.
 struct ProposedChange {
   std::int64_t message_row = 0;

@@ -494,6 +494,10 @@ PayoutChange move_round(Store& store, const std::string& round, const std::strin
       if (c.state == to || (to == CaseState::scheduled && c.state == CaseState::paid)) {
         ++out.already;
       } else if (c.state == from && c.total > 0) {
+        if (auto hold = payout_hold(store, c)) {
+          out.held.push_back({c.ref, *hold});
+          if (to == CaseState::scheduled) continue;
+        }
         store.cases().transition(
             c.id, to, actor, reason, now,
             {{"action", to == CaseState::scheduled ? "payout_schedule" : "payout_mark_paid"},
@@ -604,6 +608,10 @@ PayoutExport payout_export(Store& store, const std::string& round, std::ostream&
         continue;
       }
       if (c.state == CaseState::paid || c.total <= 0) continue;
+      if (auto hold = payout_hold(store, c)) {
+        out.held.push_back({c.ref, *hold});
+        continue;
+      }
       bool any = false;
       for (const CaseLine& l : c.lines) {
         if (l.outcome != rules::Outcome::approved || l.amount <= 0) continue;
@@ -636,6 +644,27 @@ PayoutChange payout_mark_paid(Store& store, const std::string& round, const std:
                               Timestamp now) {
   return move_round(store, round, admin, now, CaseState::scheduled, CaseState::paid,
                     "admin recorded that finance paid round " + round);
+}
+
+std::optional<std::string> payout_hold(Store& store, const CaseRecord& c) {
+  return integrity::payout_hold(store.events().case_events(c.id));
+}
+
+std::string release_payout(Store& store, const std::string& ref, const std::string& admin,
+                           const std::string& note, Timestamp now) {
+  using K = ResolveError::Kind;
+  check_admin(admin);
+  const std::string text = clean_text(note, "the note");
+  if (text.empty())
+    refuse(K::bad_request, "--note is required: say what you read and checked before the payout");
+  return store.transaction([&] {
+    CaseRecord c = find_or_refuse(store, ref);
+    std::optional<std::string> hold = payout_hold(store, c);
+    if (!hold) refuse(K::nothing_to_do, "the payout of case " + c.ref + " is not held");
+    store.events().add_event(c.id, "admin:" + admin, "admin released the payout: " + text, now,
+                             {{"action", "release_payout"}, {"note", text}, {"held", *hold}});
+    return *hold;
+  });
 }
 
 std::vector<AdminLineDecision> admin_line_decisions(const std::vector<CaseEvent>& events) {

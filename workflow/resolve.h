@@ -114,6 +114,12 @@ ResendResult resend_decision(Store& store, const std::string& ref, const std::st
 
 // ---- payout rounds (a round is its deadline, "2026-12-01": the cases' `round`) ---------------
 
+// A case of the round whose payout waits for a person's review (integrity::payout_hold).
+struct PayoutHold {
+  std::string ref;
+  std::string reason;  // English: what arrived, and when
+};
+
 struct PayoutExport {
   int cases = 0;          // cases in the CSV
   int rows = 0;           // lines in the CSV (without the header)
@@ -122,6 +128,9 @@ struct PayoutExport {
   // Cases of the round whose decision is not sent yet (received, needs_documentation, flagged,
   // decided): they are not in the CSV.
   std::vector<std::string> not_ready;
+  // Cases of the round with a sent decision whose payout is held for a person (a message after
+  // the decision, a competing application, a foreign reply): not in the CSV until released.
+  std::vector<PayoutHold> held;
 };
 
 // Writes the round's payouts as RFC 4180 CSV (UTF-8 without BOM, CRLF line ends): the header
@@ -140,6 +149,10 @@ struct PayoutChange {
   // ready for it (schedule: decision not sent yet; mark-paid: not scheduled yet). Refs.
   std::vector<std::string> waiting;
   int nothing_to_pay = 0;  // decision sent, but the decision grants nothing: never paid
+  // schedule: cases held for a person, left out (they stay decision_sent). mark-paid: scheduled
+  // cases that became held since; they are recorded as paid (finance paid them: a fact), and
+  // the command warns that a person must still read what arrived.
+  std::vector<PayoutHold> held;
 };
 
 // decision_sent -> scheduled for the round's cases with a total > 0 (a case that grants nothing
@@ -150,6 +163,16 @@ PayoutChange payout_schedule(Store& store, const std::string& round, const std::
 // scheduled -> paid for the round's cases. One transaction; idempotent like payout_schedule.
 PayoutChange payout_mark_paid(Store& store, const std::string& round, const std::string& admin,
                               Timestamp now);
+
+// Why the case's payout is held for a person, or nullopt (integrity::payout_hold on its events).
+std::optional<std::string> payout_hold(Store& store, const CaseRecord& c);
+
+// `cases release REF --by NAME --note TEXT`: a person read what holds the payout and lets it go
+// (an admin event {"action": "release_payout", "note": ...}). Refused (ResolveError) for an
+// unknown case, an empty note, or a case whose payout is not held (nothing_to_do). Returns the
+// reason that held it.
+std::string release_payout(Store& store, const std::string& ref, const std::string& admin,
+                           const std::string& note, Timestamp now);
 
 // ---- for intake ------------------------------------------------------------------------------
 

@@ -700,6 +700,60 @@ TEST_F(AdminActionTest, PayoutCommandsExportScheduleAndMarkPaid) {
   EXPECT_EQ(store().cases().find_case(decided_.id)->state, CaseState::paid);
 }
 
+TEST_F(AdminActionTest, HeldPayoutIsNamedLeftOutShownAndReleasedWithANote) {
+  ingest_four();
+  store().cases().transition(decided_.id, CaseState::decision_sent, "daemon", "accepted",
+                             at(2026, 3, 5));
+  store().events().add_event(decided_.id, "daemon", "message received after the decision (reply)",
+                             at(2026, 3, 6), {{"message_row", 9}, {"holds_payout", true}});
+  const std::string round = decided_.round;
+
+  Output x = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_export_command(store(), round, "", o, e);
+  });
+  EXPECT_EQ(x.rc, 0) << x.err;
+  EXPECT_EQ(x.out, "ref,owner,org_number,account_number,employee,programme,amount,case_total\r\n");
+  EXPECT_NE(x.err.find("warning: TT-2026-0001 not in the file, held for a person: message "
+                       "received after the decision (reply) at 2026-03-06"),
+            std::string::npos)
+      << x.err;
+  EXPECT_NE(x.err.find("tilskudd cases release TT-2026-0001 --by NAME --note TEXT"),
+            std::string::npos)
+      << x.err;
+
+  Output s = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_schedule_command(store(), round, "ola", at(2026, 3, 12), o, e);
+  });
+  EXPECT_EQ(s.rc, 0);
+  EXPECT_NE(s.out.find("nothing to schedule"), std::string::npos) << s.out;
+  EXPECT_NE(s.err.find("TT-2026-0001 left out, held for a person"), std::string::npos) << s.err;
+
+  Output text = show(decided_.ref);
+  EXPECT_NE(text.out.find("Payout held for a person"), std::string::npos) << text.out;
+  Output j = show(decided_.ref, true);
+  EXPECT_TRUE(json::parse(j.out)["payout_hold"].is_string()) << j.out;
+
+  const auto release = [&](const std::string& note) {
+    return run([&](std::ostream& o, std::ostream& e) {
+      return admin::case_release(store(), decided_.ref, "kari", note, at(2026, 3, 13), o, e);
+    });
+  };
+  Output no_note = release("  ");
+  EXPECT_EQ(no_note.rc, 1);
+  EXPECT_NE(no_note.err.find("--note is required"), std::string::npos) << no_note.err;
+  Output r = release("leste svaret: bare en takk");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("TT-2026-0001: payout released by kari"), std::string::npos) << r.out;
+  EXPECT_TRUE(json::parse(show(decided_.ref, true).out)["payout_hold"].is_null());
+  Output twice = release("igjen");
+  EXPECT_EQ(twice.rc, 1);
+  EXPECT_NE(twice.err.find("is not held"), std::string::npos) << twice.err;
+  Output after = run([&](std::ostream& o, std::ostream& e) {
+    return admin::payout_schedule_command(store(), round, "ola", at(2026, 3, 14), o, e);
+  });
+  EXPECT_NE(after.out.find("1 case scheduled: TT-2026-0001"), std::string::npos) << after.out;
+}
+
 TEST_F(AdminActionTest, PayoutRefusalsAndFileErrors) {
   ingest_four();
   Output unknown = run([&](std::ostream& o, std::ostream& e) {

@@ -770,6 +770,83 @@ TEST_F(PayoutTest, MarkPaidLeavesCasesThatWereNotScheduled) {
   EXPECT_EQ(reload(other_round_).state, CaseState::decision_sent);
 }
 
+// ---- payout holds (DECISIONS.md "Payout holds") -------------------------------------------------
+
+// A short reply from the case's own contact to the decision letter.
+std::string reply_to(const OutboxItem& ours, const std::string& from, const std::string& text) {
+  return "From: " + from + "\r\nTo: post@asker.kommune.no\r\nSubject: SV: " + ours.subject +
+         "\r\nDate: Tue, 25 Aug 2020 10:00:00 +0200\r\nMessage-ID: <reply." +
+         std::to_string(ours.id) + "@solsikken-bhg.no>\r\nIn-Reply-To: <" + ours.message_id +
+         ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text +
+         "\r\n";
+}
+
+// Was a hole (fixed): a message after the decision ("we have a new account number", an appeal,
+// a question) was noted for a person, but the case stayed in the payout export and a schedule
+// put it into the round: the money went out before anyone read the message.
+TEST_F(PayoutTest, AMessageAfterTheDecisionHoldsThePayoutUntilAPersonReleasesIt) {
+  const OutboxItem decision = *outbox_of(comma_, OutboxKind::decision);
+  take_in(reply_to(decision, "Kari Nordmann <kari.nordmann@solsikken-bhg.no>",
+                   "Hei! Vi har fått nytt kontonummer: 1503.27.41139. Hilsen Kari"),
+          "2020-08-25T10:00:00+02:00");
+
+  PayoutExport x;
+  const std::string csv = export_csv(&x);
+  EXPECT_EQ(csv.find(comma_.ref), std::string::npos) << csv;
+  EXPECT_EQ(x.cases, 2);
+  ASSERT_EQ(x.held.size(), 1u);
+  EXPECT_EQ(x.held[0].ref, comma_.ref);
+  EXPECT_NE(x.held[0].reason.find("message received after the decision"), std::string::npos)
+      << x.held[0].reason;
+  EXPECT_EQ(payout_hold(store(), reload(comma_)), x.held[0].reason);
+
+  PayoutChange s = payout_schedule(store(), "2020-09-01", "ola.okonomi", later_);
+  EXPECT_EQ(s.changed, (std::vector<std::string>{five_.ref, formula_.ref}));
+  ASSERT_EQ(s.held.size(), 1u);
+  EXPECT_EQ(s.held[0].ref, comma_.ref);
+  EXPECT_EQ(reload(comma_).state, CaseState::decision_sent);
+
+  // Scheduling (or any other admin step) is not a person reading the message.
+  EXPECT_TRUE(payout_hold(store(), reload(comma_)));
+
+  // A person reads it and releases the payout, saying what they checked.
+  EXPECT_THROW(release_payout(store(), comma_.ref, "kari", "", later_), ResolveError);
+  release_payout(store(), comma_.ref, "kari", "kontonummeret bekreftet per telefon", later_);
+  EXPECT_FALSE(payout_hold(store(), reload(comma_)));
+  const CaseEvent e = last_event(comma_);
+  EXPECT_EQ(e.actor, "admin:kari");
+  EXPECT_EQ(json::parse(e.detail)["action"], "release_payout");
+  EXPECT_EQ(json::parse(e.detail)["note"], "kontonummeret bekreftet per telefon");
+  EXPECT_NE(export_csv().find(comma_.ref), std::string::npos);
+  EXPECT_EQ(payout_schedule(store(), "2020-09-01", "ola.okonomi", later_).changed,
+            std::vector<std::string>{comma_.ref});
+
+  // Releasing what is not held is refused and writes nothing.
+  const auto before = snapshot();
+  try {
+    release_payout(store(), five_.ref, "kari", "ingenting", later_);
+    ADD_FAILURE() << "released a case that was not held";
+  } catch (const ResolveError& e) {
+    EXPECT_EQ(e.kind(), ResolveError::Kind::nothing_to_do);
+  }
+  EXPECT_EQ(snapshot(), before);
+}
+
+// Was a hole (fixed): the real owner's own application after a forger's (or a second contact's)
+// was decided flagged the newer case, but the decided one stayed in the payout.
+TEST_F(PayoutTest, ACompetingApplicationAfterTheDecisionHoldsThePayout) {
+  std::string other = corpus("01-outlook-single-ablu");
+  other = replaced(other, "From: Kari Nordmann <kari.nordmann@solsikken-bhg.no>",
+                   "From: Hilde Granli <hilde.granli@trollstua-bhg.example>");
+  other = replaced(other, "Message-ID: <HE1PR", "Message-ID: <OTHER");
+  take_in(other, "2020-08-26T10:00:00+02:00");
+  PayoutExport x;
+  EXPECT_EQ(export_csv(&x).find(comma_.ref), std::string::npos);
+  ASSERT_EQ(x.held.size(), 1u);
+  EXPECT_EQ(x.held[0].ref, comma_.ref);
+  EXPECT_NE(x.held[0].reason.find("competing_application"), std::string::npos) << x.held[0].reason;
+}
+
 TEST_F(PayoutTest, UnknownOrMalformedRoundIsRefused) {
   std::ostringstream csv;
   auto before = snapshot();
