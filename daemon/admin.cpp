@@ -2,6 +2,8 @@
 // See admin.h for the output formats.
 #include "daemon/admin.h"
 
+#include "daemon/private_files.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -730,11 +732,8 @@ int payout_export_command(Store& store, const std::string& round, const std::str
       out.flush();
       if (!out) throw std::runtime_error("cannot write the CSV to standard output");
     } else {
-      std::ofstream f(output_path, std::ios::binary | std::ios::trunc);
-      if (!f) throw std::runtime_error("cannot open " + output_path + " for writing");
-      f << csv.str();
-      f.close();
-      if (!f) throw std::runtime_error("cannot write " + output_path);
+      // Account numbers and names: 0600, whatever the umask.
+      private_files::write_private(output_path, csv.str());
     }
     summary << "round " << terminal_safe(round) << ": "
             << plural(static_cast<std::size_t>(x.cases), "case", "cases") << ", "

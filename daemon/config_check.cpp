@@ -1,5 +1,7 @@
 #include "daemon/config_check.h"
 
+#include "daemon/private_files.h"
+
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -141,6 +143,16 @@ void check_written_file(Checks& c, const std::string& subject, const std::string
 void check_store(Checks& c, const config::Config& cfg) {
   const fs::path store = cfg.store.path;
   check_writable_dir(c, "[store] path (its folder)", store.parent_path());
+  // As the daemon checks it at start (daemon/private_files.h), changing nothing.
+  std::error_code ec;
+  const fs::path folder = store.parent_path().empty() ? fs::path(".") : store.parent_path();
+  if (!fs::is_directory(folder, ec)) return;  // check_writable_dir said why
+  const private_files::StoreCheck sc = private_files::secure_store(store.string(), false);
+  if (!sc.refusal.empty()) return c.fail("[store] path (its folder)", sc.refusal);
+  for (const auto& w : sc.warnings) c.warn("[store] path (its folder)", w);
+  for (const auto& t : sc.tightened)
+    c.warn("[store] path", t + " is readable by other users; the daemon makes it private (0600) "
+                               "at its next start");
   struct stat st {};
   if (::stat(store.c_str(), &st) != 0) {
     if (errno == ENOENT)
@@ -151,11 +163,6 @@ void check_store(Checks& c, const config::Config& cfg) {
   if (::access(store.c_str(), R_OK | W_OK) != 0)
     return c.fail("[store] path", store.string() + " is not readable and writable by " +
                                       running_user() + " (" + errno_text(errno) + ")");
-  if (st.st_mode & S_IROTH)
-    return c.warn("[store] path", store.string() +
-                                      " is readable by every user (it holds applicants' and "
-                                      "employees' data): chmod o-r " +
-                                      store.string());
   c.ok("[store] path",
        store.string() + ": an existing store, readable and writable by " + running_user());
 }

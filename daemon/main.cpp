@@ -33,6 +33,7 @@
 #include "daemon/admin.h"
 #include "daemon/config_check.h"
 #include "daemon/inspect.h"
+#include "daemon/private_files.h"
 #include "daemon/service.h"
 #include "parsers/enum_names.h"
 #include "parsers/types.h"
@@ -389,6 +390,8 @@ std::string version_text() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything can create a file: the store, its journal, exports are the user's alone.
+  private_files::restrict_umask();
   CLI::App app{
       "tilskudd: decides facilitation grant applications (case 20/30298) from the "
       "municipality's mailbox"};

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "daemon/log.h"
@@ -49,8 +50,13 @@ std::optional<InFlight> read_in_flight(const std::string& path) {
 
 void write_in_flight(const std::string& path, const InFlight& f) {
   if (path.empty()) return;
-  std::ofstream out(path, std::ios::trunc);
-  out << f.uidvalidity << ' ' << f.uid << ' ' << f.deaths << ' ' << f.mailbox << '\n';
+  // 0600 whatever the umask: it names a mailbox and a message (DECISIONS.md "Private files").
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;  // as before: a death is then not counted, the message still is processed
+  const std::string line = std::to_string(f.uidvalidity) + ' ' + std::to_string(f.uid) + ' ' +
+                           std::to_string(f.deaths) + ' ' + f.mailbox + '\n';
+  [[maybe_unused]] const ssize_t n = ::write(fd, line.data(), line.size());
+  ::close(fd);
 }
 
 void remove_in_flight(const std::string& path) {

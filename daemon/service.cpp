@@ -33,6 +33,7 @@
 #include "daemon/oauth2.h"
 #include "daemon/pdf_sandbox.h"
 #include "daemon/poller.h"
+#include "daemon/private_files.h"
 #include "daemon/smtp_sender.h"
 #include "daemon/systemd.h"
 #include "workflow/intake.h"
@@ -639,7 +640,19 @@ int run_daemon(const RunArgs& args) {
   }
   std::error_code ec;
   auto parent = std::filesystem::path(cfg.store.path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (!parent.empty() && !std::filesystem::exists(parent, ec)) {
+    std::filesystem::create_directories(parent, ec);  // 0700: main() set umask 077
+  }
+  {
+    const private_files::StoreCheck check = private_files::secure_store(cfg.store.path);
+    if (!check.refusal.empty()) {
+      spdlog::error("store {}: {}; not starting", cfg.store.path, check.refusal);
+      return 1;
+    }
+    for (const auto& w : check.warnings) spdlog::warn("store {}: {}", cfg.store.path, w);
+    for (const auto& t : check.tightened)
+      spdlog::warn("store: {} was readable by other users; made private (0600)", t);
+  }
 
   std::optional<StoreLock> lock;
   std::optional<Store> store;

@@ -1,5 +1,8 @@
 #include "workflow/store_sqlite.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <array>
 #include <cstdio>
 #include <memory>
@@ -288,6 +291,12 @@ std::string iso_utc(Timestamp t) {
 // ---- the connection ------------------------------------------------------------------------
 
 SqliteDb::SqliteDb(const std::string& path) {
+  // A new store is created 0600 whatever the umask (it holds personal data); SQLite gives its
+  // -wal and -shm files the store's own mode. An existing file is left as it is.
+  if (!path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   int rc =
       sqlite3_open_v2(path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -421,6 +421,27 @@ TEST_F(ConfigCheckCli, StoreFolderThatCannotBeUsed) {
       << r.out;
 }
 
+// The daemon refuses to start on a world-writable store folder and makes loose store files
+// private (daemon/private_files.h); config check says so first and changes nothing.
+TEST_F(ConfigCheckCli, WorldWritableStoreFolderFailsAndALooseStoreIsNamed) {
+  fs::create_directories(dir_ / "state");
+  fs::permissions(dir_ / "state", fs::perms(0777));
+  CliRun r = check(config());
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(line(r, "FAIL", "[store] path (its folder)").find("writable by every user"),
+            std::string::npos)
+      << r.out;
+
+  fs::permissions(dir_ / "state", fs::perms(0700));
+  write("state/tilskudd.db", "");
+  fs::permissions(dir_ / "state" / "tilskudd.db", fs::perms(0644));
+  r = check(config());
+  EXPECT_NE(line(r, "warn", "[store] path").find("the daemon makes it private (0600)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(fs::status(dir_ / "state" / "tilskudd.db").permissions(), fs::perms(0644));
+}
+
 TEST_F(ConfigCheckCli, StoreFolderNotWritableByTheRunningUser) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the check as another user";
   if (shell("command -v setpriv").exit_code != 0) GTEST_SKIP() << "setpriv missing";
