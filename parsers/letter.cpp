@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <unordered_map>
 
 #include "parsers/amount.h"
 #include "parsers/date.h"
@@ -474,6 +475,66 @@ std::size_t find_name(const std::vector<std::string>& name, std::string_view uni
   return std::string::npos;
 }
 
+// Every employee named in a unit, in one pass over its words, however many employees there are:
+// the names are indexed once by (first word, last word), and each word of the unit looks up the
+// few pairs it can start. Finds exactly what find_name finds for each name, at the same place
+// (tests/unit/letter_test.cpp compares them), without tokenising the unit once per employee.
+class NameIndex {
+ public:
+  explicit NameIndex(const std::vector<std::vector<std::string>>& names) : seen_(names.size(), 0) {
+    for (std::size_t e = 0; e < names.size(); ++e) {
+      if (names[e].empty()) continue;
+      std::string key = names[e].front() + '\n';
+      if (names[e].size() > 1) key += names[e].back();
+      by_pair_[key].push_back(e);
+    }
+  }
+
+  // (byte offset, employee) for each employee named in `unit_lower`, sorted by offset.
+  std::vector<std::pair<std::size_t, std::size_t>> find_all(std::string_view unit_lower) {
+    std::vector<std::pair<std::size_t, std::size_t>> out;
+    if (by_pair_.empty()) return out;
+    ++epoch_;
+    const auto t = tokenize(unit_lower);
+    const auto hit = [&](std::string_view first, std::string_view last, std::size_t at) {
+      key_.assign(first);
+      key_ += '\n';
+      key_ += last;
+      auto it = by_pair_.find(key_);
+      if (it == by_pair_.end()) return;
+      for (std::size_t e : it->second) {
+        if (seen_[e] == epoch_) continue;
+        seen_[e] = epoch_;
+        out.emplace_back(at, e);
+      }
+    };
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      hit(t[i].word, "", t[i].begin);  // a one-word name
+      for (std::size_t j = i + 1; j < std::min(t.size(), i + 4); ++j)
+        hit(t[i].word, t[j].word, t[i].begin);  // first name, up to two middle names, last name
+      if (i + 1 < t.size()) {
+        // "Hansen, Ola": only with the comma (or a cell break) between.
+        std::string_view between = unit_lower.substr(t[i].end, t[i + 1].begin - t[i].end);
+        if (between.find(',') != std::string_view::npos) hit(t[i + 1].word, t[i].word, t[i].begin);
+      }
+    }
+    std::stable_sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  std::unordered_map<std::string, std::vector<std::size_t>> by_pair_;
+  std::vector<unsigned> seen_;  // per employee: the call that found it last
+  unsigned epoch_ = 0;
+  std::string key_;
+};
+
+std::vector<std::vector<std::string>> name_words(const std::vector<std::string>& employees) {
+  std::vector<std::vector<std::string>> names;
+  for (const auto& e : employees) names.push_back(split_words(text::name_key(e)));
+  return names;
+}
+
 struct Verdict {
   LetterKind kind = LetterKind::unknown;
   std::optional<Kroner> amount;
@@ -895,16 +956,13 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
   Verdict overall = verdict_of(all);
 
   // Where each employee is named.
-  std::vector<std::vector<std::string>> names;
-  for (const auto& e : employees) names.push_back(split_words(text::name_key(e)));
+  const std::vector<std::vector<std::string>> names = name_words(employees);
   std::vector<std::vector<std::pair<std::size_t, std::size_t>>> mentions(units.size());
+  std::vector<std::vector<std::size_t>> units_of(names.size());  // where each employee is named
+  NameIndex index(names);
   for (std::size_t u = 0; u < units.size(); ++u) {
-    std::string key_text = units[u].lower;
-    for (std::size_t e = 0; e < names.size(); ++e) {
-      std::size_t pos = find_name(names[e], key_text);
-      if (pos != std::string::npos) mentions[u].emplace_back(pos, e);
-    }
-    std::sort(mentions[u].begin(), mentions[u].end());
+    mentions[u] = index.find_all(units[u].lower);
+    for (const auto& m : mentions[u]) units_of[m.second].push_back(u);
   }
 
   struct Found {
@@ -916,10 +974,10 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
   for (std::size_t e = 0; e < names.size(); ++e) {
     Verdict v;
     std::size_t first = std::string::npos;
-    for (std::size_t u = 0; u < units.size() && v.kind == LetterKind::unknown; ++u) {
+    for (std::size_t u : units_of[e]) {
+      if (v.kind != LetterKind::unknown) break;
       auto it = std::find_if(mentions[u].begin(), mentions[u].end(),
                              [&](const auto& m) { return m.second == e; });
-      if (it == mentions[u].end()) continue;
       if (first == std::string::npos) first = u;
       if (units[u].row) {
         v = row_verdict(units, u);
@@ -1018,6 +1076,24 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
     }
   }
   return letter;
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> find_employee_names(
+    const std::vector<std::string>& employees, std::string_view lower_text) {
+  NameIndex index(name_words(employees));
+  return index.find_all(lower_text);
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> find_employee_names_one_by_one(
+    const std::vector<std::string>& employees, std::string_view lower_text) {
+  const auto names = name_words(employees);
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  for (std::size_t e = 0; e < names.size(); ++e) {
+    std::size_t pos = find_name(names[e], lower_text);
+    if (pos != std::string::npos) out.emplace_back(pos, e);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 bool looks_like_letter(std::string_view input) {

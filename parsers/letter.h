@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "parsers/enum_names.h"
@@ -64,6 +65,15 @@ struct Letter {
 // `applicant` is looked for in the letter (names_org_number, names_owner).
 Letter parse_letter(std::string_view text, const std::vector<std::string>& employees,
                     const LetterParty& applicant = {});
+
+// For tests (tests/unit/letter_test.cpp): where each of `employees` is named in `lower_text` (one
+// sentence, lower-case), as parse_letter finds them in one pass: (byte offset, index into
+// `employees`), sorted. `find_employee_names_one_by_one` finds the same one name at a time (the
+// reference the one-pass index must agree with; quadratic, never used on mail).
+std::vector<std::pair<std::size_t, std::size_t>> find_employee_names(
+    const std::vector<std::string>& employees, std::string_view lower_text);
+std::vector<std::pair<std::size_t, std::size_t>> find_employee_names_one_by_one(
+    const std::vector<std::string>& employees, std::string_view lower_text);
 
 // True when the text reads as correspondence from the state about this grant (sender named,
 // or grant/rejection wording about tilretteleggingsmidler), not the application form.
