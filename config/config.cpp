@@ -2,6 +2,7 @@
 // is a ConfigError that names the file and the key, so an operator can fix it without reading code.
 #include "config/config.h"
 
+#include <curl/curl.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -763,40 +765,63 @@ Config load(const std::filesystem::path& file) {
   return cfg;
 }
 
+std::optional<UrlParts> parse_mail_url(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return std::nullopt;
+  UrlParts parts;
+  for (auto [part, out] :
+       {std::pair{CURLUPART_SCHEME, &parts.scheme}, std::pair{CURLUPART_HOST, &parts.host}}) {
+    char* v = nullptr;
+    if (curl_url_get(u.get(), part, &v, 0) != CURLUE_OK || !v) return std::nullopt;
+    *out = text::to_lower(v);
+    curl_free(v);
+  }
+  return parts;
+}
+
+bool loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "[::1]" || host == "::1") return true;
+  // 127.0.0.0/8 in dotted-quad form (curl_url normalises other IPv4 spellings to it).
+  if (host.substr(0, 4) != "127.") return false;
+  int dots = 0;
+  std::size_t digits = 0;
+  for (char c : host) {
+    if (c == '.') {
+      if (digits == 0 || digits > 3) return false;
+      ++dots;
+      digits = 0;
+    } else if (c >= '0' && c <= '9') {
+      ++digits;
+    } else {
+      return false;
+    }
+  }
+  return dots == 3 && digits > 0 && digits <= 3;
+}
+
 namespace {
 
+// What the URL says about TLS, read as curl will read it (curl_url), so that the host we check
+// is the host curl connects to: "imap://other-host?@127.0.0.1" names other-host.
 void check_url(const std::string& section, const std::string& url, bool allow_insecure,
                std::string_view secure, std::string_view insecure, const std::string& source) {
   Context ctx{source};
   if (url.empty()) ctx.fail(section, "url", "missing (the daemon needs it)");
-  std::string lower = text::to_lower(url);
-  std::string s(secure), i(insecure);
-  if (lower.rfind(s + "://", 0) == 0) return;
-  if (lower.rfind(i + "://", 0) == 0) {
-    if (allow_insecure) {
-      // Plain text only ever to this machine: a password must never cross a network in clear.
-      std::string host = lower.substr(i.size() + 3);
-      host = host.substr(0, host.find('/'));
-      if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
-      if (!host.empty() && host.front() == '[') {
-        host = host.substr(1, host.find(']') - 1);
-      } else if (auto colon = host.find(':'); colon != std::string::npos) {
-        host = host.substr(0, colon);
-      }
-      const bool ipv4_loopback = host.rfind("127.", 0) == 0 &&
-                                 std::count(host.begin(), host.end(), '.') == 3 &&
-                                 host.find_first_not_of("0123456789.") == std::string::npos;
-      const bool loopback = host == "localhost" || host == "::1" || ipv4_loopback;
-      if (loopback) return;
-      ctx.fail(section, "url",
-               "'" + url + "' is not encrypted and '" + host +
-                   "' is not this machine; allow_insecure is only for a server on loopback "
-                   "(127.0.0.1, ::1, localhost)");
-    }
-    ctx.fail(section, "url",
-             "'" + url + "' is not encrypted; use " + s + "://, or set allow_insecure = true");
-  }
-  ctx.fail(section, "url", "'" + url + "' must start with " + s + "://");
+  const std::optional<UrlParts> parts = parse_mail_url(url);
+  if (!parts) ctx.fail(section, "url", "'" + url + "' is not a URL libcurl can read");
+  const std::string s(secure), i(insecure);
+  if (parts->scheme == s) return;  // implicit TLS
+  if (parts->scheme != i) ctx.fail(section, "url", "'" + url + "' must start with " + s + "://");
+  // imap:// and smtp:// are STARTTLS, required (curl's CURLUSESSL_ALL: no plaintext fallback),
+  // unless allow_insecure says plaintext, which is for a server on this machine only: a
+  // password must never cross a network in clear.
+  if (!allow_insecure) return;
+  if (loopback_host(parts->host)) return;
+  ctx.fail(section, "url",
+           "'" + url + "' with allow_insecure = true is plaintext, and its host '" + parts->host +
+               "' is not this machine; allow_insecure is only for a server on loopback "
+               "(127.0.0.1, ::1, localhost). Set allow_insecure = false to use STARTTLS (" +
+               i + "://, required) or use " + s + "://");
 }
 
 }  // namespace

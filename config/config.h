@@ -26,7 +26,7 @@ class ConfigError : public std::runtime_error {
 };
 
 struct Mailbox {
-  std::string url;  // imaps://host/INBOX; imap:// only with allow_insecure
+  std::string url;  // imaps://host/INBOX, or imap:// (STARTTLS required unless allow_insecure)
   std::string username;
   std::string password_file;
   std::string oauth2_token_file;  // optional: XOAUTH2 bearer token file instead of a password
@@ -184,7 +184,19 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
 // Parses roster CSV text (UTF-8, header "employee,programme,org_number", quotes allowed).
 std::vector<RosterEntry> parse_roster(std::string_view csv, std::string_view source_name);
 
-// The checks only the daemon needs (mailbox, smtp, store present; TLS unless allow_insecure).
+// A mail URL as libcurl reads it (curl_url(), the CURLU API): scheme and host, lower-cased; the
+// host of an IPv6 address keeps its brackets ("[::1]"). nullopt when curl cannot parse it.
+struct UrlParts {
+  std::string scheme;
+  std::string host;
+};
+std::optional<UrlParts> parse_mail_url(const std::string& url);
+// 127.0.0.0/8 in dotted-quad form, ::1, or localhost: this machine.
+bool loopback_host(std::string_view host);
+
+// The checks only the daemon needs (mailbox, smtp, store present). URLs: imaps:// / smtps://
+// (implicit TLS), or imap:// / smtp:// with STARTTLS required; allow_insecure = true makes
+// imap:// / smtp:// plaintext, accepted only when the host (as curl reads it) is loopback.
 // Throws ConfigError.
 void validate_for_daemon(const Config& config);
 

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "config/config.h"
+
 namespace tilskudd {
 
 namespace {
@@ -164,9 +166,16 @@ struct ImapClient::Impl {
     bye_text.reset();
     caps.clear();
     tag_counter = 0;
-    const bool imaps = opt.url.rfind("imaps://", 0) == 0;
-    const bool imap = opt.url.rfind("imap://", 0) == 0;
+    // The scheme and host as curl reads them (config::validate_for_daemon checks the same).
+    const auto parts = config::parse_mail_url(opt.url);
+    const bool imaps = parts && parts->scheme == "imaps";
+    const bool imap = parts && parts->scheme == "imap";
     if (!imaps && !imap) throw ImapError(Kind::usage, "", "IMAP URL must start with imap(s)://");
+    if (imap && opt.allow_insecure && !config::loopback_host(parts->host)) {
+      throw ImapError(
+          Kind::usage, "",
+          "IMAP: plaintext (allow_insecure) only to a loopback host, not '" + parts->host + "'");
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     h = curl_easy_init();
     if (!h) throw ImapError(Kind::network, "", "curl_easy_init failed");

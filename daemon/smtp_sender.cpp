@@ -8,6 +8,8 @@
 #include <optional>
 #include <utility>
 
+#include "config/config.h"
+
 namespace tilskudd {
 
 namespace {
@@ -160,14 +162,14 @@ std::optional<std::string> bare_address(std::string_view raw) {
   return std::string(raw);
 }
 
-bool has_scheme(std::string_view url, std::string_view scheme) {
-  if (url.size() < scheme.size()) return false;
-  for (std::size_t i = 0; i < scheme.size(); ++i) {
-    char c = url[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    if (c != scheme[i]) return false;
-  }
-  return true;
+// "smtps" or "smtp" (as curl reads the URL); "" for anything else, and for plaintext
+// (allow_insecure) to a host that is not loopback (config::validate_for_daemon checks the same).
+std::string smtp_scheme(const SmtpOptions& opt) {
+  const auto parts = config::parse_mail_url(opt.url);
+  if (!parts || (parts->scheme != "smtps" && parts->scheme != "smtp")) return "";
+  if (parts->scheme == "smtp" && opt.allow_insecure && !config::loopback_host(parts->host))
+    return "";
+  return parts->scheme;
 }
 
 SmtpResult local_failure(SendOutcome outcome, std::string detail) {
@@ -274,10 +276,13 @@ SmtpResult smtp_send_once(const SmtpOptions& opt, std::string_view envelope_from
                           const std::function<void()>& data_complete, CURL* session, int* connects,
                           bool* performed) {
   using Outcome = SendOutcome;
-  const bool implicit_tls = has_scheme(opt.url, "smtps://");
-  if (!implicit_tls && !has_scheme(opt.url, "smtp://")) {
+  const std::string scheme = smtp_scheme(opt);
+  const bool implicit_tls = scheme == "smtps";
+  if (scheme.empty()) {
     // A configuration problem, not this message's: keep the letter.
-    return local_failure(Outcome::temporary, "SMTP URL must start with smtps:// or smtp://");
+    return local_failure(Outcome::temporary,
+                         "SMTP URL must start with smtps:// or smtp:// (plaintext, "
+                         "allow_insecure, only to a loopback host)");
   }
   const auto from = bare_address(envelope_from);
   if (!from) {
@@ -378,9 +383,12 @@ SmtpResult smtp_send(const SmtpOptions& opt, std::string_view envelope_from,
 
 SmtpResult smtp_login_check(const SmtpOptions& opt) {
   return with_token_round(opt, [](const SmtpOptions& o) {
-    const bool implicit_tls = has_scheme(o.url, "smtps://");
-    if (!implicit_tls && !has_scheme(o.url, "smtp://"))
-      return local_failure(SendOutcome::temporary, "SMTP URL must start with smtps:// or smtp://");
+    const std::string scheme = smtp_scheme(o);
+    const bool implicit_tls = scheme == "smtps";
+    if (scheme.empty())
+      return local_failure(SendOutcome::temporary,
+                           "SMTP URL must start with smtps:// or smtp:// (plaintext, "
+                           "allow_insecure, only to a loopback host)");
     std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
     if (!c) return local_failure(SendOutcome::temporary, "curl_easy_init failed");
     Transfer t;

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "parsers/mime.h"
+#include "tests/support/imap_rewrite_proxy.h"
 #include "tests/support/mail_servers.h"
 #include "tests/support/pdf_writer.h"
 #include "tests/support/support.h"
@@ -1136,19 +1137,56 @@ TEST_F(DaemonTest, UidValidityChangeIsReReadWithTheKnownMessagesAndHaltedWithout
   EXPECT_EQ(inbox(b.from).size(), 0u);
 }
 
-TEST_F(DaemonTest, RefusesPlainImapWithoutAllowInsecure) {
+// imap:// without allow_insecure is STARTTLS, required: the daemon reads the mailbox over it
+// (refused by config before issue 13).
+TEST_F(DaemonTest, ReadsTheMailboxOverImapWithStartTls) {
   MailServers& s = MailServers::get();
-  std::string text = "[mailbox]\nurl = \"imap://127.0.0.1:" + s.var("TILSKUDD_IMAP_PORT") +
-                     "/INBOX\"\nusername = \"" + post_ +
-                     "\"\npassword_file = \"pw\"\n\n[smtp]\nurl = \"" + s.smtp_url() +
-                     "\"\nfrom = \"x <" + post_ +
-                     ">\"\nallow_insecure = true\n\n[store]\npath = \"store.db\"\n\n"
-                     "[year.2026]\ndeadlines = [\"2026-12-01\"]\nprogrammes = [\"ABLU\"]\n"
-                     "cap_per_student_when_state_rejected = 75000\n";
-  write("tilskudd.toml", text);
+  write_config(60, "imap://127.0.0.1:" + s.var("TILSKUDD_IMAP_PORT") + "/INBOX");
+  Application a = application("starttls", {{"Marte Kristiansen", 95000, 40000}});
+  deliver(a);
+  ASSERT_TRUE(wait_for_messages(post_, 1));
+  Result r = run_once();
+  ASSERT_EQ(r.status, 0) << r.log;
+  EXPECT_EQ(store().cases().list_cases().size(), 1u) << r.log;
+  ASSERT_TRUE(wait_for_messages(a.from, 1));
+  EXPECT_TRUE(has_flag(inbox(post_).at(0), "$Tilskudd"));
+}
+
+// A man in the middle strips STARTTLS from the server's capabilities (a downgrade attack): the
+// daemon must not fall back to plaintext; it sends no credentials and reads nothing.
+TEST_F(DaemonTest, RefusesAServerThatOffersNoStartTls) {
+  MailServers& s = MailServers::get();
+  ImapRewriteProxy proxy(std::stoi(s.var("TILSKUDD_IMAP_PORT")), {strip_starttls, {}});
+  write_config(60, "imap://127.0.0.1:" + std::to_string(proxy.port()) + "/INBOX");
+  Application a = application("downgrade", {{"Marte Kristiansen", 95000, 40000}});
+  deliver(a);
+  ASSERT_TRUE(wait_for_messages(post_, 1));
+  Result r = run_once();
+  EXPECT_EQ(r.status, 1) << r.log;
+  EXPECT_GE(proxy.connections(), 1);
+  EXPECT_NE(r.log.find("(tls)"), std::string::npos) << r.log;
+  for (const auto& line : proxy.client_lines()) {
+    EXPECT_EQ(line.find("LOGIN"), std::string::npos) << line;
+    EXPECT_EQ(line.find("AUTHENTICATE"), std::string::npos) << line;
+  }
+  EXPECT_TRUE(store().cases().list_cases().empty());
+  EXPECT_FALSE(has_flag(inbox(post_).at(0), "$Tilskudd"));
+}
+
+// allow_insecure = true (plaintext) to a host that is not loopback, as curl reads the URL: the
+// daemon refuses to start.
+TEST_F(DaemonTest, RefusesPlaintextToAHostThatIsNotLoopback) {
+  MailServers& s = MailServers::get();
+  write_config(60, "imap://other-host?@127.0.0.1:" + s.var("TILSKUDD_IMAP_PORT"));
+  {
+    std::ifstream in(dir_ / "tilskudd.toml");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    text.replace(text.find("[smtp]"), 6, "allow_insecure = true\n\n[smtp]");
+    write("tilskudd.toml", text);
+  }
   Result r = run_once();
   EXPECT_EQ(r.status, 2) << r.log;
-  EXPECT_NE(r.log.find("allow_insecure"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("'other-host' is not this machine"), std::string::npos) << r.log;
 }
 
 }  // namespace

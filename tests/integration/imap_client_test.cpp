@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "daemon/imap_source.h"
+#include "tests/support/imap_rewrite_proxy.h"
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
@@ -272,6 +273,30 @@ TEST_F(ImapClientIntegration, ImapUrlRequiresStartTls) {
   o.ca_file = env("TILSKUDD_MAIL_WRONG_CA");
   ImapClient bad(o);
   EXPECT_EQ(error_kind([&] { bad.connect(); }), ImapError::Kind::tls);
+}
+
+// A man in the middle strips STARTTLS from Dovecot's capabilities (a downgrade attack): the
+// client refuses, and no credential crosses in clear.
+TEST_F(ImapClientIntegration, StrippedStartTlsIsRefusedNotPlaintext) {
+  tilskudd::testing::ImapRewriteProxy proxy(std::stoi(env("TILSKUDD_IMAP_PORT")),
+                                            {tilskudd::testing::strip_starttls, {}});
+  ImapOptions o = options(kPost);
+  o.url = "imap://127.0.0.1:" + std::to_string(proxy.port()) + "/INBOX";
+  ImapClient c(o);
+  EXPECT_EQ(error_kind([&] { c.connect(); }), ImapError::Kind::tls);
+  EXPECT_FALSE(c.connected());
+  EXPECT_GE(proxy.connections(), 1);
+  for (const auto& line : proxy.client_lines()) {
+    EXPECT_EQ(line.find("LOGIN"), std::string::npos) << line;
+    EXPECT_EQ(line.find("AUTHENTICATE"), std::string::npos) << line;
+  }
+  // The proxy itself is transparent without the rewrite: STARTTLS then works through it.
+  tilskudd::testing::ImapRewriteProxy plain(std::stoi(env("TILSKUDD_IMAP_PORT")), {});
+  o.url = "imap://127.0.0.1:" + std::to_string(plain.port()) + "/INBOX";
+  ImapClient ok(o);
+  ok.connect();
+  EXPECT_TRUE(ok.connected());
+  ok.logout();
 }
 
 TEST_F(ImapClientIntegration, WrongCaIsAVerificationError) {
@@ -675,6 +700,16 @@ TEST(ImapClientFakeServer, GarbageIsAProtocolError) {
   EXPECT_EQ(noop_error("\x01\x02 garbage\r\n", false), ImapError::Kind::protocol);
   EXPECT_EQ(noop_error("* 1 FETCH (BODY[] {99999999999})\r\n", false), ImapError::Kind::protocol);
   EXPECT_EQ(noop_error("T999 OK wrong tag\r\n", false), ImapError::Kind::protocol);
+}
+
+// Plaintext (allow_insecure) only to loopback, the host read as curl reads it.
+TEST(ImapClientFakeServer, PlaintextToAHostThatIsNotLoopbackIsRefused) {
+  FakeImapServer server("", false);
+  ImapOptions o = server.options();
+  o.url = "imap://other-host?@127.0.0.1:143/INBOX";
+  ImapClient c(o);
+  EXPECT_EQ(error_kind([&] { c.connect(); }), ImapError::Kind::usage);
+  EXPECT_FALSE(c.connected());
 }
 
 TEST(ImapClientFakeServer, PlainImapWithoutAllowInsecureRequiresStartTls) {

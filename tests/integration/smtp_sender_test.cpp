@@ -330,6 +330,24 @@ TEST_F(SmtpSenderIntegration, SmtpsToAPlaintextPortIsATlsError) {
   EXPECT_FALSE(r.data_handed_over);
 }
 
+// Plaintext (allow_insecure) only to loopback, the host read as curl reads it: the client itself
+// refuses, whatever the config check let through.
+TEST(SmtpSenderLocal, PlaintextToAHostThatIsNotLoopbackIsRefused) {
+  SmtpOptions o;
+  o.allow_insecure = true;
+  o.connect_timeout = 2s;
+  for (const char* url : {"smtp://other-host?@127.0.0.1:25", "smtp://10.0.0.1:25"}) {
+    o.url = url;
+    const SmtpResult r = smtp_send(o, "post@asker.test", "kari@x.no", "Subject: x\r\n\r\n");
+    EXPECT_EQ(r.outcome, Outcome::temporary) << url;
+    EXPECT_NE(r.detail.find("loopback"), std::string::npos) << r.detail;
+    EXPECT_EQ(r.response_code, 0) << "nothing was sent";
+  }
+  o.url = "SMTP://127.0.0.1:" + std::to_string(free_port());  // upper case is still smtp://
+  const SmtpResult r = smtp_send(o, "post@asker.test", "kari@x.no", "Subject: x\r\n\r\n");
+  EXPECT_EQ(r.detail.find("must start with"), std::string::npos) << r.detail;
+}
+
 TEST(SmtpSenderLocal, MalformedAddressesAreRefusedWithoutConnecting) {
   SmtpOptions o;
   o.url = "smtp://127.0.0.1:" + std::to_string(free_port());

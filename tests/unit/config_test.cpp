@@ -545,49 +545,89 @@ TEST(ValidateForDaemon, RequiresMailboxSmtpStore) {
   }
 }
 
-TEST(ValidateForDaemon, PlainImapNeedsAllowInsecure) {
+// imap:// and smtp:// are STARTTLS (required, no plaintext fallback): secure, to any host.
+TEST(ValidateForDaemon, StartTlsUrlsAreAcceptedWithoutAllowInsecure) {
   Config c = parse(kFull, ".");
-  c.mailbox.url = "imap://imap.example.org/INBOX";
-  try {
-    validate_for_daemon(c);
-    FAIL();
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("[mailbox] url"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("allow_insecure"), std::string::npos) << e.what();
-  }
-  // allow_insecure is for a server on this machine only.
-  c.mailbox.allow_insecure = true;
-  EXPECT_THROW(validate_for_daemon(c), ConfigError);
-  for (const char* url : {"imap://127.0.0.1:1143/INBOX", "imap://localhost/INBOX",
-                          "imap://[::1]:143/INBOX", "imap://user@127.0.0.2/INBOX"}) {
+  for (const char* url : {"imap://imap.example.org/INBOX", "imap://outlook.office365.com:143/INBOX",
+                          "IMAP://imap.example.org/INBOX"}) {
     c.mailbox.url = url;
     EXPECT_NO_THROW(validate_for_daemon(c)) << url;
   }
-  for (const char* url : {"imap://127.0.0.1.evil.example/INBOX", "imap://10.0.0.1/INBOX",
-                          "imap://localhost.example.org/INBOX"}) {
+  // Microsoft's documented submission endpoint.
+  c.smtp.url = "smtp://smtp.office365.com:587";
+  EXPECT_NO_THROW(validate_for_daemon(c));
+}
+
+// allow_insecure = true means plaintext, and is for a server on this machine only.
+TEST(ValidateForDaemon, PlaintextOnlyToLoopback) {
+  Config c = parse(kFull, ".");
+  c.mailbox.allow_insecure = true;
+  for (const char* url : {"imap://127.0.0.1:1143/INBOX", "imap://localhost/INBOX",
+                          "imap://[::1]:143/INBOX", "imap://user@127.0.0.2/INBOX",
+                          "imap://LOCALHOST:143/INBOX", "imap://user:pw@127.0.0.1:143/INBOX"}) {
+    c.mailbox.url = url;
+    EXPECT_NO_THROW(validate_for_daemon(c)) << url;
+  }
+  // Read as curl reads them: each of these connects somewhere else than this machine.
+  for (const char* url : {"imap://imap.example.org/INBOX", "imap://127.0.0.1.evil.example/INBOX",
+                          "imap://10.0.0.1/INBOX", "imap://localhost.example.org/INBOX",
+                          "imap://other-host?@127.0.0.1", "imap://other-host?@127.0.0.1/INBOX",
+                          "imap://other-host#@127.0.0.1", "imap://other-host/INBOX?x=@127.0.0.1",
+                          "imap://127.0.0.1@other-host/INBOX", "imap://[::1]@other-host/INBOX"}) {
     c.mailbox.url = url;
     try {
       validate_for_daemon(c);
       ADD_FAILURE() << url << " was accepted";
     } catch (const ConfigError& e) {
-      EXPECT_NE(std::string(e.what()).find("loopback"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("[mailbox] url"), std::string::npos) << e.what();
     }
   }
-}
-
-TEST(ValidateForDaemon, PlainSmtpNeedsAllowInsecure) {
-  Config c = parse(kFull, ".");
-  c.smtp.url = "smtp://smtp.example.org:587";
+  // The message says what to do instead.
+  c.mailbox.url = "imap://other-host?@127.0.0.1";
   try {
     validate_for_daemon(c);
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("[smtp] url"), std::string::npos) << e.what();
+    const std::string what = e.what();
+    EXPECT_NE(what.find("'other-host'"), std::string::npos) << what;
+    EXPECT_NE(what.find("loopback"), std::string::npos) << what;
+    EXPECT_NE(what.find("STARTTLS"), std::string::npos) << what;
   }
+  // imaps:// is TLS whatever allow_insecure says.
+  c.mailbox.url = "imaps://imap.example.org/INBOX";
+  EXPECT_NO_THROW(validate_for_daemon(c));
+
+  c = parse(kFull, ".");
   c.smtp.allow_insecure = true;
-  EXPECT_THROW(validate_for_daemon(c), ConfigError) << "not loopback";
+  c.smtp.url = "smtp://smtp.office365.com:587";
+  EXPECT_THROW(validate_for_daemon(c), ConfigError) << "plaintext, not loopback";
+  c.smtp.url = "smtp://evil.example?@127.0.0.1:2525";
+  EXPECT_THROW(validate_for_daemon(c), ConfigError) << "curl connects to evil.example";
   c.smtp.url = "smtp://127.0.0.1:2525";
   EXPECT_NO_THROW(validate_for_daemon(c));
+}
+
+TEST(ValidateForDaemon, UrlsCurlCannotReadAreRefused) {
+  Config c = parse(kFull, ".");
+  for (const char* url : {"imap//host/INBOX", "host/INBOX", "imap://", "imap://ho st/INBOX"}) {
+    c.mailbox.url = url;
+    EXPECT_THROW(validate_for_daemon(c), ConfigError) << url;
+  }
+}
+
+TEST(LoopbackHost, DottedQuadsOnly) {
+  EXPECT_TRUE(loopback_host("127.0.0.1"));
+  EXPECT_TRUE(loopback_host("127.255.0.9"));
+  EXPECT_TRUE(loopback_host("[::1]"));
+  EXPECT_FALSE(loopback_host("127.0.0.1.evil.example"));
+  EXPECT_FALSE(loopback_host("127.0.0"));
+  EXPECT_FALSE(loopback_host("127..0.1"));
+  EXPECT_FALSE(loopback_host("127.0.0.1234"));
+  EXPECT_FALSE(loopback_host("127.0.0.1."));
+  EXPECT_FALSE(loopback_host("::ffff:127.0.0.1"));
+  // curl normalises other IPv4 spellings before we see them.
+  EXPECT_EQ(parse_mail_url("imap://0x7f.1/INBOX")->host, "127.0.0.1");
+  EXPECT_EQ(parse_mail_url("imap://other-host?@127.0.0.1")->host, "other-host");
 }
 
 TEST(ValidateForDaemon, OtherSchemesAreRefused) {
