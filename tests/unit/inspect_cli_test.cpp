@@ -373,9 +373,11 @@ TEST_F(ConfigCheckCli, AConfigThatDoesNotLoadFails) {
 }
 
 TEST_F(ConfigCheckCli, TheDaemonsRulesForUrlsAndKeys) {
-  // imap:// to a remote host: the daemon refuses it (config.cpp), so does the check.
+  // Plaintext (allow_insecure) to a host that is not this machine, as curl reads the URL: the
+  // daemon refuses it (config.cpp), so does the check.
   CliRun insecure = check(config("",
-                                 "url = \"imap://imap.example.org/INBOX\"\nusername = \"u\"\n"
+                                 "url = \"imap://imap.example.org?@127.0.0.1/INBOX\"\n"
+                                 "allow_insecure = true\nusername = \"u\"\n"
                                  "password_file = \"" +
                                      (dir_ / "imap-password").string() + "\"\n"));
   EXPECT_EQ(insecure.exit_code, 1) << insecure.out;
