@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <tuple>
 
 #include "parsers/amount.h"
 #include "parsers/ids.h"
@@ -698,6 +699,30 @@ Form parse_form(std::string_view input) {
   b.form.found = b.labelled >= 2 || (b.header_seen && b.header_rows >= 1) ||
                  (b.labelled >= 1 && b.headerless_rows >= 1);
   return b.form;
+}
+
+std::vector<std::string> form_differences(const Form& a, const Form& b) {
+  if (a.found != b.found) return {"form"};
+  if (!a.found) return {};
+  std::vector<std::string> out;
+  if (a.org_number != b.org_number) out.emplace_back("organisation number");
+  if (a.account_number != b.account_number) out.emplace_back("account number");
+  if (text::to_lower(text::trim(a.contact_email)) != text::to_lower(text::trim(b.contact_email)))
+    out.emplace_back("contact e-mail");
+  if (text::name_key(a.owner) != text::name_key(b.owner)) out.emplace_back("owner");
+  using Key =
+      std::tuple<std::string, Programme, std::optional<Kroner>, StateStatus, std::optional<Kroner>>;
+  auto keys = [](const Form& f) {
+    std::vector<Key> k;
+    k.reserve(f.lines.size());
+    for (const FormLine& l : f.lines)
+      k.emplace_back(text::name_key(l.employee), l.programme, l.cost, l.state_status,
+                     l.state_grant);
+    std::sort(k.begin(), k.end());
+    return k;
+  };
+  if (keys(a) != keys(b)) out.emplace_back("lines");
+  return out;
 }
 
 }  // namespace tilskudd

@@ -66,4 +66,9 @@ struct Form {
 // writes them; header row optional when the column order is the form's).
 Form parse_form(std::string_view text);
 
+// What two readings of a form disagree on, in what decides a case: "form" (one found, the other
+// not), "organisation number", "account number", "contact e-mail", "owner", "lines" (the
+// employees, their programmes, costs and state answers, in any order). Empty when they agree.
+std::vector<std::string> form_differences(const Form& a, const Form& b);
+
 }  // namespace tilskudd

@@ -440,7 +440,9 @@ class Walker {
         msg_.forwarded.emplace_back();
         if (ii != ctx_.info.end()) msg_.forwarded[index].headers = make_headers(ii->second.fields);
         node.children.push_back(walk(inner, index));
-        msg_.forwarded[index].text = readable(node.children.back()).first;
+        Readable r = readable(node.children.back());
+        msg_.forwarded[index].text = std::move(r.text);
+        msg_.forwarded[index].hidden = std::move(r.hidden);
         return node;
       }
       case Kind::Leaf:
@@ -450,46 +452,80 @@ class Walker {
     return node;
   }
 
-  // Readable text of a node and its kind (0 none, 1 plain, 2 html).
-  std::pair<std::string, int> readable(const Node& n) const {
+  // The readable text of a node: `text` prefers text/plain in multipart/alternative, `shown`
+  // the last HTML alternative (what a mail program shows, RFC 2046); kind 0 none, 1 plain,
+  // 2 html; `hidden` how the HTML in it hid text (parsers/html.h).
+  struct Readable {
+    std::string text;
+    std::string shown;
+    int kind = 0;
+    std::vector<std::string> hidden;
+  };
+
+  static void add_hidden(std::vector<std::string>& to, const std::vector<std::string>& from) {
+    for (const auto& h : from)
+      if (std::find(to.begin(), to.end(), h) == to.end()) to.push_back(h);
+  }
+
+  static void append_text(std::string& to, std::string_view t) {
+    while (!t.empty() && (t.back() == '\n' || t.back() == ' ' || t.back() == '\t'))
+      t.remove_suffix(1);
+    if (text::trim(t).empty()) return;
+    if (!to.empty()) to += "\n\n";
+    to += t;
+  }
+
+  Readable readable(const Node& n) const {
     switch (n.kind) {
       case Kind::Leaf: {
-        if (n.part < 0) return {"", 0};
+        if (n.part < 0) return {};
         const Part& p = msg_.parts[static_cast<std::size_t>(n.part)];
-        if (p.is_attachment()) return {"", 0};
-        if (p.content_type == "text/plain") return {p.body, 1};
-        if (p.content_type == "text/html") return {html_to_text(p.body), 2};
-        return {"", 0};
+        if (p.is_attachment()) return {};
+        if (p.content_type == "text/plain") return {p.body, p.body, 1, {}};
+        if (p.content_type == "text/html") {
+          HtmlText h = html_to_visible_text(p.body);
+          Readable r{h.text, h.text, 2, std::move(h.hidden)};
+          return r;
+        }
+        return {};
       }
       case Kind::Multipart: {
+        Readable out;
         if (n.subtype == "alternative") {
-          std::pair<std::string, int> html;
-          for (const Node& c : n.children) {
-            auto r = readable(c);
-            if (text::trim(r.first).empty()) continue;
-            if (r.second == 1) return r;
-            if (r.second == 2 && html.second == 0) html = std::move(r);
+          // The first text/plain alternative is read (as before); the last HTML one is what a
+          // mail program shows. Hidden text in any HTML alternative is reported.
+          const Readable* plain = nullptr;
+          const Readable* html = nullptr;
+          std::vector<Readable> rs;
+          rs.reserve(n.children.size());
+          for (const Node& c : n.children) rs.push_back(readable(c));
+          for (const Readable& r : rs) {
+            add_hidden(out.hidden, r.hidden);
+            if (text::trim(r.text).empty()) continue;
+            if (r.kind == 1 && plain == nullptr) plain = &r;
+            if (r.kind == 2) html = &r;
           }
-          return html;
+          if (plain == nullptr && html == nullptr) return out;
+          out.text = plain ? plain->text : html->text;
+          out.shown = html ? html->shown : plain->shown;
+          out.kind = plain ? 1 : 2;
+          return out;
         }
-        std::pair<std::string, int> out{"", 0};
         for (const Node& c : n.children) {
-          auto r = readable(c);
-          std::string_view t = r.first;
-          while (!t.empty() && (t.back() == '\n' || t.back() == ' ' || t.back() == '\t'))
-            t.remove_suffix(1);
-          if (text::trim(t).empty()) continue;
-          if (!out.first.empty()) out.first += "\n\n";
-          out.first += t;
-          out.second = (out.second == 1 || r.second == 1) ? 1 : std::max(out.second, r.second);
+          Readable r = readable(c);
+          add_hidden(out.hidden, r.hidden);
+          if (text::trim(r.text).empty()) continue;
+          append_text(out.text, r.text);
+          append_text(out.shown, r.shown);
+          out.kind = (out.kind == 1 || r.kind == 1) ? 1 : std::max(out.kind, r.kind);
         }
         return out;
       }
       case Kind::Message:
       case Kind::TooDeep:
-        return {"", 0};
+        return {};
     }
-    return {"", 0};
+    return {};
   }
 
   bool parts_limit_hit = false;
@@ -679,7 +715,10 @@ Message parse(std::string_view raw, const Limits& limits) {
   auto ri = ctx.info.find(&root);
   if (ri != ctx.info.end()) msg.headers = make_headers(ri->second.fields);
   Node tree = walker.walk(root, -1);
-  msg.text = walker.readable(tree).first;
+  auto body = walker.readable(tree);
+  msg.text = std::move(body.text);
+  msg.shown_text = std::move(body.shown);
+  msg.hidden = std::move(body.hidden);
   if (walker.parts_limit_hit || ctx.budget_hit)
     msg.defects.push_back("more than " + std::to_string(limits.max_parts) +
                           " parts; the rest were skipped (limit)");

@@ -60,7 +60,8 @@ struct Part {
 
 struct Forwarded {
   Headers headers;
-  std::string text;  // its readable body text (as Message::text)
+  std::string text;                 // its readable body text (as Message::text)
+  std::vector<std::string> hidden;  // as Message::hidden, for its body
 };
 
 struct Message {
@@ -69,8 +70,16 @@ struct Message {
   std::vector<Forwarded> forwarded;  // message/rfc822 parts, outermost first
   // The readable body of the top-level message: in multipart/alternative text/plain is preferred,
   // an HTML-only body is converted to text (tables into rows with " | " between cells).
-  // Text of forwarded messages and of attachments is not included.
+  // Text of forwarded messages and of attachments is not included. HTML text a mail program
+  // would not show is left out (parsers/html.h).
   std::string text;
+  // The same body as a mail program shows it: in multipart/alternative the last HTML alternative
+  // with text (RFC 2046: the last is the preferred one), else the text/plain one. Equal to
+  // `text` unless the body has an alternative with both (DECISIONS.md "Alternatives").
+  std::string shown_text;
+  // How HTML in the body hid text from the reader (HtmlText::hidden: "display:none", ...), each
+  // once; HTML attachments and forwarded messages are not included. Empty when nothing was.
+  std::vector<std::string> hidden;
   // Human-readable descriptions of structural problems (missing boundary, bad base64, limits
   // hit...). Empty for a clean message.
   std::vector<std::string> defects;

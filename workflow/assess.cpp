@@ -94,7 +94,8 @@ struct TextSource {
   std::string text;
   std::string status = "ok";
   std::size_t size = 0;
-  int part = -1;  // index in msg.parts, -1 for body / forwarded
+  int part = -1;                    // index in msg.parts, -1 for body / forwarded
+  std::vector<std::string> hidden;  // how an HTML attachment hid text (parsers/html.h)
 };
 
 std::string lower_ext(std::string_view filename) {
@@ -149,7 +150,9 @@ std::vector<TextSource> attachment_texts(const mime::Message& msg, const config:
     } else if (p.content_type == "text/html" || lower_ext(p.filename) == "html" ||
                lower_ext(p.filename) == "htm") {
       s.kind = "html";
-      s.text = html_to_text(p.body);
+      HtmlText h = html_to_visible_text(p.body);
+      s.text = std::move(h.text);
+      s.hidden = std::move(h.hidden);
     } else if (p.is_text()) {
       s.kind = "txt";
       s.text = p.body;
@@ -169,6 +172,25 @@ std::vector<TextSource> attachment_texts(const mime::Message& msg, const config:
 
 void add_flag(std::vector<Flag>& flags, Flag f) {
   if (std::find(flags.begin(), flags.end(), f) == flags.end()) flags.push_back(std::move(f));
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out += sep;
+    out += i;
+  }
+  return out;
+}
+
+// hidden_text (DECISIONS.md "Hidden text"): `where` had HTML text a reader does not see; it was
+// left out of what was read. The reason names how it was hidden, never the text.
+void flag_hidden(std::vector<Flag>& flags, const std::vector<std::string>& how,
+                 const std::string& where) {
+  if (how.empty()) return;
+  add_flag(flags, make_flag(FlagCode::hidden_text,
+                            join(how) + " in " + where +
+                                ": that text was not read; a person must look at what was hidden"));
 }
 
 std::vector<std::string> employee_names(const Form& form) {
@@ -242,12 +264,36 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     return a;
   }
 
+  // What a person sees is what is decided (DECISIONS.md "Hidden text", "Alternatives"): HTML
+  // text a mail program would not show was left out by the parser and flags the case; a
+  // text/plain and a text/html version of the body that give different forms flag it too, and
+  // then the HTML version (what a mail program shows) is read.
+  flag_hidden(a.flags, msg.hidden, "the HTML body");
+  for (const auto& fwd : msg.forwarded) flag_hidden(a.flags, fwd.hidden, "a forwarded message");
+  const std::string* body_text = &msg.text;
+  if (msg.shown_text != msg.text) {
+    auto own = [](const std::string& t) {
+      return t.substr(0, std::min(t.size(), forward_marker(t)));
+    };
+    std::vector<std::string> diff =
+        form_differences(parse_form(own(msg.text)), parse_form(own(msg.shown_text)));
+    if (!diff.empty()) {
+      add_flag(
+          a.flags,
+          make_flag(FlagCode::alternatives_disagree,
+                    "the text/plain and the text/html version of the body give different "
+                    "forms (" +
+                        join(diff) + "); the HTML version, which a mail program shows, was read"));
+      body_text = &msg.shown_text;
+    }
+  }
+
   // Split an inline-forwarded block off the body: the applicant's own text is above it.
-  std::string own_text = msg.text;
+  std::string own_text = *body_text;
   std::string forwarded_text;
-  if (size_t pos = forward_marker(msg.text); pos != std::string::npos) {
-    own_text = msg.text.substr(0, pos);
-    forwarded_text = msg.text.substr(pos);
+  if (size_t pos = forward_marker(*body_text); pos != std::string::npos) {
+    own_text = body_text->substr(0, pos);
+    forwarded_text = body_text->substr(pos);
   }
 
   // Case number: subject, the applicant's text, then attachments (the number may stand only in
@@ -331,6 +377,7 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   };
   const rules::LetterOrigin attached;
   for (const auto& s : sources) {
+    flag_hidden(a.flags, s.hidden, "the HTML attachment '" + s.name + "'");
     AttachmentInfo info{s.name, s.content_type, s.size, "other", s.status};
     if (&s == form_from) {
       info.role = "form";
