@@ -332,6 +332,9 @@ class Renderer {
   void text(std::string_view s, const Style& st) {
     if (const char* why = hidden_reason(st)) {
       if (significant(s)) ctx_.record(why);
+      // Unseen text that still takes room (in the background colour, visibility:hidden) leaves
+      // a gap between the words around it.
+      if (!s.empty() && !st.gone && !st.clipped && st.font_px >= kTinyPx) pending_space_ = true;
       return;
     }
     if (st.outlook_hidden && significant(s)) ctx_.record("text Outlook does not show");

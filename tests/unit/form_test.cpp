@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace tilskudd {
 namespace {
@@ -490,6 +491,48 @@ TEST(StateColumn, Spellings) {
   for (const char* u : {"", "ikke mottatt", "Ikke mottatt svar", "venter", "søkt", "-", "?"})
     EXPECT_EQ(state(u).state_status, StateStatus::unknown) << u;
   EXPECT_EQ(state("ikke mottatt").state_text, "ikke mottatt");
+}
+
+// form_differences: what a text/plain and a text/html reading disagree on (DECISIONS.md
+// "Alternatives").
+TEST(FormDifferences, WhatMattersForTheDecision) {
+  const std::string base =
+      "Saksnummer: 20/30298\nBarnehageeier: Solsikken AS\nOrganisasjonsnummer: 987 654 325\n"
+      "E-post: kari@solsikken.no\nKontonummer: 1234 56 78903\n\n"
+      "Navn | Utdanning | Studiested | Kostnad | Tilskudd fra Statsforvalteren\n";
+  Form a = parse_form(base +
+                      "Ola Hansen | ABLU | OsloMet | 95 000 | 40 000\n"
+                      "Per Olsen | BLU deltid | USN | 60 000 | avslag\n");
+  // The same in other words: spacing, case, the lines in another order.
+  Form same = parse_form(base +
+                         "Per  Olsen | BLU deltid | USN | 60000 | Avslag\n"
+                         "OLA HANSEN | ABLU | OsloMet | kr 95 000 | 40000\n");
+  EXPECT_TRUE(form_differences(a, same).empty());
+  EXPECT_TRUE(form_differences(Form{}, Form{}).empty());
+  EXPECT_EQ(form_differences(a, Form{}), std::vector<std::string>{"form"});
+
+  Form cost = parse_form(base +
+                         "Ola Hansen | ABLU | OsloMet | 195 000 | 40 000\n"
+                         "Per Olsen | BLU deltid | USN | 60 000 | avslag\n");
+  EXPECT_EQ(form_differences(a, cost), std::vector<std::string>{"lines"});
+  Form status = parse_form(base +
+                           "Ola Hansen | ABLU | OsloMet | 95 000 | 40 000\n"
+                           "Per Olsen | BLU deltid | USN | 60 000 | ikke mottatt\n");
+  EXPECT_EQ(form_differences(a, status), std::vector<std::string>{"lines"});
+  Form programme = parse_form(base +
+                              "Ola Hansen | BLU deltid | OsloMet | 95 000 | 40 000\n"
+                              "Per Olsen | BLU deltid | USN | 60 000 | avslag\n");
+  EXPECT_EQ(form_differences(a, programme), std::vector<std::string>{"lines"});
+
+  std::string other = base;
+  other.replace(other.find("1234 56 78903"), 13, "1503 56 78902");
+  other.replace(other.find("987 654 325"), 11, "924 335 211");
+  other.replace(other.find("kari@"), 5, "ola@");
+  Form ids = parse_form(other +
+                        "Ola Hansen | ABLU | OsloMet | 95 000 | 40 000\n"
+                        "Per Olsen | BLU deltid | USN | 60 000 | avslag\n");
+  EXPECT_EQ(form_differences(a, ids),
+            (std::vector<std::string>{"organisation number", "account number", "contact e-mail"}));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "parsers/text.h"
 
@@ -671,4 +672,68 @@ TEST(MimeHostile, MutatedMessagesNeverCrash) {
     Message m = parse(s);
     ASSERT_TRUE(tilskudd::text::is_valid_utf8(m.text)) << iter;
   }
+}
+
+// What a mail program shows (DECISIONS.md "Alternatives", "Hidden text").
+TEST(MimeShown, ShownTextIsTheLastHtmlAlternative) {
+  std::string raw = crlf(
+      "Content-Type: multipart/mixed; boundary=mix\n"
+      "\n"
+      "--mix\n"
+      "Content-Type: multipart/alternative; boundary=alt\n"
+      "\n"
+      "--alt\n"
+      "Content-Type: text/plain; charset=utf-8\n"
+      "\n"
+      "Ren tekst\n"
+      "--alt\n"
+      "Content-Type: text/html; charset=utf-8\n"
+      "\n"
+      "<p>Forste HTML</p>\n"
+      "--alt\n"
+      "Content-Type: text/html; charset=utf-8\n"
+      "\n"
+      "<p>Siste HTML</p><p style=\"display:none\">skjult</p>\n"
+      "--alt--\n"
+      "--mix\n"
+      "Content-Type: text/plain; charset=utf-8\n"
+      "\n"
+      "Etterord\n"
+      "--mix--\n");
+  Message m = parse(raw);
+  EXPECT_EQ(m.text, "Ren tekst\n\nEtterord");  // text/plain is still what `text` reads
+  EXPECT_EQ(m.shown_text, "Siste HTML\n\nEtterord");
+  EXPECT_EQ(m.hidden, (std::vector<std::string>{"display:none"}));
+}
+
+TEST(MimeShown, WithoutAlternativesShownIsText) {
+  Message plain = parse(crlf("Content-Type: text/plain\n\nHei\n"));
+  EXPECT_EQ(plain.shown_text, plain.text);
+  Message html =
+      parse(crlf("Content-Type: text/html\n\n<p>Hei</p><span style=\"font-size:0\">x</span>\n"));
+  EXPECT_EQ(html.text, "Hei");
+  EXPECT_EQ(html.shown_text, "Hei");
+  EXPECT_EQ(html.hidden, (std::vector<std::string>{"font-size under 4px"}));
+}
+
+TEST(MimeShown, HiddenTextOfAnHtmlAlternativeThatShowsNothingIsReported) {
+  // The HTML a mail program shows is empty; the form was hidden in it and is in the plain part.
+  Message m =
+      parse(crlf("Content-Type: multipart/alternative; boundary=alt\n\n--alt\n"
+                 "Content-Type: text/plain\n\nSkjema\n--alt\nContent-Type: text/html\n\n"
+                 "<div style=\"display:none\">Skjema</div>\n--alt--\n"));
+  EXPECT_EQ(m.text, "Skjema");
+  EXPECT_EQ(m.hidden, (std::vector<std::string>{"display:none"}));
+}
+
+TEST(MimeShown, HiddenTextOfAForwardedMessageIsItsOwn) {
+  Message m = parse(
+      crlf("Content-Type: multipart/mixed; boundary=mix\n\n--mix\nContent-Type: text/plain\n\nHei\n"
+           "--mix\nContent-Type: message/rfc822\n\n"
+           "From: a@statsforvalteren.no\nSubject: Vedtak\nContent-Type: text/html\n\n"
+           "<p>Innvilget</p><p style=\"color:#fff\">avslag</p>\n--mix--\n"));
+  EXPECT_TRUE(m.hidden.empty());
+  ASSERT_EQ(m.forwarded.size(), 1u);
+  EXPECT_EQ(m.forwarded[0].text, "Innvilget");
+  EXPECT_EQ(m.forwarded[0].hidden, (std::vector<std::string>{"text in the background colour"}));
 }
