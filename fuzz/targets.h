@@ -117,9 +117,13 @@ inline void check_form(const Form& f) {
 
 inline void run_form(std::string_view data) {
   check_form(parse_form(data));
-  std::string html_text = html_to_text(data);
+  HtmlText visible = html_to_visible_text(data);
+  const std::string& html_text = visible.text;
   if (text::is_valid_utf8(data)) check_utf8(html_text, "html_to_text of UTF-8 is UTF-8");
+  check(visible.hidden.size() <= 8, "html_to_visible_text names at most 8 ways text was hidden");
+  check(html_text == html_to_text(data), "html_to_text is html_to_visible_text's text");
   check_form(parse_form(html_text));
+  (void)form_differences(parse_form(data), parse_form(html_text));
   (void)parse_programme(data.substr(0, 200));
 }
 

@@ -48,10 +48,14 @@ Timestamp at(int y, unsigned m, unsigned d, int hour = 8, int minute = 0) {
   return sys_days{year{y} / month{m} / day{d}} + hours{hour} + minutes{minute};
 }
 
+// Every occurrence: the text/plain and the text/html version of a body say the same, or the
+// case is held (alternatives_disagree).
 std::string replaced(std::string raw, const std::string& from, const std::string& to) {
   auto pos = raw.find(from);
   if (pos == std::string::npos) throw std::runtime_error("not in the mail: " + from);
-  return raw.replace(pos, from.size(), to);
+  for (; pos != std::string::npos; pos = raw.find(from, pos + to.size()))
+    raw.replace(pos, from.size(), to);
+  return raw;
 }
 
 // The decoded text of an outbox item (the whole RFC 5322 message).

@@ -413,6 +413,12 @@ TEST_F(SenderAssess, ForgedFromUnderTheDefaultIsNotDecided) {
   auto pos = raw.find(contact, raw.find("E-post"));
   ASSERT_NE(pos, std::string::npos);
   raw.replace(pos, contact.size(), "target@forger.example");
+  // In the HTML version too (quoted-printable, broken after "r"), or the two versions disagree
+  // (alternatives_disagree) and the HTML one is read.
+  const std::string html_contact = "E-post: r=\r\nagnhild.boe@vettregard.no";
+  pos = raw.find(html_contact);
+  ASSERT_NE(pos, std::string::npos);
+  raw.replace(pos, html_contact.size(), "E-post: target@forger.example");
   Assessment a = run(raw);
   EXPECT_EQ(a.decision.status, rules::CaseStatus::flagged);
   EXPECT_TRUE(has(a, "sender_unverified"));
