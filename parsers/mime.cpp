@@ -24,6 +24,7 @@
 #include <climits>
 #include <cstring>
 #include <iterator>
+#include <list>
 #include <map>
 #include <unordered_map>
 
@@ -31,6 +32,7 @@
 #include "parsers/headers.h"
 #include "parsers/html.h"
 #include "parsers/text.h"
+#include "parsers/uuencode.h"
 
 namespace tilskudd::mime {
 namespace {
@@ -59,9 +61,11 @@ struct Context {
   std::size_t entity_budget = 0;
   bool budget_hit = false;
   int depth_cap = 20;
-  std::size_t field_cap = 0;  // bytes kept per header name/value buffer
-  int level = 0;              // level of the last boundary found (0 = innermost)
-  bool closing = false;       // the last boundary found was a closing one
+  std::size_t field_cap = 0;   // bytes kept per header name/value buffer
+  int level = 0;               // level of the last boundary found (0 = innermost)
+  bool closing = false;        // the last boundary found was a closing one
+  bool message_header = true;  // the next entity is a message (the root, or message/rfc822's)
+  bool digest_child = false;   // the next entity is a part of a multipart/digest
 };
 
 // `const char*` with the parse context attached; mimetic's parser copies iterators around,
@@ -129,6 +133,48 @@ const std::string* find_field(const EntityInfo& info, std::string_view name) {
   return nullptr;
 }
 
+// Whether a boundary line of one of `boundaries` ("--b", innermost first) starts at d (a line
+// start): its level (0 innermost), whether it is a closing one, and `next`, the start of the line
+// after it. -1 when none: the boundary must be followed by "--", white space and the line end.
+int match_boundary(const char* d, const char* e, const std::list<std::string>& boundaries,
+                   bool& closing, const char*& next) {
+  if (e - d < 2 || d[0] != '-' || d[1] != '-') return -1;
+  int level = 0;
+  for (const std::string& bd : boundaries) {
+    if (static_cast<std::size_t>(e - d) >= bd.size() && std::memcmp(d, bd.data(), bd.size()) == 0) {
+      const char* q = d + bd.size();
+      closing = false;
+      if (e - q >= 2 && q[0] == '-' && q[1] == '-') {
+        closing = true;
+        q += 2;
+      }
+      while (q < e && (*q == ' ' || *q == '\t')) ++q;
+      if (q == e || *q == '\r' || *q == '\n') {
+        if (q < e && *q == '\r') ++q;
+        if (q < e && *q == '\n') ++q;
+        next = q;
+        return level;
+      }
+    }
+    ++level;
+  }
+  return -1;
+}
+
+// A message saved from an mbox file starts with the separator line "From sender date" (not a
+// header: no colon after the name). Returns where the header block really starts.
+const char* skip_mbox_from(const char* p, const char* e) {
+  if (e - p < 5 || std::memcmp(p, "From ", 5) != 0) return p;
+  const char* q = p + 5;
+  while (q < e && (*q == ' ' || *q == '\t')) ++q;
+  if (q < e && *q == ':') return p;  // "From : x", a sloppy From header
+  while (q < e && *q != '\r' && *q != '\n') ++q;
+  if (q == e) return p;
+  if (*q == '\r') ++q;
+  if (q < e && *q == '\n') ++q;
+  return q;
+}
+
 }  // namespace
 }  // namespace tilskudd::mime
 
@@ -190,9 +236,13 @@ BaseParser::EntityType BaseParser::getType() {
   MimeEntity* me = m_entityStack.top();
   EntityInfo& info = ctx->info[me];
   info.depth = static_cast<int>(m_entityStack.size()) - 1;
+  const bool digest_child = ctx->digest_child;
+  ctx->digest_child = false;
   if (const std::string* ct = tilskudd::mime::find_field(info, "content-type")) {
     info.content_type = tilskudd::mime::parse_header_value(*ct);
     info.has_content_type = true;
+  } else if (digest_child) {
+    info.content_type.value = "message/rfc822";  // RFC 2046 5.1.5: the digest's default
   }
   const std::string& type = info.content_type.value;
   bool multipart = type.rfind("multipart/", 0) == 0;
@@ -222,10 +272,48 @@ BaseParser::EntityType BaseParser::getType() {
   if (message) {
     info.kind = Kind::Message;
     ++ctx->entities;
+    ctx->message_header = true;  // mimetic loads the inner message next
     return etMsgRfc822;
   }
   info.kind = Kind::Leaf;
   return etRfc822;
+}
+
+// One entity: its header block, then its body. Two things mimetic gets wrong before the header:
+// the mbox "From " separator line at the start of a message (it would end the header block
+// and every header would be lost), and a boundary line where a part's header should start (an
+// empty part, RFC 2046 5.1.1: mimetic read that boundary as a bad header line and swallowed the
+// next part as this part's body). The same holds for a boundary line directly after a part's
+// header lines, without the empty line.
+template <>
+void BaseParser::doLoad() {
+  auto* ctx = m_bit.ctx;
+  const bool message = ctx->message_header;
+  ctx->message_header = false;
+  if (message) m_bit.p = tilskudd::mime::skip_mbox_from(m_bit.p, m_eit.p);
+  bool closing = false;
+  const char* next = nullptr;
+  if (!m_boundaryList.empty() &&
+      tilskudd::mime::match_boundary(m_bit.p, m_eit.p, m_boundaryList, closing, next) >= 0) {
+    ctx->digest_child = false;  // an empty part is an empty text part, also in a digest
+    loadBody();                 // no header; the body ends at once, at this boundary
+    return;
+  }
+  const char* start = m_bit.p;
+  loadHeader();
+  if (!m_boundaryList.empty()) {
+    EntityInfo& info = ctx->info[m_entityStack.top()];
+    const std::string& line = info.body_prefix;
+    const char* at = m_bit.p - static_cast<std::ptrdiff_t>(line.size());
+    if (!line.empty() && line.size() <= static_cast<std::size_t>(m_bit.p - start) &&
+        std::memcmp(at, line.data(), line.size()) == 0 &&
+        (at == start || at[-1] == '\n' || at[-1] == '\r') &&
+        tilskudd::mime::match_boundary(at, m_eit.p, m_boundaryList, closing, next) >= 0) {
+      info.body_prefix.clear();  // the "bad header line" is the next boundary: no body
+      m_bit.p = at;
+    }
+  }
+  loadBody();
 }
 
 template <>
@@ -267,6 +355,7 @@ void BaseParser::loadMultipart() {
       jump_to_next_boundary();
     } else {
       ++ctx->entities;
+      ctx->digest_child = info->content_type.value == "multipart/digest";
       pushNewChild();
       doLoad();
       popChild();
@@ -307,36 +396,19 @@ void RandomParser::copy_until_boundary(ParsingElem pe) {
       const char* d = static_cast<const char*>(found);
       p = d + 1;
       if (!(d == b || d[-1] == '\n' || d[-1] == '\r')) continue;
-      if (e - d < 2 || d[1] != '-') continue;
-      int level = 0;
-      for (const std::string& bd : m_boundaryList) {
-        if (static_cast<std::size_t>(e - d) >= bd.size() &&
-            std::memcmp(d, bd.data(), bd.size()) == 0) {
-          const char* q = d + bd.size();
-          bool closing = false;
-          if (e - q >= 2 && q[0] == '-' && q[1] == '-') {
-            closing = true;
-            q += 2;
-          }
-          const char* r = q;
-          while (r < e && (*r == ' ' || *r == '\t')) ++r;
-          if (r == e || *r == '\r' || *r == '\n') {
-            const char* end = d;
-            if (end > b && end[-1] == '\n') --end;
-            if (end > b && end[-1] == '\r') --end;
-            onBlock(Cursor{b, ctx}, static_cast<int>(end - b), pe);
-            if (r < e && *r == '\r') ++r;
-            if (r < e && *r == '\n') ++r;
-            m_bit.p = r;
-            ctx->level = level;
-            ctx->closing = closing;
-            m_lastBoundary =
-                level == 0 ? (closing ? ClosingBoundary : Boundary) : HigherLevelBoundary;
-            return;
-          }
-        }
-        ++level;
-      }
+      bool closing = false;
+      const char* next = nullptr;
+      const int level = tilskudd::mime::match_boundary(d, e, m_boundaryList, closing, next);
+      if (level < 0) continue;
+      const char* end = d;
+      if (end > b && end[-1] == '\n') --end;
+      if (end > b && end[-1] == '\r') --end;
+      onBlock(Cursor{b, ctx}, static_cast<int>(end - b), pe);
+      m_bit.p = next;
+      ctx->level = level;
+      ctx->closing = closing;
+      m_lastBoundary = level == 0 ? (closing ? ClosingBoundary : Boundary) : HigherLevelBoundary;
+      return;
     }
   }
   onBlock(Cursor{b, ctx}, static_cast<int>(e - b), pe);
@@ -356,15 +428,14 @@ struct Node {
   std::vector<Node> children;
 };
 
+// Whether to_utf8 can read `cs` (after the alias table, text::canonical_charset).
 bool charset_known(const std::string& cs, std::map<std::string, bool>& cache) {
   auto it = cache.find(cs);
   if (it != cache.end()) return it->second;
-  static const char* const aliases[] = {
-      "x-ansi", "cp1252", "windows1252", "utf8", "unicode-1-1-utf-8", "latin9", "iso8859-15"};
-  bool ok =
-      std::any_of(std::begin(aliases), std::end(aliases), [&](const char* a) { return cs == a; });
+  const std::string name = text::canonical_charset(cs);
+  bool ok = name.empty() || name == "utf-8" || name == "windows-1252";
   if (!ok) {
-    iconv_t cd = iconv_open("UTF-8", cs.c_str());
+    iconv_t cd = iconv_open("UTF-8", name.c_str());
     ok = cd != reinterpret_cast<iconv_t>(-1);
     if (ok) iconv_close(cd);
   }
@@ -600,9 +671,25 @@ class Walker {
                "): invalid base64 (" + std::to_string(skipped) + " bad characters skipped)");
     } else if (cte == "quoted-printable") {
       body = decode_quoted_printable(raw);
+    } else if (cte == "x-uuencode" || cte == "x-uue" || cte == "uuencode" || cte == "x-uuencoded" ||
+               cte == "uue") {
+      uu::Decoded d = uu::decode(raw);
+      const std::string where =
+          "part " + std::to_string(msg_.parts.size() + 1) + " (" + p.content_type + "): " + cte;
+      if (!d.begun) {
+        defect(where + " without a \"begin\" line; nothing could be decoded");
+      } else if (d.bad_lines > 0 || !d.ended) {
+        defect(where + ": invalid uuencode (" + std::to_string(d.bad_lines) + " bad lines skipped" +
+               (d.ended ? "" : ", no \"end\" line") + ")");
+      }
+      if (p.filename.empty()) p.filename = text::sanitize_utf8(text::trim(d.name));
+      body = std::move(d.data);
     } else {
       body.assign(raw);
     }
+    std::vector<Part> extracted;
+    if (p.content_type == "text/plain" && !p.is_attachment())
+      extracted = extract_uuencoded(body, p, forwarded);
     if (p.is_text()) {
       if (!p.charset.empty() && !charset_known(p.charset, charsets_))
         defect("part " + std::to_string(msg_.parts.size() + 1) + ": unknown charset \"" +
@@ -611,7 +698,63 @@ class Walker {
     }
     p.body = std::move(body);
     msg_.parts.push_back(std::move(p));
-    return static_cast<int>(msg_.parts.size()) - 1;
+    const int index = static_cast<int>(msg_.parts.size()) - 1;
+    for (Part& x : extracted) msg_.parts.push_back(std::move(x));
+    return index;
+  }
+
+  // The uuencoded blocks in a plain text body ("begin 644 brev.pdf" ... "end", as Eudora,
+  // Pegasus and old scanners send a file): each becomes an attachment of its own and leaves the
+  // text. Bounded by Limits::max_parts; blocks beyond it stay in the text.
+  std::vector<Part> extract_uuencoded(std::string& body, const Part& text_part, int forwarded) {
+    std::vector<Part> out;
+    if (body.find("begin ") == std::string::npos) return out;
+    const std::size_t room =
+        limits_.max_parts > msg_.parts.size() + 1 ? limits_.max_parts - msg_.parts.size() - 1 : 0;
+    bool more = false;
+    std::vector<uu::Block> blocks = uu::find_blocks(body, room, &more);
+    if (more) parts_limit_hit = true;
+    if (blocks.empty()) return out;
+    std::string rest;
+    std::size_t from = 0;
+    for (uu::Block& b : blocks) {
+      rest.append(body, from, b.begin - from);
+      from = b.end;
+      Part x;
+      x.depth = text_part.depth;
+      x.forwarded = forwarded;
+      x.disposition = "attachment";
+      x.filename = text::sanitize_utf8(text::trim(b.name));
+      x.content_type = type_for_name(x.filename);
+      x.body = x.is_text() ? crlf_to_lf(text::to_utf8(b.data, "")) : std::move(b.data);
+      out.push_back(std::move(x));
+    }
+    rest.append(body, from, std::string::npos);
+    body = std::move(rest);
+    return out;
+  }
+
+  static std::string type_for_name(std::string_view name) {
+    static const std::pair<std::string_view, std::string_view> kTypes[] = {
+        {"pdf", "application/pdf"},
+        {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+        {"doc", "application/msword"},
+        {"txt", "text/plain"},
+        {"htm", "text/html"},
+        {"html", "text/html"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"png", "image/png"},
+        {"tif", "image/tiff"},
+        {"tiff", "image/tiff"},
+        {"gif", "image/gif"}};
+    const std::size_t dot = name.rfind('.');
+    if (dot != std::string_view::npos) {
+      const std::string ext = lower(name.substr(dot + 1));
+      for (const auto& [e, type] : kTypes)
+        if (ext == e) return std::string(type);
+    }
+    return "application/octet-stream";
   }
 
   Context& ctx_;

@@ -42,23 +42,6 @@ size_t utf8_seq_len(std::string_view s, size_t i) {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
-std::string canonical_charset(std::string_view cs) {
-  std::string c;
-  for (char ch : trim(cs)) {
-    if (ch == '"' || ch == '\'') continue;
-    c += static_cast<char>((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
-  }
-  // Mail clients label windows-1252 text as iso-8859-1 and ascii; 1252 is a superset
-  // for every printable character, so reading it as 1252 is what receivers do (WHATWG).
-  if (c == "iso-8859-1" || c == "iso8859-1" || c == "latin1" || c == "latin-1" ||
-      c == "us-ascii" || c == "ascii" || c == "ansi_x3.4-1968" || c == "iso_8859-1" ||
-      c == "cp1252" || c == "windows1252" || c == "x-ansi")
-    return "windows-1252";
-  if (c == "utf8" || c == "unicode-1-1-utf-8") return "utf-8";
-  if (c == "iso8859-15" || c == "latin9" || c == "latin-9") return "iso-8859-15";
-  return c;
-}
-
 // Plain windows-1252 -> UTF-8 without iconv, used as the fallback for unknown charsets
 // (undefined 1252 bytes map to U+FFFD).
 std::string cp1252_to_utf8(std::string_view s) {
@@ -117,6 +100,122 @@ bool iconv_convert(std::string_view in, const std::string& from, std::string& ou
 }
 
 }  // namespace
+
+namespace {
+
+// Charset labels real mailers write and the names glibc's iconv knows them by (DECISIONS.md
+// "Reading a message": charsets). One table: MIME parts, RFC 2047 words and RFC 2231
+// parameters all go through it. A label maps to what receivers really decode it as (WHATWG
+// Encoding): a superset where mailers send the superset under the narrower name.
+struct CharsetAlias {
+  std::string_view label;
+  std::string_view name;
+};
+constexpr CharsetAlias kCharsetAliases[] = {
+    // Labelled iso-8859-1 or ascii, sent as windows-1252: 1252 is a superset for every
+    // printable character, so reading it as 1252 is what receivers do.
+    {"iso-8859-1", "windows-1252"},
+    {"iso8859-1", "windows-1252"},
+    {"iso_8859-1", "windows-1252"},
+    {"latin1", "windows-1252"},
+    {"latin-1", "windows-1252"},
+    {"l1", "windows-1252"},
+    {"us-ascii", "windows-1252"},
+    {"ascii", "windows-1252"},
+    {"ansi_x3.4-1968", "windows-1252"},
+    {"cp1252", "windows-1252"},
+    {"windows1252", "windows-1252"},
+    {"x-ansi", "windows-1252"},
+    {"cp-1252", "windows-1252"},
+    // UTF-8 and UTF-7 under Microsoft's and old Netscape names.
+    {"utf8", "utf-8"},
+    {"unicode-1-1-utf-8", "utf-8"},
+    {"unicode-2-0-utf-8", "utf-8"},
+    {"x-unicode20utf8", "utf-8"},
+    {"unicode-1-1-utf-7", "UTF-7"},
+    {"unicode-2-0-utf-7", "UTF-7"},
+    {"x-unicode20utf7", "UTF-7"},
+    {"csunicode11utf7", "UTF-7"},
+    // Latin-9 and Turkish.
+    {"iso8859-15", "iso-8859-15"},
+    {"latin9", "iso-8859-15"},
+    {"latin-9", "iso-8859-15"},
+    {"iso-8859-9", "WINDOWS-1254"},
+    {"latin5", "WINDOWS-1254"},
+    // Hebrew and Arabic with the RFC 1555/1556 directionality suffixes.
+    {"iso-8859-8-i", "ISO-8859-8"},
+    {"iso-8859-8-e", "ISO-8859-8"},
+    {"iso_8859-8-i", "ISO-8859-8"},
+    {"logical", "ISO-8859-8"},
+    {"visual", "ISO-8859-8"},
+    {"iso-8859-6-i", "ISO-8859-6"},
+    {"iso-8859-6-e", "ISO-8859-6"},
+    // Korean: Outlook writes ks_c_5601-1987 for Microsoft's code page 949 (EUC-KR's superset).
+    {"ks_c_5601-1987", "CP949"},
+    {"ks_c_5601-1989", "CP949"},
+    {"ks_c_5601", "CP949"},
+    {"ksc5601", "CP949"},
+    {"ksc_5601", "CP949"},
+    {"korean", "CP949"},
+    {"csksc56011987", "CP949"},
+    {"euc-kr", "CP949"},
+    {"windows-949", "CP949"},
+    // Japanese.
+    {"x-sjis", "SHIFT_JIS"},
+    {"shift-jis", "SHIFT_JIS"},
+    {"ms_kanji", "CP932"},
+    {"csshiftjis", "SHIFT_JIS"},
+    {"windows-31j", "CP932"},
+    {"x-ms-cp932", "CP932"},
+    // Chinese: GB2312 and GBK text decoded as their superset GB18030; Big5 as Big5-HKSCS.
+    {"gb2312", "GB18030"},
+    {"gb_2312-80", "GB18030"},
+    {"csgb2312", "GB18030"},
+    {"euc-cn", "GB18030"},
+    {"x-gbk", "GB18030"},
+    {"gbk", "GB18030"},
+    {"cp936", "GB18030"},
+    {"windows-936", "GB18030"},
+    {"chinese", "GB18030"},
+    {"big5", "BIG5-HKSCS"},
+    {"x-x-big5", "BIG5-HKSCS"},
+    {"cn-big5", "BIG5-HKSCS"},
+    {"csbig5", "BIG5-HKSCS"},
+    // Thai.
+    {"windows-874", "CP874"},
+    {"tis-620", "CP874"},
+    {"iso-8859-11", "CP874"},
+    {"x-windows-874", "CP874"},
+    // Apple Mail's Mac charsets.
+    {"x-mac-roman", "MACINTOSH"},
+    {"macintosh", "MACINTOSH"},
+    {"mac", "MACINTOSH"},
+    {"x-mac-ce", "MAC-CENTRALEUROPE"},
+    {"x-mac-centraleurroman", "MAC-CENTRALEUROPE"},
+    {"x-mac-cyrillic", "MAC-CYRILLIC"},
+    {"x-mac-ukrainian", "MAC-UK"},
+    {"x-mac-icelandic", "MAC-IS"},
+    // Labels that name no charset at all: guessed like an undeclared part.
+    {"unknown-8bit", ""},
+    {"x-unknown", ""},
+    {"unknown", ""},
+    {"x-user-defined", ""},
+    {"default", ""},
+    {"8bit", ""},
+};
+
+}  // namespace
+
+std::string canonical_charset(std::string_view cs) {
+  std::string c;
+  for (char ch : trim(cs)) {
+    if (ch == '"' || ch == '\'') continue;
+    c += static_cast<char>((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
+  }
+  for (const CharsetAlias& a : kCharsetAliases)
+    if (c == a.label) return std::string(a.name);
+  return c;
+}
 
 bool is_valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
@@ -187,8 +286,8 @@ std::string normalize_spaces(std::string_view s) {
       ++i;
     } else if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80) {
       auto d = static_cast<unsigned char>(s[i + 2]);
-      if (d == 0x87 || d == 0xAF || d == 0x89 || d == 0x8A || d == 0x88 || d == 0x80 ||
-          d == 0x81 || d == 0x82 || d == 0x83 || d == 0x84 || d == 0x85 || d == 0x86) {
+      if (d == 0x87 || d == 0xAF || d == 0x89 || d == 0x8A || d == 0x88 || d == 0x80 || d == 0x81 ||
+          d == 0x82 || d == 0x83 || d == 0x84 || d == 0x85 || d == 0x86) {
         out += ' ';  // U+2000..U+200A, U+202F
         i += 2;
       } else if (d == 0x93 || d == 0x94 || d == 0x92) {
@@ -214,7 +313,9 @@ std::string normalize_spaces(std::string_view s) {
 }
 
 std::string_view trim(std::string_view s) {
-  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  auto ws = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   while (!s.empty() && ws(s.front())) s.remove_prefix(1);
   while (!s.empty() && ws(s.back())) s.remove_suffix(1);
   return s;
@@ -261,7 +362,9 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
   return to_lower(s.substr(0, prefix.size())) == to_lower(prefix);
 }
 
-bool iequals(std::string_view a, std::string_view b) { return to_lower(a) == to_lower(b); }
+bool iequals(std::string_view a, std::string_view b) {
+  return to_lower(a) == to_lower(b);
+}
 
 std::string name_key(std::string_view name) {
   std::string lowered = to_lower(normalize_spaces(name));

@@ -12,6 +12,12 @@ namespace tilskudd::text {
 // U+FFFD; the result is always valid UTF-8.
 std::string to_utf8(std::string_view bytes, std::string_view charset);
 
+// The iconv name for a charset label as mailers write it (lower-cased, quotes dropped, then the
+// alias table: "ks_c_5601-1987" -> "CP949", "x-sjis" -> "SHIFT_JIS", "iso-8859-1" ->
+// "windows-1252", ...). "" for labels that name no charset ("unknown-8bit"); other labels are
+// returned lower-cased as they are.
+std::string canonical_charset(std::string_view charset);
+
 // True when `s` is well-formed UTF-8.
 bool is_valid_utf8(std::string_view s);
 

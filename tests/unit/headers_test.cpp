@@ -62,6 +62,11 @@ TEST(Rfc2047, InvalidBytesInsideWordGiveValidUtf8) {
   EXPECT_EQ(out.find('\0'), std::string::npos);
 }
 
+TEST(Rfc2047, OutlooksKoreanCharsetNameIsCp949) {
+  // Outlook labels code page 949 "ks_c_5601-1987", a name glibc's iconv does not know.
+  EXPECT_EQ(decode_rfc2047("=?ks_c_5601-1987?B?x9Gx2w==?="), "한글");
+}
+
 TEST(Rfc2047, UnknownCharsetDoesNotThrow) {
   std::string out = decode_rfc2047("=?x-unknown-cs?Q?abc?=");
   EXPECT_EQ(out, "abc");

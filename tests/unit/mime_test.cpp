@@ -737,3 +737,275 @@ TEST(MimeShown, HiddenTextOfAForwardedMessageIsItsOwn) {
   EXPECT_EQ(m.forwarded[0].text, "Innvilget");
   EXPECT_EQ(m.forwarded[0].hidden, (std::vector<std::string>{"text in the background colour"}));
 }
+
+// ---- Issue 15: what real mailers and mailbox files produce ----------------------------------
+
+// A message saved from an mbox file (mutt, s-nail, Thunderbird's "Save as") starts with the
+// mbox separator "From sender date"; it is not a header and must not end the header block.
+TEST(MimeMbox, LeadingFromSeparatorLineIsSkipped) {
+  Message m =
+      parse(crlf("From kari@solsikken.no Tue Sep  1 10:00:00 2020\n"
+                 "From: Kari Nordmann <kari@solsikken.no>\n"
+                 "Subject: =?UTF-8?Q?S=C3=B8knad?= 20/30298\n"
+                 "Date: Tue, 1 Sep 2020 10:00:00 +0200\n"
+                 "Content-Type: text/plain; charset=UTF-8\n"
+                 "\n"
+                 "Hei\n"));
+  EXPECT_EQ(m.headers.subject, "Søknad 20/30298");
+  ASSERT_EQ(m.headers.from.size(), 1u);
+  EXPECT_EQ(m.headers.from[0].address, "kari@solsikken.no");
+  EXPECT_EQ(m.text, "Hei\n");
+  EXPECT_TRUE(m.defects.empty()) << m.defects.front();
+}
+
+TEST(MimeMbox, FromSeparatorInsideAForwardedMessageKeepsItsHeadersAndPdf) {
+  Message m =
+      parse(crlf("From: Kari Nordmann <kari@solsikken.no>\n"
+                 "Subject: Fwd: Tilsagn\n"
+                 "Content-Type: multipart/mixed; boundary=\"b\"\n"
+                 "\n"
+                 "--b\n"
+                 "Content-Type: text/plain\n"
+                 "\n"
+                 "Se vedlagt.\n"
+                 "--b\n"
+                 "Content-Type: message/rfc822\n"
+                 "\n"
+                 "From sfovpost@statsforvalteren.no Tue Jun 30 11:04:00 2020\n"
+                 "From: Statsforvalteren i Oslo og Viken <sfovpost@statsforvalteren.no>\n"
+                 "Subject: Tilsagn om tilretteleggingsmidler\n"
+                 "Date: Tue, 30 Jun 2020 11:04:00 +0200\n"
+                 "Content-Type: multipart/mixed; boundary=\"inner\"\n"
+                 "\n"
+                 "--inner\n"
+                 "Content-Type: text/plain\n"
+                 "\n"
+                 "Vedlagt er tilsagnet.\n"
+                 "--inner\n"
+                 "Content-Type: application/pdf; name=\"tilsagn.pdf\"\n"
+                 "Content-Disposition: attachment; filename=\"tilsagn.pdf\"\n"
+                 "Content-Transfer-Encoding: base64\n"
+                 "\n" +
+                 base64("%PDF-1.4 tilsagn") +
+                 "\n--inner--\n"
+                 "--b--\n"));
+  ASSERT_EQ(m.forwarded.size(), 1u);
+  EXPECT_EQ(m.forwarded[0].headers.subject, "Tilsagn om tilretteleggingsmidler");
+  ASSERT_EQ(m.forwarded[0].headers.from.size(), 1u);
+  EXPECT_EQ(m.forwarded[0].headers.from[0].address, "sfovpost@statsforvalteren.no");
+  EXPECT_EQ(m.forwarded[0].text, "Vedlagt er tilsagnet.");
+  const Part* pdf = find_part(m, "application/pdf");
+  ASSERT_NE(pdf, nullptr);
+  EXPECT_EQ(pdf->filename, "tilsagn.pdf");
+  EXPECT_EQ(pdf->body, "%PDF-1.4 tilsagn");
+  EXPECT_EQ(pdf->forwarded, 0);
+  EXPECT_TRUE(m.defects.empty()) << m.defects.front();
+}
+
+TEST(MimeMbox, AFromHeaderIsNotASeparatorAndABodyFromLineStays) {
+  Message m =
+      parse(crlf("From : Kari <kari@solsikken.no>\n"
+                 "Subject: s\n"
+                 "\n"
+                 "From the office\n"));
+  ASSERT_EQ(m.headers.from.size(), 1u);
+  EXPECT_EQ(m.headers.from[0].address, "kari@solsikken.no");
+  EXPECT_EQ(m.headers.subject, "s");
+  EXPECT_EQ(m.text, "From the office\n");
+}
+
+// RFC 2046 5.1.1: a delimiter line directly after a delimiter line is an empty part (no headers,
+// no body); the next delimiter starts a new part, which must not be swallowed as body text.
+TEST(MimeBoundaries, EmptyPartDoesNotSwallowTheNextPart) {
+  Message m =
+      parse(crlf("From: kari@solsikken.no\n"
+                 "Content-Type: multipart/mixed; boundary=\"b\"\n"
+                 "\n"
+                 "--b\n"
+                 "Content-Type: text/plain\n"
+                 "\n"
+                 "Skjema\n"
+                 "--b\n"
+                 "--b\n"
+                 "Content-Type: application/pdf; name=\"brev.pdf\"\n"
+                 "Content-Disposition: attachment; filename=\"brev.pdf\"\n"
+                 "Content-Transfer-Encoding: base64\n"
+                 "\n" +
+                 base64("%PDF-1.4 brev") + "\n--b--\n"));
+  const Part* pdf = find_part(m, "application/pdf");
+  ASSERT_NE(pdf, nullptr);
+  EXPECT_EQ(pdf->filename, "brev.pdf");
+  EXPECT_EQ(pdf->body, "%PDF-1.4 brev");
+  EXPECT_EQ(m.text, "Skjema");
+  EXPECT_EQ(m.text.find("Content-Type"), std::string::npos);
+}
+
+TEST(MimeBoundaries, EmptyFirstPartAndHeadersWithoutBlankLine) {
+  Message m =
+      parse(crlf("Content-Type: multipart/mixed; boundary=\"b\"\n"
+                 "\n"
+                 "--b\n"
+                 "--b\n"
+                 "Content-Type: text/plain\n"
+                 "\n"
+                 "Skjema\n"
+                 "--b\n"
+                 "Content-Type: text/plain; name=\"tom.txt\"\n"
+                 "--b\n"
+                 "Content-Type: application/pdf; name=\"brev.pdf\"\n"
+                 "\n"
+                 "%PDF-1.4\n"
+                 "--b--\n"));
+  EXPECT_EQ(m.text, "Skjema");
+  const Part* pdf = find_part(m, "application/pdf");
+  ASSERT_NE(pdf, nullptr);
+  EXPECT_EQ(pdf->body, "%PDF-1.4");
+  bool empty_txt = false;
+  for (const Part& p : m.parts)
+    if (p.filename == "tom.txt") empty_txt = p.body.empty();
+  EXPECT_TRUE(empty_txt);
+}
+
+// RFC 2046 5.1.5: in multipart/digest a part without Content-Type is message/rfc822.
+TEST(MimeDigest, PartsDefaultToMessageRfc822) {
+  Message m =
+      parse(crlf("From: liste@x.no\n"
+                 "Content-Type: multipart/digest; boundary=\"d\"\n"
+                 "\n"
+                 "--d\n"
+                 "\n"
+                 "From: Statsforvalteren <sfovpost@statsforvalteren.no>\n"
+                 "Subject: Tilsagn\n"
+                 "\n"
+                 "Tilsagn om midler.\n"
+                 "--d\n"
+                 "Content-Type: text/plain\n"
+                 "\n"
+                 "Bare tekst.\n"
+                 "--d--\n"));
+  ASSERT_EQ(m.forwarded.size(), 1u);
+  EXPECT_EQ(m.forwarded[0].headers.subject, "Tilsagn");
+  ASSERT_EQ(m.forwarded[0].headers.from.size(), 1u);
+  EXPECT_EQ(m.forwarded[0].headers.from[0].address, "sfovpost@statsforvalteren.no");
+  EXPECT_EQ(m.forwarded[0].text, "Tilsagn om midler.");
+  EXPECT_EQ(m.text, "Bare tekst.");
+}
+
+// Charsets real mailers write under names iconv does not know (Outlook's ks_c_5601-1987 is
+// CP949; Hebrew "visual/logical" -i/-e suffixes; Mac and Microsoft names).
+TEST(MimeCharsets, AliasesRealMailersUse) {
+  struct Case {
+    const char* charset;
+    std::string bytes;
+    std::string utf8;
+  };
+  const Case cases[] = {
+      {"ks_c_5601-1987", "\xC7\xD1\xB1\xDB", "한글"},
+      {"iso-8859-8-i", "\xF9\xEC\xE5\xED", "שלום"},
+      {"x-sjis", "\x93\xFA\x96\x7B", "日本"},
+      {"gb2312", "\xD6\xD0\xCE\xC4", "中文"},
+      {"unicode-1-1-utf-7", "+AOY-", "æ"},
+      {"x-mac-roman", "\xBE", "æ"},
+      {"windows-874", "\xA1", "ก"},
+      {"utf8", "\xC3\xA6", "æ"},
+  };
+  for (const Case& c : cases) {
+    Message m = parse(crlf("Content-Type: text/plain; charset=\"" + std::string(c.charset) +
+                           "\"\n\n" + c.bytes + "\n"));
+    EXPECT_EQ(m.text, c.utf8 + "\n") << c.charset;
+    EXPECT_TRUE(m.defects.empty()) << c.charset << ": " << m.defects.front();
+  }
+}
+
+namespace {
+
+// uuencode as uuencode(1) writes it: 45 bytes a line, '`' for zero.
+std::string uuencode(std::string_view in, std::string_view name) {
+  auto enc = [](unsigned v) { return static_cast<char>(v == 0 ? '`' : v + 32); };
+  std::string out = "begin 644 " + std::string(name) + "\n";
+  for (std::size_t i = 0; i < in.size(); i += 45) {
+    std::string_view chunk = in.substr(i, 45);
+    out += enc(static_cast<unsigned>(chunk.size()));
+    for (std::size_t j = 0; j < chunk.size(); j += 3) {
+      unsigned a = static_cast<unsigned char>(chunk[j]);
+      unsigned b = j + 1 < chunk.size() ? static_cast<unsigned char>(chunk[j + 1]) : 0;
+      unsigned c = j + 2 < chunk.size() ? static_cast<unsigned char>(chunk[j + 2]) : 0;
+      out += enc(a >> 2);
+      out += enc(((a & 3) << 4) | (b >> 4));
+      out += enc(((b & 15) << 2) | (c >> 6));
+      out += enc(c & 63);
+    }
+    out += "\n";
+  }
+  return out + "`\nend\n";
+}
+
+const std::string kUuPdf =
+    "%PDF-1.4\n" + std::string(200, 'x') + std::string("\n\xC3\xA6\x00\xFF%%EOF\n", 12);
+
+}  // namespace
+
+TEST(MimeUuencode, TransferEncodingsAreDecoded) {
+  for (const char* cte : {"x-uuencode", "x-uue", "uuencode", "X-UUENCODE"}) {
+    Message m = parse(crlf(std::string("Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+                                       "--b\nContent-Type: text/plain\n\nHei\n--b\n"
+                                       "Content-Type: application/octet-stream\n"
+                                       "Content-Transfer-Encoding: ") +
+                           cte + "\n\n" + uuencode(kUuPdf, "brev.pdf") + "--b--\n"));
+    const Part* p = find_part(m, "application/octet-stream");
+    ASSERT_NE(p, nullptr) << cte;
+    EXPECT_EQ(p->body, kUuPdf) << cte;
+    EXPECT_EQ(p->filename, "brev.pdf") << cte;  // from the begin line, the part names none
+    EXPECT_TRUE(m.defects.empty()) << cte << ": " << m.defects.front();
+  }
+}
+
+TEST(MimeUuencode, BadLinesAreReportedNotFatal) {
+  Message m =
+      parse(crlf("Content-Type: application/pdf; name=\"brev.pdf\"\n"
+                 "Content-Transfer-Encoding: x-uuencode\n\n"
+                 "begin 644 brev.pdf\nM this is not uuencoded at all, it is prose\xFF\nend\n"));
+  ASSERT_EQ(m.parts.size(), 1u);
+  EXPECT_TRUE(has_defect(m, "uuencode"));
+  Message none =
+      parse(crlf("Content-Type: application/pdf; name=\"brev.pdf\"\n"
+                 "Content-Transfer-Encoding: x-uuencode\n\nno begin line here\n"));
+  ASSERT_EQ(none.parts.size(), 1u);
+  EXPECT_TRUE(none.parts[0].body.empty());
+  EXPECT_TRUE(has_defect(none, "uuencode"));
+}
+
+// Old clients (Eudora, Pegasus, some scanners) put "begin 644 brev.pdf" straight into a
+// text/plain body: the block is an attachment of its own and not body text.
+TEST(MimeUuencode, BlockInsideAPlainTextBodyIsAnAttachment) {
+  Message m =
+      parse(crlf("From: kari@solsikken.no\nContent-Type: text/plain\n\n"
+                 "Hei, her er brevet.\n\n" +
+                 uuencode(kUuPdf, "brev fra SF.pdf") + "\nMvh Kari\n"));
+  ASSERT_EQ(m.parts.size(), 2u);
+  const Part& pdf = m.parts[1];
+  EXPECT_EQ(pdf.content_type, "application/pdf");
+  EXPECT_EQ(pdf.filename, "brev fra SF.pdf");
+  EXPECT_EQ(pdf.disposition, "attachment");
+  EXPECT_EQ(pdf.body, kUuPdf);
+  EXPECT_TRUE(pdf.is_attachment());
+  EXPECT_EQ(m.text.find("begin 644"), std::string::npos);
+  EXPECT_NE(m.text.find("Hei, her er brevet."), std::string::npos);
+  EXPECT_NE(m.text.find("Mvh Kari"), std::string::npos);
+}
+
+TEST(MimeUuencode, ProseThatStartsWithBeginIsLeftAlone) {
+  Message m = parse(crlf("Content-Type: text/plain\n\nbegin 644 ting\nVi begynner i morgen.\n"));
+  ASSERT_EQ(m.parts.size(), 1u);
+  EXPECT_EQ(m.text, "begin 644 ting\nVi begynner i morgen.\n");
+}
+
+TEST(MimeUuencode, ManyBlocksAreBounded) {
+  std::string body;
+  for (int i = 0; i < 5000; ++i) body += uuencode("x", "f" + std::to_string(i) + ".pdf");
+  Limits limits;
+  limits.max_parts = 50;
+  Message m = parse(crlf("Content-Type: text/plain\n\n" + body), limits);
+  EXPECT_LE(m.parts.size(), 50u);
+  EXPECT_TRUE(has_defect(m, "parts"));
+}
