@@ -321,95 +321,221 @@ HeaderValue parse_header_value(std::string_view raw) {
   return hv;
 }
 
-std::vector<Address> parse_addresses(std::string_view raw) {
-  std::vector<Address> out;
-  // Split on top-level ',' and ';' (outside quotes, comments and angle brackets); a top-level
-  // ':' ends a group's display name, which is dropped.
-  std::vector<std::string> items;
-  std::string cur;
-  bool quoted = false;
-  int comment = 0;
-  bool angle = false;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c == '\\' && i + 1 < raw.size() && (quoted || comment > 0)) {
-      cur += c;
-      cur += raw[++i];
+namespace {
+
+// RFC 5322 3.4 address lists, read leniently: tokens first (quoted strings, comments, angle
+// addresses, specials, atoms), then mailboxes. Linear in the input.
+struct AddrToken {
+  enum Kind { word, comment, angle, special } kind = word;
+  std::string text;     // word: as written (quotes kept); comment: its text; angle: inside
+  std::string content;  // word: the text a reader sees (quotes and escapes removed)
+  bool space_before = false;
+  char c = 0;  // special: ',' ';' ':'
+};
+
+std::vector<AddrToken> address_tokens(std::string_view raw) {
+  std::vector<AddrToken> out;
+  const std::size_t n = raw.size();
+  bool space = false;
+  std::size_t i = 0;
+  while (i < n) {
+    const char c = raw[i];
+    if (is_wsp(c)) {
+      space = true;
+      ++i;
       continue;
     }
-    if (comment == 0 && c == '"') {
-      quoted = !quoted;
-    } else if (!quoted) {
-      if (c == '(') {
-        ++comment;
-      } else if (c == ')' && comment > 0) {
-        --comment;
-      } else if (comment == 0) {
-        if (c == '<') {
-          angle = true;
-        } else if (c == '>') {
-          angle = false;
-        } else if (!angle && (c == ',' || c == ';')) {
-          items.push_back(std::move(cur));
-          cur.clear();
-          continue;
-        } else if (!angle && c == ':') {
-          cur.clear();  // group display name
+    AddrToken t;
+    t.space_before = space;
+    space = false;
+    if (c == '"') {
+      t.text += '"';
+      ++i;
+      while (i < n && raw[i] != '"') {
+        if (raw[i] == '\\' && i + 1 < n) {
+          t.text += raw[i];
+          ++i;
+        }
+        t.text += raw[i];
+        t.content += raw[i];
+        ++i;
+      }
+      t.text += '"';
+      if (i < n) ++i;
+    } else if (c == '(') {
+      t.kind = AddrToken::comment;
+      int depth = 1;
+      ++i;
+      while (i < n && depth > 0) {
+        char d = raw[i];
+        if (d == '\\' && i + 1 < n) {
+          t.text += raw[i + 1];
+          i += 2;
           continue;
         }
+        if (d == '(') ++depth;
+        if (d == ')' && --depth == 0) {
+          ++i;
+          break;
+        }
+        t.text += d;
+        ++i;
+      }
+      space = true;  // a comment separates like white space
+    } else if (c == '<') {
+      t.kind = AddrToken::angle;
+      ++i;
+      bool quoted = false;
+      while (i < n && (quoted || raw[i] != '>')) {
+        if (raw[i] == '\\' && quoted && i + 1 < n) t.text += raw[i++];
+        if (raw[i] == '"') quoted = !quoted;
+        t.text += raw[i];
+        ++i;
+      }
+      if (i < n) ++i;
+    } else if (c == ',' || c == ';' || c == ':') {
+      t.kind = AddrToken::special;
+      t.c = c;
+      ++i;
+    } else if (c == '>' || c == ')') {
+      ++i;  // stray closing bracket
+      continue;
+    } else {
+      while (i < n && !is_wsp(raw[i]) && raw[i] != '"' && raw[i] != '(' && raw[i] != '<' &&
+             raw[i] != '>' && raw[i] != ',' && raw[i] != ';' && raw[i] != ':' && raw[i] != ')') {
+        t.text += raw[i];
+        ++i;
+      }
+      t.content = t.text;
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// "local@domain" from an addr-spec as written (comments, white space, an obsolete route and
+// the local part's quotes removed; the domain lower-cased); "" when it is not one.
+std::string normalise_addr_spec(std::string_view spec) {
+  std::string s = strip_comments(spec);
+  std::string t;
+  bool quoted = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '\\' && quoted && i + 1 < s.size()) {
+      t += c;
+      t += s[++i];
+      continue;
+    }
+    if (c == '"') quoted = !quoted;
+    if (!quoted && is_wsp(c)) continue;
+    t += c;
+  }
+  if (!t.empty() && t.front() == '@') {  // obsolete route "@a,@b:local@domain"
+    std::size_t colon = t.find(':');
+    t = colon == std::string::npos ? std::string() : t.substr(colon + 1);
+  }
+  std::size_t at = t.rfind('@');
+  if (at == std::string::npos || at == 0 || at + 1 >= t.size()) return "";
+  std::string local = unquote(std::string_view(t).substr(0, at));
+  if (local.empty()) return "";
+  return text::sanitize_utf8(local + "@" + ascii_lower(std::string_view(t).substr(at + 1)));
+}
+
+std::string display_text(std::string_view s) {
+  return decode_rfc2047(text::collapse_spaces(s));
+}
+
+}  // namespace
+
+std::vector<Address> parse_addresses(std::string_view raw) {
+  std::vector<Address> out;
+  // Words run together without white space form one chunk ("\"a b\"@x.no"); a chunk with an
+  // unquoted '@' is a bare addr-spec, other chunks are the display name of the address after.
+  struct Chunk {
+    std::string spec;     // as written
+    std::string display;  // as a reader sees it
+    std::string comment;  // the comment right after it
+    bool at = false;
+  };
+  std::vector<Chunk> pending;
+  std::string item_comment;
+  bool group = false;
+  auto flush = [&] {
+    bool any_at = false;
+    for (const Chunk& c : pending) any_at = any_at || c.at;
+    if (!any_at) {
+      std::string name;
+      for (const Chunk& c : pending) name += (name.empty() ? "" : " ") + c.display;
+      if (!text::trim(name).empty()) out.push_back({display_text(name), ""});
+    } else {
+      std::string name;
+      for (const Chunk& c : pending) {
+        if (!c.at) {
+          name += (name.empty() ? "" : " ") + c.display;
+          continue;
+        }
+        Address a;
+        a.address = normalise_addr_spec(c.spec);
+        const std::string& d = !name.empty() ? name : !c.comment.empty() ? c.comment : item_comment;
+        a.display_name = display_text(d);
+        if (a.address.empty() && a.display_name.empty()) a.display_name = display_text(c.display);
+        out.push_back(std::move(a));
+        name.clear();
       }
     }
-    cur += c;
-  }
-  items.push_back(std::move(cur));
-
-  for (const std::string& item : items) {
-    std::string comment_text;
-    std::string s = strip_comments(item, &comment_text);
-    std::string_view sv = text::trim(s);
-    if (sv.empty()) continue;
-    Address a;
-    std::string addr;
-    // Find '<' outside quotes.
-    size_t lt = std::string_view::npos;
-    bool q = false;
-    for (size_t i = 0; i < sv.size(); ++i) {
-      if (sv[i] == '\\' && q) {
-        ++i;
+    pending.clear();
+    item_comment.clear();
+  };
+  bool after_word = false;
+  for (AddrToken& t : address_tokens(raw)) {
+    switch (t.kind) {
+      case AddrToken::word:
+        if (after_word && !t.space_before && !pending.empty()) {
+          pending.back().spec += t.text;
+          pending.back().display += t.content;
+        } else {
+          pending.push_back({t.text, t.content, "", false});
+        }
+        if (t.text.find('@') != std::string::npos && t.text.front() != '"')
+          pending.back().at = true;
+        after_word = true;
         continue;
-      }
-      if (sv[i] == '"') q = !q;
-      if (!q && sv[i] == '<') {
-        lt = i;
+      case AddrToken::comment:
+        if (!pending.empty() && pending.back().comment.empty()) {
+          pending.back().comment = t.text;
+        } else if (pending.empty() && item_comment.empty()) {
+          item_comment = t.text;
+        }
+        break;
+      case AddrToken::angle: {
+        Address a;
+        a.address = normalise_addr_spec(t.text);
+        std::string name;
+        for (const Chunk& c : pending) name += (name.empty() ? "" : " ") + c.display;
+        a.display_name = display_text(name);
+        if (a.address.empty() && a.display_name.empty() && !text::trim(t.text).empty())
+          a.display_name = display_text(t.text);
+        if (!a.address.empty() || !a.display_name.empty()) out.push_back(std::move(a));
+        pending.clear();
+        item_comment.clear();
         break;
       }
+      case AddrToken::special:
+        if (t.c == ':' && !group) {
+          pending.clear();  // the group's display name
+          item_comment.clear();
+          group = true;
+        } else if (t.c == ':') {
+          pending.clear();
+        } else {
+          flush();
+          if (t.c == ';') group = false;
+        }
+        break;
     }
-    if (lt != std::string_view::npos) {
-      size_t gt = sv.find('>', lt);
-      std::string_view inside =
-          sv.substr(lt + 1, gt == std::string_view::npos ? sv.npos : gt - lt - 1);
-      if (size_t colon = inside.rfind(':'); colon != std::string_view::npos && inside[0] == '@')
-        inside = inside.substr(colon + 1);  // obsolete route
-      addr = std::string(inside);
-      a.display_name = decode_rfc2047(text::collapse_spaces(unquote(sv.substr(0, lt))));
-    } else {
-      addr = std::string(sv);
-      if (!comment_text.empty())
-        a.display_name = decode_rfc2047(text::collapse_spaces(comment_text));
-    }
-    addr.erase(std::remove_if(addr.begin(), addr.end(), [](char c) { return is_wsp(c); }),
-               addr.end());
-    size_t at = addr.rfind('@');
-    if (at != std::string::npos && at > 0 && at + 1 < addr.size()) {
-      std::string local = unquote(addr.substr(0, at));
-      a.address = text::sanitize_utf8(local + "@" + ascii_lower(addr.substr(at + 1)));
-    } else if (lt == std::string_view::npos) {
-      // Not an address at all ("undisclosed-recipients", a bare name): keep it as a name.
-      a.display_name = decode_rfc2047(text::collapse_spaces(unquote(sv)));
-    }
-    if (a.address.empty() && a.display_name.empty()) continue;
-    out.push_back(std::move(a));
+    after_word = false;
   }
+  flush();
   return out;
 }
 
@@ -446,7 +572,7 @@ Headers make_headers(const std::vector<std::pair<std::string, std::string>>& raw
   Headers h;
   h.fields.reserve(raw_fields.size());
   bool seen_subject = false, seen_id = false, seen_irt = false, seen_refs = false,
-       seen_date = false, seen_from = false, seen_to = false, seen_reply = false;
+       seen_date = false, seen_to = false, seen_reply = false;
   for (const auto& [name, raw_value] : raw_fields) {
     std::string value = unfold(raw_value);
     std::string lname = ascii_lower(name);
@@ -467,9 +593,11 @@ Headers make_headers(const std::vector<std::pair<std::string, std::string>>& raw
     } else if (lname == "date" && !seen_date) {
       seen_date = true;
       h.date = text::sanitize_utf8(text::trim(value));
-    } else if (lname == "from" && !seen_from) {
-      seen_from = true;
-      h.from = parse_addresses(value);
+    } else if (lname == "from") {
+      // Every From field and every mailbox in it: RFC 5322 allows one field, but a message
+      // with two must not be read as if it had only the convenient one.
+      auto more = parse_addresses(value);
+      h.from.insert(h.from.end(), more.begin(), more.end());
     } else if (lname == "to") {
       seen_to = true;
       auto more = parse_addresses(value);

@@ -32,7 +32,7 @@ struct Headers {
   std::string in_reply_to;              // without angle brackets (first id)
   std::vector<std::string> references;  // without angle brackets
   std::string date;                     // raw Date: value
-  std::vector<Address> from;
+  std::vector<Address> from;            // every mailbox of every From field (normally exactly one)
   std::vector<Address> to;
   std::vector<Address> reply_to;
   bool has_return_path = false;

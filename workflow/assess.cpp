@@ -7,6 +7,7 @@
 #include "parsers/case_number.h"
 #include "parsers/date.h"
 #include "parsers/docx.h"
+#include "parsers/forward.h"
 #include "parsers/headers.h"
 #include "parsers/html.h"
 #include "parsers/text.h"
@@ -21,70 +22,11 @@ namespace {
 
 using nlohmann::json;
 
-// Where an inline-forwarded message starts in a body ("Videresendt melding", Outlook's
-// "Opprinnelig melding", Apple Mail's "Begin forwarded message:").
+// Where an inline-forwarded message starts in a body (parsers/forward.h: Gmail, Thunderbird,
+// Apple Mail and Outlook, in Norwegian and English), npos when none does.
 size_t forward_marker(std::string_view body) {
-  static const std::array<std::string_view, 9> kMarkers = {"---------- videresendt melding",
-                                                           "---------- forwarded message",
-                                                           "-----opprinnelig melding-----",
-                                                           "-----original message-----",
-                                                           "begin forwarded message:",
-                                                           "start på videresendt melding:",
-                                                           "videresendt melding:",
-                                                           "videresendt e-post:",
-                                                           "forwarded message:"};
-  std::string lower = text::to_lower(body);
-  size_t best = std::string::npos;
-  for (auto m : kMarkers) {
-    size_t pos = lower.find(m);
-    if (pos < best) best = pos;
-  }
-  return best;
-}
-
-// A field of an inline-forwarded block's header (its first lines): the value of the first line
-// labelled with one of `labels` ("Fra:", "From:"), "" when there is none.
-std::string forward_header(std::string_view block, std::initializer_list<std::string_view> labels) {
-  std::size_t n = 0;
-  for (std::string_view line : text::split_lines(block)) {
-    if (++n > 12) break;
-    std::string_view l = text::trim(line);
-    std::string lower = text::to_lower(l);
-    std::size_t colon = lower.find(':');
-    if (colon == std::string::npos) continue;
-    std::string label(text::trim(std::string_view(lower).substr(0, colon)));
-    if (std::find(labels.begin(), labels.end(), label) == labels.end()) continue;
-    return std::string(text::trim(l.substr(colon + 1)));
-  }
-  return "";
-}
-
-// The original sender's address in an inline-forwarded block, "" when none is given. Outlook
-// writes "From: Name [mailto:a@b]", Gmail and Apple Mail "Fra: Name <a@b>".
-std::string inline_forward_sender(std::string_view block) {
-  std::string value = forward_header(block, {"fra", "from", "avsender"});
-  std::size_t at = value.find('@');
-  if (at == std::string::npos) return "";
-  auto stop = [](char c) {
-    return c == ' ' || c == '<' || c == '>' || c == '[' || c == ']' || c == '(' || c == ')' ||
-           c == '"' || c == '\'' || c == ',' || c == ';' || c == ':';
-  };
-  std::size_t b = at, e = at;
-  while (b > 0 && !stop(value[b - 1])) --b;
-  while (e < value.size() && !stop(value[e])) ++e;
-  return text::to_lower(std::string_view(value).substr(b, e - b));
-}
-
-// The date an inline-forwarded block's header gives ("Date: Fri, 14 Aug 2020 10:02:00 +0200",
-// "Dato: fre. 14. aug. 2020 kl. 10:02", "Sendt: 14. august 2020 10:02").
-std::optional<Date> inline_forward_date(std::string_view block) {
-  std::string value = forward_header(block, {"date", "dato", "sendt", "sent"});
-  if (value.empty()) return std::nullopt;
-  if (auto d = parse_mail_date(value)) return d;
-  for (const Date& d : find_dates(value)) {
-    if (d.valid()) return d;
-  }
-  return std::nullopt;
+  const forward::Inline f = forward::find_inline(body);
+  return f.found ? f.marker : std::string::npos;
 }
 
 struct TextSource {
@@ -233,7 +175,8 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   a.message_id = h.message_id;
   a.in_reply_to = h.in_reply_to;
   a.references = h.references;
-  if (!h.from.empty()) a.from_address = h.from.front().address;
+  // Exactly one From mailbox is the sender; with several, none is (multiple_from).
+  if (h.from.size() == 1) a.from_address = h.from.front().address;
 
   if (opt.received) {
     a.received = *opt.received;
@@ -410,15 +353,19 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     l.source = "forwarded";
     if (!l.date) l.date = parse_mail_date(fwd.headers.date);
     rules::LetterOrigin origin{rules::LetterChannel::forwarded, ""};
-    if (!fwd.headers.from.empty()) origin.original_sender = fwd.headers.from.front().address;
+    if (fwd.headers.from.size() == 1) origin.original_sender = fwd.headers.from.front().address;
     add_letter(std::move(l), origin);
   }
-  if (!forwarded_text.empty() && looks_like_letter(forwarded_text)) {
-    Letter l = parse_letter(forwarded_text, names, applicant);
+  // An inline forward's letter: its text below the marker (quote marks removed), its original
+  // sender the From/Fra line of its header block. Our own mail quoted in a reply is not one.
+  const forward::Inline inline_fwd = forward::find_inline(forwarded_text);
+  if (inline_fwd.found && looks_like_letter(inline_fwd.text) &&
+      !(!inline_fwd.from_address.empty() &&
+        text::iequals(inline_fwd.from_address, own_address(cfg)))) {
+    Letter l = parse_letter(inline_fwd.text, names, applicant);
     l.source = "body";
-    if (!l.date) l.date = inline_forward_date(forwarded_text);
-    add_letter(std::move(l),
-               {rules::LetterChannel::forwarded, inline_forward_sender(forwarded_text)});
+    if (!l.date) l.date = inline_fwd.date_value;
+    add_letter(std::move(l), {rules::LetterChannel::forwarded, inline_fwd.from_address});
   }
 
   if (opt.case_letters.empty()) {
@@ -454,7 +401,7 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   for (const auto& f : verdict.flags) add_flag(a.flags, f);
   a.sender_authenticated =
       verdict.auth_checked && std::none_of(verdict.flags.begin(), verdict.flags.end(), [](auto& f) {
-        return is_flag(f, FlagCode::sender_unauthenticated);
+        return is_flag(f, FlagCode::sender_unauthenticated) || is_flag(f, FlagCode::multiple_from);
       });
   // Controls on automatic money (workflow/controls.h), after every other check: the limits,
   // then the audit sample of what would still be decided automatically.

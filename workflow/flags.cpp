@@ -146,6 +146,11 @@ constexpr std::array kFlags{
              "Tekstversjonen og HTML-versjonen av e-posten sier ikke det samme.",
              "the text/plain and the text/html version of the mail give different forms; the "
              "HTML (what a mail program shows) was read: compare them"},
+    FlagInfo{C::multiple_from, "multiple_from", L::case_level, kBlocks,
+             "Vi kunne ikke fastslå hvem som sendte e-posten.",
+             "the From field names more than one address (or the message has several From "
+             "fields): none of them is taken as the sender and no letter goes out; confirm the "
+             "application with the organisation"},
 };
 
 // The table is in the order of the enum, so a code indexes it.
@@ -155,7 +160,7 @@ constexpr bool in_enum_order() {
   return true;
 }
 static_assert(in_enum_order(), "kFlags must list the flags in the order of enum FlagCode");
-static_assert(kFlags.size() == static_cast<std::size_t>(C::alternatives_disagree) + 1,
+static_assert(kFlags.size() == static_cast<std::size_t>(C::multiple_from) + 1,
               "every FlagCode needs a row in kFlags");
 
 constexpr std::string_view kLetterTail = " En saksbehandler vurderer søknaden for denne ansatte.";

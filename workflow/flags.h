@@ -53,6 +53,7 @@ enum class FlagCode {
   letter_unverified,
   hidden_text,
   alternatives_disagree,
+  multiple_from,
 };
 
 // What a flag is about: the whole case, one employee line, or one attached letter.

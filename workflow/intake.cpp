@@ -477,7 +477,7 @@ std::vector<std::string> case_contacts(Store& store, const CaseRecord& c) {
   if (!messages.empty()) {
     if (auto raw = store.messages().message_raw(messages.front().id)) {
       const mime::Headers h = headers_of(*raw);
-      if (!h.from.empty()) out.push_back(h.from.front().address);
+      if (h.from.size() == 1) out.push_back(h.from.front().address);
     }
   }
   return out;

@@ -192,6 +192,19 @@ Verdict check(const mime::Headers& headers, const config::Sender& settings,
               std::string_view from_address, std::string_view contact_email) {
   Verdict v;
   const std::string from_domain = address_domain(from_address);
+  // Several From mailboxes (DECISIONS.md "Sender authenticity"): none is the sender.
+  const bool several = headers.from.size() > 1;
+  if (several) {
+    std::string list;
+    for (const auto& a : headers.from)
+      list += (list.empty() ? "" : ", ") +
+              (a.address.empty() ? "\"" + a.display_name + "\"" : a.address);
+    v.flags.push_back(make_flag(
+        FlagCode::multiple_from,
+        "the message names " + std::to_string(headers.from.size()) + " senders in From (" + list +
+            "); which of them sent it cannot be told, so none is taken as the sender" +
+            std::string(kWhatToDo)));
+  }
 
   // 1. What our receiving host found.
   v.auth_checked = settings.checks_authentication();
@@ -251,7 +264,9 @@ Verdict check(const mime::Headers& headers, const config::Sender& settings,
   // 2. The From domain against the form's contact e-mail.
   if (settings.require_match_contact_domain && !text::trim(contact_email).empty()) {
     const std::string contact_domain = address_domain(contact_email);
-    if (from_domain.empty()) {
+    if (from_domain.empty() && several) {
+      // multiple_from above says it.
+    } else if (from_domain.empty()) {
       v.flags.push_back(make_flag(FlagCode::sender_domain_mismatch,
                                   "the message has no readable From address, so it cannot be "
                                   "matched to the form's e-mail address (domain " +

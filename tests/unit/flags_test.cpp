@@ -36,7 +36,7 @@ TEST(Flags, CodesAreUniqueSnakeCaseAndRoundTrip) {
     EXPECT_EQ(parse_flag_code(flag_code(f.code)), f.code) << f.name;
     EXPECT_EQ(&flag_info(f.code), &f);
   }
-  EXPECT_EQ(seen.size(), 34u);
+  EXPECT_EQ(seen.size(), 35u);
   EXPECT_EQ(parse_flag_code("no_such_flag"), std::nullopt);
   EXPECT_EQ(parse_flag_code(""), std::nullopt);
   EXPECT_EQ(parse_flag_code("Amount_Mismatch"), std::nullopt);

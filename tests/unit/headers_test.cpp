@@ -207,6 +207,56 @@ TEST(Addresses, UnparseableGivesEmptyAddress) {
   EXPECT_EQ(a[0].display_name, "Kari Nordmann");
 }
 
+// RFC 5322 3.4 mailbox-list: two mailboxes are never run together into one address.
+TEST(Addresses, TwoBareAddressesWithoutACommaAreTwo) {
+  auto a = parse_addresses("kari@solsikken.no per@evil.example");
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].address, "kari@solsikken.no");
+  EXPECT_EQ(a[1].address, "per@evil.example");
+}
+
+TEST(Addresses, TwoNameAddrsWithoutACommaAreTwo) {
+  auto a = parse_addresses("Kari Nordmann <kari@solsikken.no> Per Olsen <per@evil.example>");
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].display_name, "Kari Nordmann");
+  EXPECT_EQ(a[0].address, "kari@solsikken.no");
+  EXPECT_EQ(a[1].display_name, "Per Olsen");
+  EXPECT_EQ(a[1].address, "per@evil.example");
+}
+
+TEST(Addresses, MailboxListWithNamesQuotesCommentsAndGroups) {
+  auto a = parse_addresses(
+      "\"Nordmann, Kari (styrer)\" <kari@Solsikken.no> (Solsikken), per@y.no (Per \\(P\\) Olsen),"
+      " Styret: \"Ola\" <ola@z.no>, <lise@z.no>;, \"quoted local\"@w.no");
+  ASSERT_EQ(a.size(), 5u);
+  EXPECT_EQ(a[0].display_name, "Nordmann, Kari (styrer)");
+  EXPECT_EQ(a[0].address, "kari@solsikken.no");
+  EXPECT_EQ(a[1].address, "per@y.no");
+  EXPECT_EQ(a[1].display_name, "Per (P) Olsen");
+  EXPECT_EQ(a[2].display_name, "Ola");
+  EXPECT_EQ(a[2].address, "ola@z.no");
+  EXPECT_EQ(a[3].address, "lise@z.no");
+  EXPECT_EQ(a[4].address, "quoted local@w.no");
+}
+
+TEST(Addresses, AnAddressInTheDisplayNameOrACommentIsNotTheAddress) {
+  auto a = parse_addresses("\"sfovpost@statsforvalteren.no\" <x@evil.example>");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].address, "x@evil.example");
+  auto b = parse_addresses("x@evil.example (sfovpost@statsforvalteren.no)");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].address, "x@evil.example");
+  auto c = parse_addresses("sfovpost@statsforvalteren.no <x@evil.example>");
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].address, "x@evil.example");
+}
+
+TEST(MakeHeaders, EveryFromFieldAndEveryMailboxIsKept) {
+  Headers h = make_headers({{"From", "kari@solsikken.no"}, {"From", "per@evil.example"}});
+  ASSERT_EQ(h.from.size(), 2u);
+  EXPECT_EQ(h.from[1].address, "per@evil.example");
+}
+
 TEST(Addresses, HostileInputNeverThrows) {
   for (std::string s : std::vector<std::string>{"", ",,,", "<", ">", "\"", "(((", ")))", "a@", "@b",
                                                 "<<a@b>>", ":;:;", "\"a\\", std::string(10000, '<'),

@@ -468,6 +468,38 @@ TEST_F(SenderAssess, NoResultFromOurHostHoldsTheCase) {
   EXPECT_TRUE(has(a, "sender_unauthenticated"));
 }
 
+// Issue 15: a From field with two mailboxes (RFC 5322 3.6.2 then requires Sender, which
+// proves nothing either). Neither is taken as the sender: even with DMARC passing for the
+// applicant's domain the case is held, and no letter has an address to go to.
+TEST_F(SenderAssess, TwoFromAddressesAreNeitherSender) {
+  cfg_.sender.authserv_ids = {"mx01.asker.kommune.no"};
+  for (const char* from :
+       {"From: Ragnhild <ragnhild.boe@vettregard.no>, Mallory <m@evil.example>\r\n",
+        "From: ragnhild.boe@vettregard.no m@evil.example\r\n",
+        "From: m@evil.example\r\nFrom: ragnhild.boe@vettregard.no\r\n"}) {
+    std::string raw = raw_;
+    const auto start = raw.find("\nFrom:") + 1;
+    raw.erase(start, raw.find('\n', start) + 1 - start);
+    raw.insert(start, from);
+    raw =
+        "Authentication-Results: mx01.asker.kommune.no; spf=pass smtp.mailfrom=vettregard.no; "
+        "dmarc=pass header.from=vettregard.no\r\n" +
+        raw;
+    Assessment a = run(raw);
+    EXPECT_EQ(a.decision.status, rules::CaseStatus::flagged) << from;
+    EXPECT_TRUE(has(a, "multiple_from")) << from;
+    EXPECT_EQ(a.from_address, "") << from;
+    EXPECT_EQ(a.contact_email, "") << from;  // no letter goes anywhere automatically
+    EXPECT_FALSE(a.sender_authenticated) << from;
+  }
+  // One From with one mailbox is unchanged.
+  EXPECT_EQ(run("Authentication-Results: mx01.asker.kommune.no; dmarc=pass "
+                "header.from=vettregard.no\r\n" +
+                raw_)
+                .decision.status,
+            rules::CaseStatus::decided);
+}
+
 TEST_F(SenderAssess, FromOutsideTheContactDomainHoldsTheCase) {
   std::string raw = raw_;
   const std::string from = "<ragnhild.boe@vettregard.no>";

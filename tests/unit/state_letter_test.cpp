@@ -181,6 +181,35 @@ TEST_F(StateLetter, AnInlineForwardWithoutADateInItsTextHasItsHeadersDate) {
   EXPECT_TRUE(a.letters[0].verified()) << a.letters[0].failed_checks.front();
 }
 
+// Issue 15: Outlook (nb) forwards with a rule line and Fra:/Sendt:/Til:/Emne:, in HTML without
+// the rule; the state's letter in it is read, and what the applicant typed above is not.
+TEST_F(StateLetter, OutlookNorwegianInlineForwardIsRead) {
+  Assessment a =
+      run(plain_message(form_text("avslag") +
+                        "\n________________________________\n"
+                        "Fra: Statsforvalteren i Oslo og Viken <sfovpost@statsforvalteren.no>\n"
+                        "Sendt: tirsdag 30. juni 2020 11:04\n"
+                        "Til: Ragnhild Bøe <ragnhild.boe@vettregard.no>\n"
+                        "Emne: Avslag på søknad om tilretteleggingsmidler - Vilde Engen\n\n" +
+                        kRejectionText));
+  ASSERT_EQ(a.letters.size(), 1u);
+  EXPECT_TRUE(a.letters[0].verified()) << a.letters[0].failed_checks.front();
+  ASSERT_EQ(a.decision.lines.size(), 1u);
+  EXPECT_EQ(a.decision.lines[0].outcome, rules::Outcome::approved);
+  EXPECT_EQ(a.decision.lines[0].amount, 70000);
+  EXPECT_EQ(a.decision.status, rules::CaseStatus::decided);
+}
+
+TEST_F(StateLetter, OutlookForwardFromTheApplicantsOwnAddressSettlesNothing) {
+  Assessment a = run(plain_message(form_text("avslag") +
+                                   "\nFra: Ragnhild Bøe <ragnhild.boe@vettregard.no>\n"
+                                   "Sendt: tirsdag 30. juni 2020 11:04\n"
+                                   "Til: post@asker.kommune.no\n"
+                                   "Emne: Avslag\n\n" +
+                                   kRejectionText));
+  expect_unverified(a, {"forwarded from ragnhild.boe@vettregard.no"});
+}
+
 TEST_F(StateLetter, PdfGrantLetterWithoutSenderOrDateSettlesNothing) {
   std::string pdf = testing::make_pdf(
       {"Tildelingsbrev - tilretteleggingsmidler\n\nVettre Gårdsbarnehage AS tildeles kr 40 000 i "
