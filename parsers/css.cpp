@@ -475,7 +475,10 @@ std::optional<double> font_size_px(std::string_view value, double parent_px) {
 }
 
 std::optional<std::string> font_shorthand_size(std::string_view value) {
-  for (std::string_view t : tokens(lower(value))) {
+  // The lower-cased copy must outlive the loop: tokens() returns views into it (a temporary in
+  // the range expression would die before the loop body runs; ASan caught it).
+  const std::string low = lower(value);
+  for (std::string_view t : tokens(low)) {
     std::string_view size = t.substr(0, t.find('/'));
     if (size.empty()) continue;
     char c = size[0];
