@@ -184,8 +184,10 @@ Config parse(std::string_view toml_text, const std::filesystem::path& base_dir,
 // Parses roster CSV text (UTF-8, header "employee,programme,org_number", quotes allowed).
 std::vector<RosterEntry> parse_roster(std::string_view csv, std::string_view source_name);
 
-// A mail URL as libcurl reads it (curl_url(), the CURLU API): scheme and host, lower-cased; the
-// host of an IPv6 address keeps its brackets ("[::1]"). nullopt when curl cannot parse it.
+// A URL as libcurl reads it (curl_url(), the CURLU API): scheme and host, lower-cased; the host
+// of an IPv6 address keeps its brackets ("[::1]"). nullopt when curl cannot parse it. Used for
+// the mailbox and SMTP URLs and the OAuth2 token URL (daemon/oauth2.cpp), so every loopback
+// check reads a host the same way.
 struct UrlParts {
   std::string scheme;
   std::string host;

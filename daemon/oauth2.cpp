@@ -1,5 +1,7 @@
 #include "daemon/oauth2.h"
 
+#include "config/config.h"
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -141,44 +143,6 @@ std::optional<SysClock::time_point> file_mtime(const std::string& path) {
 std::string dir_of(const std::string& path) {
   const std::filesystem::path p(path);
   return p.has_parent_path() ? p.parent_path().string() : std::string(".");
-}
-
-struct UrlParts {
-  std::string scheme;
-  std::string host;
-};
-
-std::optional<UrlParts> split_url(const std::string& url) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return std::nullopt;
-  UrlParts parts;
-  for (auto [part, out] :
-       {std::pair{CURLUPART_SCHEME, &parts.scheme}, std::pair{CURLUPART_HOST, &parts.host}}) {
-    char* v = nullptr;
-    if (curl_url_get(u.get(), part, &v, 0) != CURLUE_OK || !v) return std::nullopt;
-    *out = v;
-    curl_free(v);
-  }
-  std::transform(parts.scheme.begin(), parts.scheme.end(), parts.scheme.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::transform(parts.host.begin(), parts.host.end(), parts.host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return parts;
-}
-
-bool loopback_host(const std::string& host) {
-  if (host == "localhost" || host == "[::1]" || host == "::1") return true;
-  // 127.0.0.0/8 in dotted-quad form.
-  if (host.rfind("127.", 0) != 0) return false;
-  int dots = 0;
-  for (char c : host) {
-    if (c == '.') {
-      ++dots;
-    } else if (c < '0' || c > '9') {
-      return false;
-    }
-  }
-  return dots == 3;
 }
 
 std::int64_t to_unix(SysClock::time_point t) {
@@ -490,7 +454,7 @@ TokenSource::TokenSource(OAuth2Settings settings, Clock clock, HttpPost post)
       clock_(clock ? std::move(clock) : Clock(std::chrono::system_clock::now)),
       post_(post ? std::move(post) : HttpPost(curl_post)) {
   using Kind = OAuth2Error::Kind;
-  const auto url = split_url(settings_.token_url);
+  const auto url = config::parse_mail_url(settings_.token_url);
   if (settings_.token_url.empty() || !url) {
     throw OAuth2Error(Kind::config, "OAuth2 token_url '" + settings_.token_url + "' is not a URL");
   }
@@ -500,7 +464,7 @@ TokenSource::TokenSource(OAuth2Settings settings, Clock clock, HttpPost post)
                         "OAuth2 token_url must be https:// (http:// only with allow_insecure, for "
                         "loopback tests)");
     }
-    if (!loopback_host(url->host)) {
+    if (!config::loopback_host(url->host)) {
       throw OAuth2Error(Kind::config, "OAuth2 token_url: http:// only to a loopback host, not '" +
                                           url->host + "'");
     }
