@@ -12,9 +12,7 @@
 
 namespace tilskudd::testing {
 
-namespace {
-
-int connect_to(int port) {
+int connect_loopback(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -26,8 +24,6 @@ int connect_to(int port) {
   }
   return fd;
 }
-
-}  // namespace
 
 int listen_loopback(int backlog, int* bound_port, int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -100,7 +96,7 @@ void TcpProxy::accept_loop() {
     if (::poll(&p, 1, 50) <= 0) continue;
     int client = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) continue;
-    int server = connect_to(target_port_);
+    int server = connect_loopback(target_port_);
     if (server < 0) {
       ::close(client);
       continue;

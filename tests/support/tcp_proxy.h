@@ -17,6 +17,9 @@ namespace tilskudd::testing {
 // *bound_port. Returns the descriptor, or -1 when it cannot bind or listen.
 int listen_loopback(int backlog, int* bound_port, int port = 0);
 
+// A TCP connection to 127.0.0.1:`port` (SOCK_CLOEXEC), or -1.
+int connect_loopback(int port);
+
 class TcpProxy {
  public:
   explicit TcpProxy(int target_port);
