@@ -231,10 +231,43 @@ Fetched ImapSource::fetch(const SourceMessage& message, std::uint64_t max_bytes)
     return out;
   }
   auto raw = imap_.uid_fetch_body_peek(message.key.uid);
-  if (!raw) return out;  // expunged meanwhile
+  if (!raw) {
+    // OK without the body: expunged meanwhile, or (Exchange) not readable yet. Only a server
+    // that no longer lists the UID has expunged it.
+    if (lookup(message.key)) {
+      out.kind = Fetched::Kind::unavailable;
+      out.reason = "the server answered the FETCH of the body with no data";
+    }
+    return out;
+  }
+  if (is_exchange_stand_in(*raw)) {
+    out.kind = Fetched::Kind::unavailable;
+    out.reason = "the server handed over its stand-in text (\"" + std::string(kExchangeStandIn) +
+                 "\") instead of the message";
+    return out;
+  }
   out.kind = Fetched::Kind::message;
   out.bytes = std::move(*raw);
   return out;
+}
+
+std::optional<SourceMessage> ImapSource::lookup(const MessageKey& key) {
+  if (key.uidvalidity != uidvalidity_) return std::nullopt;  // that numbering is gone
+  for (const MessageMeta& m : imap_.uid_fetch_meta(std::to_string(key.uid))) {
+    if (m.uid != key.uid) continue;
+    SourceMessage out;
+    out.key = key;
+    out.size = m.size;
+    out.received = internaldate_to_iso(m.internaldate);
+    return out;
+  }
+  return std::nullopt;
+}
+
+bool is_exchange_stand_in(std::string_view raw) {
+  // Exchange's own short notice; a real message quoting the sentence is far longer than this.
+  if (raw.size() > kExchangeStandInMaxBytes) return false;
+  return raw.find(kExchangeStandIn) != std::string_view::npos;
 }
 
 std::optional<std::string> ImapSource::fetch_header(const SourceMessage& message) {

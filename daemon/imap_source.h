@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 #include "daemon/imap_client.h"
@@ -33,6 +34,13 @@ std::string internaldate_to_iso(const std::string& internaldate);
 // message with attachments (multipart/mixed).
 std::string search_criteria(std::uint32_t first_uid, const std::string& case_number);
 
+// Exchange Online hands over this notice instead of a message it cannot give out yet (Safe
+// Attachments' dynamic delivery, a message still being scanned): the UID is pending, not read.
+inline constexpr std::string_view kExchangeStandIn =
+    "Retrieval using the IMAP4 protocol failed for the following message";
+inline constexpr std::size_t kExchangeStandInMaxBytes = 8192;
+bool is_exchange_stand_in(std::string_view raw);
+
 class ImapSource : public MailSource {
  public:
   // `read_only` (shadow mode, `run --dry-run`, and the IDLE connection): EXAMINE instead of
@@ -48,6 +56,7 @@ class ImapSource : public MailSource {
   std::unique_ptr<MailChanges> changes(const std::optional<Checkpoint>& since) override;
   Fetched fetch(const SourceMessage& message, std::uint64_t max_bytes) override;
   std::optional<std::string> fetch_header(const SourceMessage& message) override;
+  std::optional<SourceMessage> lookup(const MessageKey& key) override;
   MarkResult mark(const MessageKey& key) override;
   MarkResult quarantine(const MessageKey& key) override;
   // IDLE on this connection (connects, checks the IDLE capability, opens the mailbox).

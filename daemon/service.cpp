@@ -176,10 +176,10 @@ class Worker {
       if (!r.stats.idle) {
         spdlog::info(
             "poll of {}: {} candidate(s), {} fetched, {} new case(s), {} merged, {} duplicate(s), "
-            "{} ignored, {} failed, {} quarantined",
+            "{} ignored, {} failed, {} quarantined, {} pending (listed without a body)",
             poller_->mailbox(), r.stats.candidates, r.stats.fetched, r.stats.new_cases,
             r.stats.merged, r.stats.duplicates, r.stats.ignored, r.stats.failed,
-            r.stats.quarantined);
+            r.stats.quarantined, r.stats.pending);
       } else {
         spdlog::debug("poll of {}: nothing new", poller_->mailbox());
       }

@@ -38,5 +38,18 @@ TEST(SearchCriteria, NamesTheCaseNumbersSerialOrTheGrantWithAnAttachment) {
   EXPECT_NE(search_criteria(1, "20/30\r\n298").find("SUBJECT \"\" BODY \"\""), std::string::npos);
 }
 
+// Exchange's notice in place of a message it will not give out yet: pending, never a case. A long
+// real message that quotes the sentence (a citizen forwarding the notice) is read as mail.
+TEST(ExchangeStandIn, IsTheShortNoticeNotAMessageQuotingIt) {
+  const std::string notice =
+      "From: Microsoft Exchange "
+      "<MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@asker.kommune.no>"
+      "\r\nSubject: Retrieval using the IMAP4 protocol failed for the following message: 1234\r\n"
+      "\r\nRetrieval using the IMAP4 protocol failed for the following message: 1234\r\n";
+  EXPECT_TRUE(is_exchange_stand_in(notice));
+  EXPECT_FALSE(is_exchange_stand_in("Subject: Soknad 20/30298\r\n\r\nHei\r\n"));
+  EXPECT_FALSE(is_exchange_stand_in(notice + std::string(kExchangeStandInMaxBytes, 'x')));
+}
+
 }  // namespace
 }  // namespace tilskudd
