@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -191,7 +193,7 @@ void read_mailbox(const Context& ctx, const toml::table& t, Mailbox& m) {
   check_keys(ctx, t, s,
              {"url", "username", "password_file", "oauth2_token_file", "allow_insecure",
               "poll_interval_seconds", "keyword", "move_to", "ca_file", "idle", "max_attempts",
-              "quarantine_keyword", "oauth2"});
+              "quarantine_keyword", "oauth2", "since"});
   read_string(ctx, t, s, "url", m.url);
   read_string(ctx, t, s, "username", m.username);
   read_string(ctx, t, s, "password_file", m.password_file);
@@ -207,6 +209,22 @@ void read_mailbox(const Context& ctx, const toml::table& t, Mailbox& m) {
   if (auto v = read_int(ctx, t, s, "max_attempts", 1, 100)) m.max_attempts = static_cast<int>(*v);
   read_string(ctx, t, s, "quarantine_keyword", m.quarantine_keyword);
   read_bool(ctx, t, s, "oauth2", m.oauth2);
+  read_string(ctx, t, s, "since", m.since);
+  if (!m.since.empty()) {
+    int y = 0;
+    unsigned mo = 0, d = 0;
+    char tail = 0;
+    const bool parsed = m.since.size() == 10 &&
+                        std::sscanf(m.since.c_str(), "%4d-%2u-%2u%c", &y, &mo, &d, &tail) == 3;
+    if (!parsed ||
+        !std::chrono::year_month_day{std::chrono::year{y}, std::chrono::month{mo},
+                                     std::chrono::day{d}}
+             .ok() ||
+        y < 1990) {
+      ctx.fail(s, "since", "'" + m.since + "' is not a date YYYY-MM-DD",
+               t.get("since") ? &t.get("since")->source() : nullptr);
+    }
+  }
   for (const auto* kw : {&m.keyword, &m.quarantine_keyword}) {
     const char* key = kw == &m.keyword ? "keyword" : "quarantine_keyword";
     // An IMAP keyword is an atom: no spaces, no atom-specials (RFC 3501 §9).

@@ -85,6 +85,8 @@ enum class MarkResult {
   marked,       // the mailbox now shows it
   not_written,  // a read-only source: nothing was written, and nothing will be
   stale,        // the key names no message any more (the numbering started over)
+  failed,       // the server refused (a MOVE, a CREATE of the folder): the mark stays owed and
+                // is tried again at the next poll
 };
 
 // What open() found: whether the stored checkpoint still holds.

@@ -129,6 +129,12 @@ void Poller::count(const IntakeOutcome& o, PollStats& stats) {
 
 void Poller::mark(std::int64_t row, const MessageKey& key, bool quarantine, PollStats& stats) {
   const MarkResult r = quarantine ? source_.quarantine(key) : source_.mark(key);
+  if (r == MarkResult::failed) {
+    // Still owed: the store keeps it to_mark / to_quarantine, and the next poll tries again.
+    store_.messages().set_mailbox_state(
+        row, quarantine ? MailboxState::to_quarantine : MailboxState::to_mark);
+    return;
+  }
   if (r == MarkResult::stale) {
     // That key means nothing any more; the message is found again by its Message-ID.
     store_.messages().set_mailbox_state(row, MailboxState::none);

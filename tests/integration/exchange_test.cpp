@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -50,8 +51,14 @@ class ExchangeTest : public ::testing::Test {
     fs::create_directories(dir_);
 
     proxy_.emplace(std::stoi(s.var("TILSKUDD_IMAP_PORT")),
-                   ImapRewriteProxy::Hooks{
-                       {}, [this](const std::string& line) { return answer_fetch(line); }});
+                   ImapRewriteProxy::Hooks{[this](const std::string& line) {
+                                             return server_hook ? server_hook(line) : line;
+                                           },
+                                           [this](const std::string& line) {
+                                             if (client_hook)
+                                               if (auto a = client_hook(line)) return a;
+                                             return answer_fetch(line);
+                                           }});
     cfg_ = config::load(testing::source_dir() / "tests" / "corpus" / "config.toml");
     cfg_.mailbox.url = "imap://127.0.0.1:" + std::to_string(proxy_->port()) + "/INBOX";
     cfg_.mailbox.allow_insecure = true;
@@ -117,6 +124,21 @@ class ExchangeTest : public ::testing::Test {
   }
   std::optional<CaseRecord> the_case() {
     return store_->cases().find_case_by_message_id(mime::parse(application()).headers.message_id);
+  }
+
+  // Per test: what the proxy does to the server's lines and the client's (set before the first
+  // poll; they run on the proxy's threads, so they only read what the test set up).
+  std::function<std::string(const std::string&)> server_hook;
+  std::function<std::optional<std::string>(const std::string&)> client_hook;
+  static std::string tag_of(const std::string& line) { return line.substr(0, line.find(' ')); }
+  bool client_sent(const std::string& part) const {
+    for (const auto& l : proxy_->client_lines())
+      if (l.find(part) != std::string::npos) return true;
+    return false;
+  }
+  void use_move_to(const std::string& folder) {
+    cfg_.mailbox.move_to = folder;
+    // The source and poller read the config when they act; nothing else to rebuild.
   }
 
   std::string local_, post_;
@@ -211,6 +233,120 @@ TEST_F(ExchangeTest, PendingUidExpungedAtTheServerIsDroppedWithAWarning) {
             std::string::npos)
       << notes_;
   EXPECT_FALSE(the_case());
+}
+
+// Exchange's throttling answer: the poll ends with `throttled` and the server's own wait (1.5 s),
+// the connection stays, and the next poll reads the message.
+TEST_F(ExchangeTest, ThrottledSearchEndsThePollWithTheServersWait) {
+  std::atomic<int> throttles{1};
+  client_hook = [&](const std::string& line) -> std::optional<std::string> {
+    if (line.find(" UID SEARCH ") == std::string::npos || throttles.load() <= 0)
+      return std::nullopt;
+    --throttles;
+    return tag_of(line) +
+           " BAD Request is throttled. Suggested Backoff Time: 1500 milliseconds\r\n";
+  };
+  deliver(application());
+  try {
+    poll();
+    ADD_FAILURE() << "the throttled poll did not end";
+  } catch (const ImapError& e) {
+    EXPECT_EQ(e.kind(), ImapError::Kind::throttled) << e.what();
+    EXPECT_EQ(e.retry_after(), milliseconds{1500});
+  }
+  EXPECT_TRUE(imap_->connected()) << "a throttled session is kept, not dropped";
+  const PollStats s = poll();
+  EXPECT_EQ(s.new_cases, 1) << notes_;
+}
+
+// Courier sends no UIDNEXT on SELECT. The poll never asks STATUS about the selected mailbox
+// (RFC 3501 6.3.10) and does not need UIDNEXT: the checkpoint passes a new mail that is not
+// ours, and the next poll is idle.
+TEST_F(ExchangeTest, PollNeedsNoUidnextAndSendsNoStatus) {
+  server_hook = [](const std::string& line) {
+    return line.find("[UIDNEXT ") != std::string::npos ? std::string() : line;
+  };
+  testing::smtp_deliver("nabo@example.no", post_,
+                        "From: nabo@example.no\r\nTo: " + post_ +
+                            "\r\nSubject: Brøyting\r\nMessage-ID: <citizen-1@example.no>\r\n"
+                            "\r\nVeien er ikke brøytet.\r\n");
+  ASSERT_TRUE(testing::wait_for_messages(post_, 1));
+  PollStats s = poll();
+  EXPECT_FALSE(s.idle);
+  EXPECT_EQ(s.candidates, 0);
+  const auto cp = store_->messages().checkpoint("INBOX");
+  ASSERT_TRUE(cp);
+  EXPECT_EQ(cp->highest_uid, 1u) << "the checkpoint did not pass the newest message";
+  s = poll();
+  EXPECT_TRUE(s.idle) << "the idle poll searched again";
+  EXPECT_FALSE(client_sent(" STATUS ")) << "STATUS was asked about the selected mailbox";
+}
+
+// Exchange keeps no keyword of ours (PERMANENTFLAGS without \*): said once, and the message is
+// tracked in the store only, not counted as marked.
+TEST_F(ExchangeTest, MailboxThatKeepsNoKeywordIsSaidAndNotCountedAsMarked) {
+  server_hook = [](const std::string& line) {
+    std::string l = line;
+    if (l.find("[PERMANENTFLAGS") != std::string::npos) {
+      if (auto star = l.find(" \\*)"); star != std::string::npos) l.erase(star, 3);
+    }
+    return l;
+  };
+  deliver(application());
+  const PollStats s = poll();
+  EXPECT_EQ(s.new_cases, 1) << notes_;
+  EXPECT_EQ(s.marked, 0);
+  EXPECT_NE(notes_.find("does not keep the keywords $Tilskudd"), std::string::npos) << notes_;
+  EXPECT_FALSE(client_sent("+FLAGS.SILENT ($Tilskudd)")) << "a keyword it does not keep was set";
+  EXPECT_EQ(store_->messages().messages_with_mailbox_state("INBOX", MailboxState::marked).size(),
+            1u);
+}
+
+// A server without MOVE (Courier): COPY, \Deleted and UID EXPUNGE of that UID only.
+TEST_F(ExchangeTest, ServerWithoutMoveGetsCopyDeletedAndUidExpunge) {
+  server_hook = [](const std::string& line) {
+    if (line.find("CAPABILITY") == std::string::npos) return line;
+    std::string l = line;
+    for (std::size_t at; (at = l.find(" MOVE")) != std::string::npos;) l.erase(at, 5);
+    return l;
+  };
+  use_move_to("Behandlet");
+  deliver(application());
+  const PollStats s = poll();
+  EXPECT_EQ(s.new_cases, 1) << notes_;
+  EXPECT_FALSE(client_sent("UID MOVE"));
+  EXPECT_TRUE(client_sent("UID COPY 1 "));
+  EXPECT_TRUE(client_sent("UID EXPUNGE 1"));
+  EXPECT_TRUE(testing::inbox(post_).empty()) << "the message is still in INBOX";
+  auto c = testing::imap_login(post_);
+  EXPECT_EQ(c->examine("Behandlet").exists, 1u);
+  c->logout();
+}
+
+// Cyrus answered "Permission denied" to CREATE, Courier "Invalid mailbox name": not "it exists".
+// The mark stays owed and is done once the folder can be made.
+TEST_F(ExchangeTest, RefusedCreateIsNotTakenAsExistingAndTheMoveIsRetried) {
+  std::atomic<bool> refuse{true};
+  client_hook = [&](const std::string& line) -> std::optional<std::string> {
+    if (!refuse.load() || line.find(" CREATE ") == std::string::npos) return std::nullopt;
+    return tag_of(line) + " NO Permission denied\r\n";
+  };
+  use_move_to("Behandlet");
+  deliver(application());
+  PollStats s = poll();
+  EXPECT_EQ(s.new_cases, 1) << notes_;
+  EXPECT_NE(notes_.find("cannot create the folder Behandlet"), std::string::npos) << notes_;
+  EXPECT_FALSE(client_sent("UID MOVE")) << "moved into a folder that is not there";
+  EXPECT_EQ(testing::inbox(post_).size(), 1u);
+  EXPECT_EQ(store_->messages().messages_with_mailbox_state("INBOX", MailboxState::to_mark).size(),
+            1u);
+
+  refuse = false;
+  s = poll();
+  EXPECT_TRUE(client_sent("UID MOVE 1 "));
+  EXPECT_TRUE(testing::inbox(post_).empty());
+  EXPECT_TRUE(
+      store_->messages().messages_with_mailbox_state("INBOX", MailboxState::to_mark).empty());
 }
 
 }  // namespace
