@@ -46,9 +46,10 @@ constexpr std::array kFlags{
              "Et vedlagt brev kunne ikke leses maskinelt og kan inneholde svaret fra "
              "Statsforvalteren.",
              "a letter without readable text (scan, image, encrypted or broken PDF)"},
-    FlagInfo{C::limit_exceeded, "limit_exceeded", L::case_level, kBlocks,
-             "E-posten eller et vedlegg er for stort til å leses maskinelt.",
-             "a configured size or count limit was hit: read the mail by hand"},
+    FlagInfo{
+        C::limit_exceeded, "limit_exceeded", L::case_level, kBlocks,
+        "E-posten eller et vedlegg er for stort eller for omfattende til å leses maskinelt.",
+        "a configured size, count or CPU-time limit ([limits]) was hit: read the mail by hand"},
     FlagInfo{C::sender_unauthenticated, "sender_unauthenticated", L::case_level, kBlocks,
              "Vi kunne ikke bekrefte hvem som sendte e-posten.",
              "our receiving host could not vouch for the sender (DMARC/SPF fail, no result): "

@@ -210,7 +210,8 @@ std::vector<Outcome> outcomes(const std::vector<LineDecision>& lines) {
 }
 
 Decision decide(const Form& form, const std::vector<Letter>& letters,
-                const std::map<int, config::Year>& years, Date received, const PriorGrants& prior) {
+                const std::map<int, config::Year>& years, Date received, const PriorGrants& prior,
+                Budget* budget) {
   Decision d;
   d.round = round_for(years, received);
   std::vector<Flag> case_flags;
@@ -250,7 +251,7 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
 
   const config::Year* year = d.round ? &years.at(d.round->year) : nullptr;
   const int year_no = d.round ? d.round->year : received.year;
-  std::vector<LineEvidence> evidence = match_evidence(form, letters);
+  std::vector<LineEvidence> evidence = match_evidence(form, letters, budget);
   std::map<std::string, int> name_count;
   for (const auto& l : form.lines) ++name_count[text::name_key(l.employee)];
 
