@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_set>
 
 #include "parsers/autoreply.h"
 #include "parsers/case_number.h"
@@ -138,12 +139,9 @@ void flag_hidden(std::vector<Flag>& flags, const std::vector<std::string>& how,
 std::vector<std::string> employee_names(const Form& form) {
   // Each employee once: a name written twice in the form is one person in a letter.
   std::vector<std::string> names;
-  std::vector<std::string> keys;
+  std::unordered_set<std::string> keys;
   for (const auto& l : form.lines) {
-    std::string key = text::name_key(l.employee);
-    if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
-    keys.push_back(key);
-    names.push_back(l.employee);
+    if (keys.insert(text::name_key(l.employee)).second) names.push_back(l.employee);
   }
   return names;
 }
@@ -470,10 +468,13 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     // Broken MIME that hid the form: the flag becomes the reason a person must look.
     a.decision.status = rules::CaseStatus::flagged;
   }
-  for (const auto& l : a.letters) {
-    for (const auto& f : l.flags) add_flag(a.flags, f);
+  {
+    UniqueFlags all(a.flags);
+    for (const auto& l : a.letters) {
+      for (const auto& f : l.flags) all.add(f);
+    }
+    for (const auto& f : a.decision.flags) all.add(f);
   }
-  for (const auto& f : a.decision.flags) add_flag(a.flags, f);
   // A stage that found the budget spent stopped there (the letters and the form report where;
   // the evidence matching does not).
   if (budget.was_spent() && !hits.has("message_cpu_seconds")) {

@@ -222,6 +222,23 @@ bool any_blocking(const std::vector<Flag>& flags) {
   return std::any_of(flags.begin(), flags.end(), [](const Flag& f) { return flag_blocks(f.code); });
 }
 
+namespace {
+std::string flag_key(const Flag& f) {
+  std::string k = f.code;
+  k += '\0';
+  k += f.reason;
+  return k;
+}
+}  // namespace
+
+UniqueFlags::UniqueFlags(std::vector<Flag>& flags) : flags_(flags) {
+  for (const auto& f : flags_) seen_.insert(flag_key(f));
+}
+
+void UniqueFlags::add(const Flag& f) {
+  if (seen_.insert(flag_key(f)).second) flags_.push_back(f);
+}
+
 std::string flag_letter_text(std::string_view code, int year) {
   const FlagInfo* f = find(code);
   std::string text(f ? f->letter_nb : kUnknownLetter);
