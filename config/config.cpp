@@ -261,7 +261,8 @@ void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
   check_keys(ctx, t, s,
              {"max_message_bytes", "max_parts", "max_depth", "max_header_bytes",
               "max_attachment_bytes", "max_docx_uncompressed_bytes", "pdf_max_pages",
-              "pdf_max_text_bytes", "pdf_timeout_seconds", "pdf_memory_bytes"});
+              "pdf_max_text_bytes", "pdf_timeout_seconds", "pdf_memory_bytes", "max_form_lines",
+              "max_letters_per_message", "max_letter_text_bytes", "message_cpu_seconds"});
   read_positive(ctx, t, s, "max_message_bytes", l.mime.max_message_bytes);
   read_positive(ctx, t, s, "max_parts", l.mime.max_parts, 1000000);
   read_positive(ctx, t, s, "max_depth", l.mime.max_depth, 1000);
@@ -278,6 +279,14 @@ void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
     l.pdf.timeout_ms = static_cast<int>(*v * 1000);
   }
   read_positive(ctx, t, s, "pdf_memory_bytes", l.pdf.memory_bytes);
+  // Bounded work per message.
+  read_positive(ctx, t, s, "max_form_lines", l.max_form_lines, 100000);
+  read_positive(ctx, t, s, "max_letters_per_message", l.max_letters_per_message, 10000);
+  read_positive(ctx, t, s, "max_letter_text_bytes", l.max_letter_text_bytes, 64 << 20);
+  // At most 90: under the unit's WatchdogSec=120s (systemd/tilskudd.service), so that the
+  // budget, not the watchdog, ends a message's work; over it the message is flagged and the
+  // daemon goes on.
+  read_positive(ctx, t, s, "message_cpu_seconds", l.message_cpu_seconds, 90);
 }
 
 // [sender] (DECISIONS.md "Sender authenticity").

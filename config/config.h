@@ -108,6 +108,12 @@ struct Limits {
   PdfLimits pdf;
   std::size_t max_attachment_bytes = 32u << 20;
   std::size_t max_docx_uncompressed_bytes = 32u << 20;
+  // Bounded work per message (DECISIONS.md "Bounded work per message"): over any of these the
+  // message becomes a flagged case (limit_exceeded naming the key), never a part read.
+  std::size_t max_form_lines = 200;                // employee lines (table rows) in one form
+  std::size_t max_letters_per_message = 20;        // letters (attached or forwarded) in one message
+  std::size_t max_letter_text_bytes = 256u << 10;  // the text of one letter
+  int message_cpu_seconds = 20;                    // CPU time reading and deciding one message
 };
 
 // How long raw bytes are kept (the archive rules). 0 = for ever.
