@@ -629,8 +629,13 @@ TEST_P(DaemonOnServerTest, MoveToAPlainFolderNameLandsInThePersonalNamespace) {
   ASSERT_TRUE(wait_for_messages(a.from, 1)) << r.log;
   EXPECT_EQ(r.log.find("could not move"), std::string::npos) << r.log;
   EXPECT_EQ(server().messages(post_).size(), 0u) << r.log << server().session_log(post_);
-  EXPECT_EQ(server().messages(post_, server().personal_folder(leaf)).size(), 1u)
-      << r.log << server().session_log(post_);
+  std::size_t moved = 0;
+  try {
+    moved = server().messages(post_, server().personal_folder(leaf)).size();
+  } catch (const ImapError& e) {
+    ADD_FAILURE() << server().personal_folder(leaf) << ": " << e.what();  // no such folder
+  }
+  EXPECT_EQ(moved, 1u) << r.log << server().session_log(post_);
 }
 
 TEST_F(DaemonTest, ApplicationSentTwiceGetsOneDecision) {
@@ -651,7 +656,7 @@ TEST_F(DaemonTest, ApplicationSentTwiceGetsOneDecision) {
   EXPECT_EQ(s.messages().case_messages(s.cases().list_cases()[0].id).size(), 3u);
 }
 
-TEST_F(DaemonTest, StopInTheMiddleThenRestartDecidesEachApplicationOnce) {
+TEST_P(DaemonOnServerTest, StopInTheMiddleThenRestartDecidesEachApplicationOnce) {
   const std::vector<std::string> names = {"Marte Kristiansen", "Jonas Berg", "Ola Nordmann",
                                           "Lise Haugen",       "Per Olsen",  "Nina Dahl"};
   std::vector<Application> apps;
@@ -660,7 +665,7 @@ TEST_F(DaemonTest, StopInTheMiddleThenRestartDecidesEachApplicationOnce) {
     apps.back().from = applicant("s" + std::to_string(i));
     deliver(apps.back());
   }
-  ASSERT_TRUE(wait_for_messages(post_, static_cast<std::uint32_t>(apps.size())));
+  ASSERT_TRUE(server().wait_for_messages(post_, static_cast<std::uint32_t>(apps.size())));
   write_config(1);
   {
     Daemon d(config_, (dir_ / "daemon.log").string(), false);
