@@ -3,6 +3,7 @@
 #
 # Usage: cyrus.sh start|stop|env|status DIR
 #        cyrus.sh adduser DIR USER@DOMAIN PASSWORD
+#        cyrus.sh restore|expunge DIR USER@DOMAIN
 #   start    creates DIR (CA + server cert, imapd.conf, cyrus.conf, spool, sasldb), starts Cyrus'
 #            master, waits until every port answers. Idempotent: if it already runs from DIR,
 #            does nothing.
@@ -10,6 +11,10 @@
 #   env      prints shell exports (ports, CA path) for tests: eval "$(cyrus.sh env DIR)".
 #   adduser  gives USER@DOMAIN the password PASSWORD (DIR/sasldb2); its INBOX is created at its
 #            first login or delivery (autocreate).
+#   restore  rebuilds USER's INBOX from its message files, as an administrator does after
+#            restoring them from a backup: its index removed, then reconstruct. The INBOX gets a
+#            new UIDVALIDITY; the messages stay, their flags and keywords do not.
+#   expunge  removes every message of USER's INBOX (its message files, then reconstruct).
 #
 # Cyrus comes from a private root, $TILSKUDD_CYRUS_ROOT or /opt/tilskudd-test/cyrus, where
 # scripts/setup unpacks Debian's cyrus-common, cyrus-imapd and sasl2-bin (dpkg-deb -x: the
@@ -167,6 +172,15 @@ add_user() {
   chown "$MAIL_USER:$MAIL_GROUP" "$dir/lib/log/$user"
 }
 
+# The directory of USER's INBOX (message files "N." and cyrus.* metadata).
+inbox_path() {
+  LD_LIBRARY_PATH=$LIBS "$BIN/mbpath" -C "$dir/imapd.conf" -l -s -u "$1"
+}
+
+reconstruct() {
+  LD_LIBRARY_PATH=$LIBS "$BIN/reconstruct" -C "$dir/imapd.conf" -q -u "$1" >/dev/null
+}
+
 wait_port() {
   local port=$1 what=$2
   for _ in $(seq 1 200); do
@@ -245,6 +259,19 @@ case "$cmd" in
     [[ -f "$dir/ports" ]] || die "$dir is not a cyrus.sh directory (run start first)"
     dir=$(cd "$dir" && pwd)
     add_user "$3" "$4"
+    ;;
+  restore | expunge)
+    [[ $# -eq 3 ]] || die "usage: $0 $cmd DIR USER@DOMAIN"
+    [[ -f "$dir/ports" ]] || die "$dir is not a cyrus.sh directory (run start first)"
+    dir=$(cd "$dir" && pwd)
+    path=$(inbox_path "$3") || die "$3 has no INBOX"
+    [[ -n "$path" && -f "$path/cyrus.header" ]] || die "$3: no INBOX at '$path'"
+    if [[ $cmd == restore ]]; then
+      rm -f "$path/cyrus.index" "$path/cyrus.cache"
+    else
+      find "$path" -maxdepth 1 -name '[0-9]*.' -delete
+    fi
+    reconstruct "$3"
     ;;
   *)
     die "unknown command: $cmd"

@@ -532,6 +532,43 @@ std::vector<StoredMessage> ImapServer::messages(const std::string& user,
   return out;
 }
 
+namespace {
+
+void run_or_throw(const std::string& cmd) {
+  std::string out;
+  if (run_command(cmd + " 2>&1", &out) != 0) throw std::runtime_error(cmd + ": " + out);
+}
+
+}  // namespace
+
+std::uint32_t ImapServer::renew_uidvalidity(const std::string& user) {
+  auto uidvalidity = [&] { return login(user)->status("INBOX").uidvalidity; };
+  const std::uint32_t old = uidvalidity();
+  if (name_ != "Cyrus") {
+    run_or_throw("doveadm -c '" + dir_ + "/dovecot.conf' mailbox update -u '" + user +
+                 "' --uid-validity " + std::to_string(old + 1000) + " INBOX");
+    return uidvalidity();
+  }
+  // reconstruct takes the time in seconds for the new UIDVALIDITY: within the second the
+  // mailbox was made it may come out the same.
+  for (int i = 0; i < 3; ++i) {
+    run_or_throw(cyrus_script() + " restore '" + dir_ + "' '" + user + "'");
+    const std::uint32_t now = uidvalidity();
+    if (now != old) return now;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  }
+  throw std::runtime_error("Cyrus kept the UIDVALIDITY of " + user + "'s INBOX");
+}
+
+void ImapServer::expunge_inbox(const std::string& user) {
+  if (name_ != "Cyrus") {
+    run_or_throw("doveadm -c '" + dir_ + "/dovecot.conf' expunge -u '" + user +
+                 "' mailbox INBOX all");
+  } else {
+    run_or_throw(cyrus_script() + " expunge '" + dir_ + "' '" + user + "'");
+  }
+}
+
 std::string ImapServer::session_log(const std::string& user) const {
   if (name_ != "Cyrus") return dovecot_log();
   std::vector<std::filesystem::path> files;

@@ -115,6 +115,13 @@ class ImapServer {
   // Every message of `user`'s `mailbox`, in UID order (BODY.PEEK: flags are not changed).
   std::vector<StoredMessage> messages(const std::string& user,
                                       const std::string& mailbox = "INBOX");
+  // Gives `user`'s INBOX a new UIDVALIDITY with its messages kept, as an administrator
+  // restoring it from a backup would; returns the new UIDVALIDITY. Dovecot: doveadm mailbox
+  // update --uid-validity (the old one + 1000; flags kept). Cyrus: cyrus.sh restore (its index
+  // rebuilt by reconstruct; flags and keywords lost, as from a backup of the message files).
+  std::uint32_t renew_uidvalidity(const std::string& user);
+  // Removes every message of `user`'s INBOX (doveadm expunge; cyrus.sh expunge).
+  void expunge_inbox(const std::string& user);
   // The server's record of `user`'s sessions, commands and answers where it keeps one (Cyrus'
   // telemetry in DIR/lib/log/<user>/), else Dovecot's log; for failure messages.
   std::string session_log(const std::string& user) const;
