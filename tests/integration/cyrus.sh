@@ -126,7 +126,6 @@ umask: 077
 # A user's INBOX is created at its first login or delivery.
 autocreate_quota: 0
 autocreate_post: 1
-admins: cyrus-admin
 allowplaintext: yes
 allowanonymouslogin: no
 sasl_pwcheck_method: auxprop
@@ -157,7 +156,6 @@ DAEMON {
 }
 EOF
   chmod 644 "$dir/imapd.conf" "$dir/cyrus.conf"
-  [[ -f "$dir/sasldb2" ]] || add_user cyrus-admin "admin-$(basename "$dir")"
   chown -R "$MAIL_USER:$MAIL_GROUP" "$dir/lib" "$dir/spool" "$dir/sieve" "$dir/run"
 }
 
