@@ -513,6 +513,27 @@ void ImapClient::uid_copy(std::string_view uid_set, std::string_view mailbox) {
   impl_->command("UID COPY " + std::string(uid_set) + " " + mailbox_arg(mailbox));
 }
 
+std::optional<ImapClient::Namespace> ImapClient::personal_namespace() {
+  if (!has_capability("NAMESPACE")) return std::nullopt;
+  auto rs = impl_->command("NAMESPACE");
+  for (const auto& r : rs) {
+    if (r.type != Response::Type::untagged || r.keyword != "NAMESPACE" || r.data.empty()) continue;
+    // (("prefix" "delim") ...) or NIL, then the other users' and the shared ones.
+    const imap::Value& personal = r.data[0];
+    if (personal.kind != imap::Value::Kind::list || personal.items.empty()) return std::nullopt;
+    const imap::Value& first = personal.items[0];
+    if (first.kind != imap::Value::Kind::list || first.items.empty() ||
+        first.items[0].kind != imap::Value::Kind::string)
+      return std::nullopt;
+    Namespace ns;
+    ns.prefix = first.items[0].text;
+    if (first.items.size() > 1 && first.items[1].kind == imap::Value::Kind::string)
+      ns.delimiter = first.items[1].text;
+    return ns;
+  }
+  return std::nullopt;
+}
+
 bool ImapClient::has_capability(std::string_view name) {
   if (impl_->caps.empty()) capability();
   return std::find(impl_->caps.begin(), impl_->caps.end(), name) != impl_->caps.end();

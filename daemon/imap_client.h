@@ -156,6 +156,14 @@ class ImapClient {
   // The UIDs from `first` up, as the server lists them now (UID FETCH first:* (UID)), ascending;
   // one line per message, nothing of their content.
   std::vector<std::uint32_t> uids_from(std::uint32_t first);
+  // The personal namespace's first prefix and hierarchy delimiter (RFC 2342 NAMESPACE): Cyrus
+  // ("INBOX.", '.'), Dovecot and Exchange ("", '/' or '.'). nullopt when the server has no
+  // NAMESPACE or names no personal namespace.
+  struct Namespace {
+    std::string prefix;
+    std::string delimiter;  // "" when the server says NIL (a flat namespace)
+  };
+  std::optional<Namespace> personal_namespace();
   // Whether the server announced `name` (CAPABILITY, asked once per connection).
   bool has_capability(std::string_view name);
   // UID FLAGS RFC822.SIZE INTERNALDATE for a UID set such as "1:50" (imap::format_uid_set).

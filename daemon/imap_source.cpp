@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -184,6 +185,29 @@ void ImapSource::ensure_connected() {
   }
 }
 
+std::string folder_in_namespace(const std::string& move_to, const std::string& prefix) {
+  if (prefix.empty() || move_to.rfind(prefix, 0) == 0) return move_to;
+  std::string upper = move_to.substr(0, 6);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  // INBOX is the same mailbox in every namespace; "INBOX.x" / "INBOX/x" already name a place.
+  if (upper == "INBOX" ||
+      (upper.size() == 6 && upper.rfind("INBOX", 0) == 0 && (upper[5] == '.' || upper[5] == '/')))
+    return move_to;
+  return prefix + move_to;
+}
+
+const std::string& ImapSource::move_folder() {
+  if (!move_folder_) {
+    const auto ns = imap_.personal_namespace();
+    move_folder_ = folder_in_namespace(config_.mailbox.move_to, ns ? ns->prefix : "");
+    if (*move_folder_ != config_.mailbox.move_to)
+      notes_({"", false,
+              "[mailbox] move_to \"" + config_.mailbox.move_to + "\" is " + *move_folder_ +
+                  " in the server's personal namespace (NAMESPACE)"});
+  }
+  return *move_folder_;
+}
+
 bool keeps_keyword(const MailboxInfo& info, const std::string& keyword) {
   // RFC 3501 7.1: without PERMANENTFLAGS the client may assume every flag is kept.
   if (!info.permanent_flags_sent) return true;
@@ -363,8 +387,8 @@ MarkResult ImapSource::store_keyword(const MessageKey& key, bool quarantine) {
     } catch (const ImapError& e) {
       if (connection_trouble(e)) throw;
       notes_({"", true,
-              "could not move message UID " + set + " to " + config_.mailbox.move_to + ": " +
-                  e.what() + "; tried again at the next poll"});
+              "could not move message UID " + set + " to " + move_folder() + ": " + e.what() +
+                  "; tried again at the next poll"});
       return MarkResult::failed;
     }
   }
@@ -372,7 +396,7 @@ MarkResult ImapSource::store_keyword(const MessageKey& key, bool quarantine) {
 }
 
 bool ImapSource::prepare_move_folder() {
-  const std::string& folder = config_.mailbox.move_to;
+  const std::string& folder = move_folder();
   try {
     imap_.create(folder);
     move_folder_ready_ = true;
@@ -403,7 +427,7 @@ bool ImapSource::prepare_move_folder() {
 }
 
 void ImapSource::move(const std::string& set) {
-  const std::string& folder = config_.mailbox.move_to;
+  const std::string& folder = move_folder();
   if (imap_.has_capability("MOVE")) {
     imap_.uid_move(set, folder);
     return;

@@ -41,6 +41,11 @@ std::string search_criteria(std::uint32_t first_uid, std::uint32_t last_uid,
 // "2026-03-01" -> "1-Mar-2026" (IMAP's date); "" when unparseable.
 std::string imap_date(const std::string& iso_day);
 
+// The folder `move_to` names at a server whose personal namespace has `prefix` (RFC 2342): a name
+// already under the prefix, or INBOX itself or below it, stays; any other gets the prefix, as a
+// mail program would put it ("Behandlet" at Cyrus: "INBOX.Behandlet").
+std::string folder_in_namespace(const std::string& move_to, const std::string& prefix);
+
 // Whether the selected mailbox keeps `keyword` (PERMANENTFLAGS with it or \*, or none sent).
 bool keeps_keyword(const MailboxInfo& info, const std::string& keyword);
 
@@ -102,6 +107,9 @@ class ImapSource : public MailSource {
   std::optional<bool> idle_supported_;
   // Once per source: CREATE of move_to is tried before its first MOVE.
   bool move_folder_ready_ = false;
+  // move_to as the server names it (folder_in_namespace), once per source.
+  std::optional<std::string> move_folder_;
+  const std::string& move_folder();
   // What the last SELECT saw.
   std::uint32_t uidvalidity_ = 0;
   // Said once per source, not at every poll.

@@ -606,18 +606,10 @@ TEST_P(DaemonOnServerTest, MoveToPutsTheDecidedApplicationInTheFolder) {
 // the user's to create; the server answers
 //   CREATE Behandlet-<tag>          ->  NO Permission denied
 //   UID MOVE <uid> Behandlet-<tag>  ->  NO Mailbox does not exist
-// KNOWN FAILURE at Cyrus (issue 13; daemon/imap_source.cpp ImapSource::store_keyword, the lead's
-// part): the daemon takes every NO to CREATE as "it exists", its MOVE then fails, it logs "could
-// not move message UID n to Behandlet-<tag>" and records the message as processed: it stays in
-// INBOX for good. What this test asks for (issue 13: "folder names through NAMESPACE", "a failed
-// mark or move is retried"): the folder is made in the personal namespace (INBOX.Behandlet-<tag>)
-// and the message moved there. Skipped at Cyrus until the daemon does that; run it there with
-// TILSKUDD_RUN_KNOWN_FAILURES=1.
+// The daemon reads NAMESPACE and makes the folder in the personal namespace
+// (INBOX.Behandlet-<tag> at Cyrus), so the message is moved there (it failed at Cyrus before
+// the daemon read NAMESPACE: the CREATE's NO was taken as "it exists").
 TEST_P(DaemonOnServerTest, MoveToAPlainFolderNameLandsInThePersonalNamespace) {
-  if (server().name() == "Cyrus" && !std::getenv("TILSKUDD_RUN_KNOWN_FAILURES")) {
-    GTEST_SKIP() << "known failure at Cyrus (CREATE: NO Permission denied, taken as \"it "
-                    "exists\"; UID MOVE: NO Mailbox does not exist): see the comment";
-  }
   const std::string leaf = "Behandlet-" + tag_;
   move_to_ = leaf;
   write_config(60);

@@ -89,5 +89,14 @@ TEST(ThrottleWait, IsTheServersSuggestionWithinBoundsOrTheRfc5530Codes) {
   EXPECT_FALSE(throttle_wait("", "Mailbox does not exist"));
 }
 
+TEST(FolderInNamespace, GetsThePersonalPrefixUnlessItIsThereOrInbox) {
+  EXPECT_EQ(folder_in_namespace("Behandlet", "INBOX."), "INBOX.Behandlet");  // Cyrus
+  EXPECT_EQ(folder_in_namespace("INBOX.Behandlet", "INBOX."), "INBOX.Behandlet");
+  EXPECT_EQ(folder_in_namespace("inbox/Behandlet", "INBOX."), "inbox/Behandlet");
+  EXPECT_EQ(folder_in_namespace("INBOX", "INBOX."), "INBOX");
+  EXPECT_EQ(folder_in_namespace("INBOXES", "INBOX."), "INBOX.INBOXES");
+  EXPECT_EQ(folder_in_namespace("Behandlet", ""), "Behandlet");  // Dovecot, Exchange
+}
+
 }  // namespace
 }  // namespace tilskudd
