@@ -481,6 +481,25 @@ std::vector<MessageMeta> ImapClient::uid_fetch_meta(std::string_view uid_set) {
   return out;
 }
 
+std::vector<MessageOutline> ImapClient::uid_fetch_outline(std::string_view uid_set) {
+  check_uid_set(uid_set);
+  auto rs = impl_->command("UID FETCH " + std::string(uid_set) +
+                           " (UID INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT IN-REPLY-TO "
+                           "REFERENCES)] BODYSTRUCTURE)");
+  std::vector<MessageOutline> out;
+  for (auto& r : rs) {
+    auto f = imap::take_fetch(r);
+    if (!f || !f->uid) continue;
+    MessageOutline o;
+    o.uid = *f->uid;
+    o.header_fields = std::move(f->header_fields).value_or(std::string());
+    if (f->structure) o.structure = std::move(*f->structure);
+    o.internaldate = std::move(f->internaldate).value_or(std::string());
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 std::optional<std::string> ImapClient::uid_fetch_body_peek(std::uint32_t uid) {
   auto rs = impl_->command("UID FETCH " + std::to_string(uid) + " (UID BODY.PEEK[])");
   for (auto& r : rs) {

@@ -129,6 +129,14 @@ struct MessageMeta {
   std::string internaldate;  // as sent: "24-Nov-2026 11:36:40 +0000"
 };
 
+// What a message's header fields and structure say, before its content is read.
+struct MessageOutline {
+  std::uint32_t uid = 0;
+  std::string header_fields;  // Subject, In-Reply-To, References (raw)
+  imap::BodyOutline structure;
+  std::string internaldate;  // as sent
+};
+
 struct IdleResult {
   bool woke = false;  // EXISTS or EXPUNGE arrived before the deadline
   std::optional<std::uint32_t> exists;
@@ -168,6 +176,8 @@ class ImapClient {
   bool has_capability(std::string_view name);
   // UID FLAGS RFC822.SIZE INTERNALDATE for a UID set such as "1:50" (imap::format_uid_set).
   std::vector<MessageMeta> uid_fetch_meta(std::string_view uid_set);
+  // The header fields and BODYSTRUCTURE of a UID set, for judging without the content.
+  std::vector<MessageOutline> uid_fetch_outline(std::string_view uid_set);
   // The raw message via BODY.PEEK[] (does not set \Seen); nullopt when no such UID.
   std::optional<std::string> uid_fetch_body_peek(std::uint32_t uid);
   // Only the header block via BODY.PEEK[HEADER]; nullopt when no such UID.

@@ -460,6 +460,62 @@ std::optional<std::vector<std::string>> flag_list(const Value& v) {
 
 }  // namespace
 
+namespace {
+
+// A body-fld-param list: ("NAME" "x.pdf" "CHARSET" "utf-8"); collects the file names.
+void collect_names(const Value& params, BodyOutline& out) {
+  if (params.kind != Value::Kind::list) return;
+  for (std::size_t i = 0; i + 1 < params.items.size(); i += 2) {
+    const Value& k = params.items[i];
+    const Value& v = params.items[i + 1];
+    if (k.kind != Value::Kind::string || v.kind != Value::Kind::string) continue;
+    const std::string key = upper(k.text);
+    if (key == "NAME" || key == "FILENAME" || key == "NAME*" || key == "FILENAME*" ||
+        key.rfind("NAME*", 0) == 0 || key.rfind("FILENAME*", 0) == 0)
+      out.filenames.emplace_back(key, v.text);
+  }
+}
+
+void outline(const Value& v, std::size_t depth, BodyOutline& out) {
+  if (v.kind != Value::Kind::list || v.items.empty() || depth > 32) return;
+  if (v.items[0].kind == Value::Kind::list) {
+    // multipart: the parts, then the subtype and extension data.
+    for (const Value& part : v.items) {
+      if (part.kind != Value::Kind::list) break;
+      outline(part, depth + 1, out);
+    }
+    return;
+  }
+  // A leaf: type, subtype, params, id, description, encoding, size, ...; message/rfc822 carries
+  // the envelope and the inner structure at 7 and 8; the disposition follows the MD5 at 8 (or 9
+  // for text, 10 for message/rfc822), as ("attachment" ("filename" "x.pdf")).
+  ++out.parts;
+  const bool is_text = v.items[0].kind == Value::Kind::string && upper(v.items[0].text) == "TEXT";
+  if (!is_text) ++out.non_text_parts;
+  if (v.items.size() > 2) collect_names(v.items[2], out);
+  for (std::size_t i = 7; i < v.items.size(); ++i) {
+    const Value& x = v.items[i];
+    if (x.kind != Value::Kind::list || x.items.empty()) continue;
+    if (x.items[0].kind == Value::Kind::list) {
+      outline(x, depth + 1, out);  // an inner body structure (message/rfc822)
+    } else if (x.items.size() == 2 && x.items[0].kind == Value::Kind::string &&
+               x.items[1].kind == Value::Kind::list) {
+      collect_names(x.items[1], out);  // the disposition
+    } else if (i == 8 && x.items.size() >= 2 && x.items[0].kind == Value::Kind::string &&
+               upper(v.items[0].text) == "MESSAGE") {
+      outline(x, depth + 1, out);
+    }
+  }
+}
+
+}  // namespace
+
+BodyOutline outline_bodystructure(const Value& v) {
+  BodyOutline out;
+  outline(v, 0, out);
+  return out;
+}
+
 std::optional<FetchData> take_fetch(Response& r) {
   if (r.type != Response::Type::untagged || r.keyword != "FETCH" || !r.number ||
       r.data.size() != 1 || r.data[0].kind != Value::Kind::list) {
@@ -488,6 +544,11 @@ std::optional<FetchData> take_fetch(Response& r) {
     } else if (name == "BODY[HEADER]" || name == "RFC822.HEADER") {
       if (v.kind != Value::Kind::string && v.kind != Value::Kind::nil) return std::nullopt;
       f.header = v.kind == Value::Kind::string ? std::move(v.text) : std::string();
+    } else if (name.rfind("BODY[HEADER.FIELDS", 0) == 0) {
+      if (v.kind != Value::Kind::string && v.kind != Value::Kind::nil) return std::nullopt;
+      f.header_fields = v.kind == Value::Kind::string ? std::move(v.text) : std::string();
+    } else if (name == "BODYSTRUCTURE") {
+      f.structure = outline_bodystructure(v);
     } else if (name == "BODY[]" || name == "BODY[]<0>" || name == "RFC822") {
       if (v.kind == Value::Kind::string) {
         f.body = std::move(v.text);

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tilskudd::imap {
@@ -94,14 +95,26 @@ class ResponseParser {
 
 // --- typed views of responses ---
 
+// What a BODYSTRUCTURE says that matters for judging a message without its content: the
+// attachments' names (as sent: RFC 2047 or RFC 2231 encoded), and how many parts are not text.
+struct BodyOutline {
+  // ("NAME" | "FILENAME" | "NAME*" | "FILENAME*" ..., value as sent), upper-cased names.
+  std::vector<std::pair<std::string, std::string>> filenames;
+  std::size_t parts = 0;           // leaf parts
+  std::size_t non_text_parts = 0;  // leaf parts whose type is not text/*
+};
+BodyOutline outline_bodystructure(const Value& v);
+
 struct FetchData {
   std::uint64_t seq = 0;
   std::optional<std::uint32_t> uid;
   std::optional<std::vector<std::string>> flags;
   std::optional<std::uint64_t> rfc822_size;
   std::optional<std::string> internaldate;
-  std::optional<std::string> body;    // BODY[] / BODY.PEEK[] answered as BODY[]
-  std::optional<std::string> header;  // BODY[HEADER] / BODY.PEEK[HEADER]
+  std::optional<std::string> body;           // BODY[] / BODY.PEEK[] answered as BODY[]
+  std::optional<std::string> header;         // BODY[HEADER] / BODY.PEEK[HEADER]
+  std::optional<std::string> header_fields;  // BODY[HEADER.FIELDS (...)]
+  std::optional<BodyOutline> structure;      // BODYSTRUCTURE, summarised
 };
 // "* n FETCH (...)": moves BODY[] out of `r`. nullopt if `r` is not a well-formed FETCH.
 std::optional<FetchData> take_fetch(Response& r);

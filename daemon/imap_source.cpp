@@ -5,9 +5,11 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 #include "daemon/imap_protocol.h"
+#include "parsers/candidate.h"
 
 namespace tilskudd {
 
@@ -285,6 +287,35 @@ std::unique_ptr<MailChanges> ImapSource::changes(const std::optional<Checkpoint>
   }
   std::sort(uids.begin(), uids.end());
   uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+  // The search is a hint: every listed UID it did not return is judged here from its header
+  // fields and structure (parsers/candidate.h); nothing of its content is read or kept.
+  std::vector<std::uint32_t> rest;
+  std::set_difference(listed.begin(), listed.end(), uids.begin(), uids.end(),
+                      std::back_inserter(rest));
+  std::vector<std::uint32_t> found;
+  for (std::size_t i = 0; i < rest.size(); i += kMetaBatch) {
+    const std::vector<std::uint32_t> batch(
+        rest.begin() + static_cast<std::ptrdiff_t>(i),
+        rest.begin() + static_cast<std::ptrdiff_t>(std::min(i + kMetaBatch, rest.size())));
+    for (const MessageOutline& o : imap_.uid_fetch_outline(imap::format_uid_set(batch))) {
+      // [mailbox] since holds here too: the search's SINCE left the older ones out.
+      const std::string day = internaldate_to_iso(o.internaldate).substr(0, 10);
+      if (!config_.mailbox.since.empty() && !day.empty() && day < config_.mailbox.since) continue;
+      const std::string why =
+          may_be_ours(o.header_fields, o.structure.filenames, config_.case_.number);
+      if (why.empty()) continue;
+      found.push_back(o.uid);
+      notes_({"", true,
+              "message UID " + std::to_string(o.uid) +
+                  " was not found by the server's search but " + why +
+                  " says it may be ours: it is read all the same"});
+    }
+  }
+  if (!found.empty()) {
+    uids.insert(uids.end(), found.begin(), found.end());
+    std::sort(uids.begin(), uids.end());
+    uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+  }
   return std::make_unique<ImapChanges>(imap_, mailbox_, uidvalidity_,
                                        listed.empty() ? 0 : listed.back(), std::move(uids));
 }

@@ -349,5 +349,37 @@ TEST_F(ExchangeTest, RefusedCreateIsNotTakenAsExistingAndTheMoveIsRetried) {
       store_->messages().messages_with_mailbox_state("INBOX", MailboxState::to_mark).empty());
 }
 
+// The server's search is a hint: here it finds nothing (Exchange's matching is undocumented,
+// and new mail may not be searchable yet). The application is still found from its subject and
+// read; a citizen's mail in the same poll costs its header fields and structure only.
+TEST_F(ExchangeTest, MessageTheSearchMissesIsFoundFromItsHeaderAndOnlyItIsRead) {
+  client_hook = [](const std::string& line) -> std::optional<std::string> {
+    if (line.find(" UID SEARCH ") == std::string::npos) return std::nullopt;
+    return "* SEARCH\r\n" + tag_of(line) + " OK SEARCH completed.\r\n";
+  };
+  testing::smtp_deliver("nabo@example.no", post_,
+                        "From: nabo@example.no\r\nTo: " + post_ +
+                            "\r\nSubject: Brøyting\r\nMessage-ID: <citizen-2@example.no>\r\n"
+                            "\r\nVeien er ikke brøytet.\r\n");
+  ASSERT_TRUE(testing::wait_for_messages(post_, 1));
+  deliver(application());
+  ASSERT_TRUE(testing::wait_for_messages(post_, 2));
+
+  const PollStats s = poll();
+  EXPECT_EQ(s.candidates, 1) << notes_;
+  EXPECT_EQ(s.new_cases, 1) << notes_;
+  ASSERT_TRUE(the_case());
+  EXPECT_NE(notes_.find("message UID 2 was not found by the server's search but the case number "
+                        "in the subject says it may be ours"),
+            std::string::npos)
+      << notes_;
+  EXPECT_TRUE(client_sent("UID FETCH 2 (UID BODY.PEEK[])"));
+  EXPECT_FALSE(client_sent("UID FETCH 1 (UID BODY.PEEK[])")) << "the citizen's mail was read";
+  EXPECT_FALSE(store_->messages().find_message(
+      "INBOX", store_->messages().checkpoint("INBOX")->uidvalidity, 1))
+      << "something of the citizen's mail was kept";
+  EXPECT_EQ(store_->messages().checkpoint("INBOX")->highest_uid, 2u);
+}
+
 }  // namespace
 }  // namespace tilskudd

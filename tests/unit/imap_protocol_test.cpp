@@ -421,3 +421,34 @@ TEST(ImapCommand, ModifiedUtf7RejectsInvalidInput) {
   EXPECT_FALSE(decode_mailbox_name("&AGE-"));      // 'a' must not be encoded
   EXPECT_FALSE(decode_mailbox_name("&2D0-"));      // lone surrogate
 }
+
+// A multipart/mixed with a text part, a PDF named by RFC 2231 in its disposition and a
+// forwarded message/rfc822 whose own PDF has a name parameter: every name is found, none of the
+// content is needed.
+TEST(ImapFetch, BodystructureOutlineNamesEveryAttachment) {
+  const std::string line =
+      "* 3 FETCH (UID 9 BODY[HEADER.FIELDS (SUBJECT IN-REPLY-TO REFERENCES)] {16}\r\n"
+      "Subject: Hei\r\n\r\n"
+      " BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 12 1 NIL "
+      "NIL NIL NIL)(\"application\" \"pdf\" NIL NIL NIL \"base64\" 1000 NIL (\"attachment\" "
+      "(\"filename*\" \"utf-8''Tildelingsbrev%2020%2F30298.pdf\")) NIL NIL)(\"message\" "
+      "\"rfc822\" NIL NIL NIL \"7bit\" 500 (NIL \"Fwd\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+      "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1 NIL NIL NIL NIL)(\"application\" "
+      "\"pdf\" (\"name\" \"=?utf-8?q?S=C3=B8knad?=.pdf\") NIL NIL \"base64\" 300 NIL NIL NIL "
+      "NIL) \"mixed\" NIL NIL NIL NIL) 20 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"b\") NIL "
+      "NIL NIL))\r\n";
+  Response r = parse_one(line);
+  auto f = take_fetch(r);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->uid, 9u);
+  ASSERT_TRUE(f->header_fields);
+  EXPECT_NE(f->header_fields->find("Subject: Hei"), std::string::npos);
+  ASSERT_TRUE(f->structure);
+  const auto& names = f->structure->filenames;
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_EQ(names[0].first, "FILENAME*");
+  EXPECT_EQ(names[0].second, "utf-8''Tildelingsbrev%2020%2F30298.pdf");
+  EXPECT_EQ(names[1].first, "NAME");
+  EXPECT_EQ(f->structure->parts, 5u);  // the message/rfc822 itself, and its two parts
+  EXPECT_EQ(f->structure->non_text_parts, 3u);
+}
