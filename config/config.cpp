@@ -240,10 +240,11 @@ void read_smtp(const Context& ctx, const toml::table& t, Smtp& m) {
 
 void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
   constexpr std::string_view s = "limits";
-  check_keys(ctx, t, s,
-             {"max_message_bytes", "max_parts", "max_depth", "max_header_bytes",
-              "max_attachment_bytes", "max_docx_uncompressed_bytes", "pdf_max_pages",
-              "pdf_max_text_bytes", "pdf_timeout_seconds", "pdf_memory_bytes"});
+  check_keys(
+      ctx, t, s,
+      {"max_message_bytes", "max_parts", "max_depth", "max_header_bytes", "max_attachment_bytes",
+       "max_docx_uncompressed_bytes", "pdf_max_pages", "pdf_max_text_bytes", "pdf_timeout_seconds",
+       "pdf_memory_bytes", "allow_unconfined_documents"});
   read_positive(ctx, t, s, "max_message_bytes", l.mime.max_message_bytes);
   read_positive(ctx, t, s, "max_parts", l.mime.max_parts, 1000000);
   read_positive(ctx, t, s, "max_depth", l.mime.max_depth, 1000);
@@ -260,6 +261,7 @@ void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
     l.pdf.timeout_ms = static_cast<int>(*v * 1000);
   }
   read_positive(ctx, t, s, "pdf_memory_bytes", l.pdf.memory_bytes);
+  read_bool(ctx, t, s, "allow_unconfined_documents", l.allow_unconfined_documents);
 }
 
 // [sender] (DECISIONS.md "Sender authenticity").

@@ -104,6 +104,9 @@ struct Limits {
   PdfLimits pdf;
   std::size_t max_attachment_bytes = 32u << 20;
   std::size_t max_docx_uncompressed_bytes = 32u << 20;
+  // A kernel without Landlock or seccomp filters: start anyway, with document programs only
+  // partly confined, and warn at every start (docs/CONFINEMENT.md). false: refuse to start.
+  bool allow_unconfined_documents = false;
 };
 
 // How long raw bytes are kept (the archive rules). 0 = for ever.

@@ -130,6 +130,10 @@ bool add_path_rule(int ruleset, const std::string& path, std::uint64_t file_acce
 // The seccomp allow-list (docs/CONFINEMENT.md "System calls"). Everything else fails with
 // EPERM; execve with another pathname pointer, and execveat, kill the process.
 bool build_filter(const char* program_ptr, std::vector<sock_filter>& out, std::string& error) {
+  // libseccomp asks the kernel which actions it supports through seccomp(2), which a systemd
+  // unit's @system-service filter refuses; it would then refuse SCMP_ACT_KILL_PROCESS. We only
+  // export the program, and every kernel with Landlock (5.13) has KILL_PROCESS (4.14): say so.
+  if (::seccomp_api_get() < 3) ::seccomp_api_set(3);
   scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_ERRNO(EPERM));
   if (ctx == nullptr) {
     error = "seccomp_init failed";
@@ -220,27 +224,34 @@ bool build_filter(const char* program_ptr, std::vector<sock_filter>& out, std::s
   // its O_DIRECTORY part, which is allowed alone).
   const scmp_datum_t write_flags =
       O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY);
-  int rc = 0;
+  auto check = [&error](int rc, const char* what) {
+    if (rc != 0 && error.empty())
+      error = std::string("seccomp_rule_add ") + what + ": " + errno_text(-rc);
+  };
+  error.clear();
   if (int nr = ::seccomp_syscall_resolve_name("open"); nr >= 0)
-    rc |=
-        ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, write_flags, 0));
-  rc |= ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, write_flags, 0));
+    check(
+        ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, write_flags, 0)),
+        "open");
+  check(::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                           SCMP_A2(SCMP_CMP_MASKED_EQ, write_flags, 0)),
+        "openat");
   // Reading its limits, never setting them (a root child could raise its hard limits).
-  rc |= ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_EQ, 0));
+  check(::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_EQ, 0)),
+        "prlimit64");
   // isatty() only.
-  rc |= ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                           SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(TCGETS)));
+  check(::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                           SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(TCGETS))),
+        "ioctl");
   // The one execve: our pathname pointer (see the header).
   const auto ptr = static_cast<scmp_datum_t>(reinterpret_cast<std::uintptr_t>(program_ptr));
-  rc |= ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_EQ, ptr));
-  rc |= ::seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(execve), 1,
-                           SCMP_A0(SCMP_CMP_NE, ptr));
-  rc |= ::seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(execveat), 0);
-  if (rc != 0) {
-    error = "seccomp_rule_add failed";
-    return false;
-  }
+  check(::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_EQ, ptr)),
+        "execve");
+  check(::seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(execve), 1,
+                           SCMP_A0(SCMP_CMP_NE, ptr)),
+        "execve (kill)");
+  check(::seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(execveat), 0), "execveat");
+  if (!error.empty()) return false;
 
   // libseccomp 2.5 exports to a descriptor only.
   Fd mem(::memfd_create("tilskudd-seccomp", MFD_CLOEXEC));
@@ -306,7 +317,7 @@ Support probe() {
   if (abi > 0) {
     s.landlock_abi = static_cast<int>(abi);
   } else if (errno == ENOSYS) {
-    s.landlock_detail = "the kernel is built without it (ENOSYS)";
+    s.landlock_detail = "the kernel is older than 5.13 or built without it (ENOSYS)";
   } else if (errno == EOPNOTSUPP) {
     s.landlock_detail = "disabled at boot: add landlock to the kernel's lsm= list";
   } else if (errno == EPERM) {

@@ -495,6 +495,34 @@ std::vector<std::string> pdftotext_argv(const std::string& pdftotext_path,
 
 }  // namespace
 
+ConfinementDecision decide_document_confinement(const confinement::Support& support,
+                                                bool allow_unconfined) {
+  ConfinementDecision d;
+  const std::string offered = support.summary();
+  if (support.complete()) {
+    d.level = allow_unconfined ? ConfinementDecision::Level::warn : ConfinementDecision::Level::ok;
+    d.message = "document programs run confined: " + offered;
+    if (allow_unconfined) {
+      d.message += "; [limits] allow_unconfined_documents = true is not needed here (remove it)";
+    }
+    return d;
+  }
+  if (!allow_unconfined) {
+    d.level = ConfinementDecision::Level::refuse;
+    d.message = "document programs cannot be confined: " + offered +
+                "; set [limits] allow_unconfined_documents = true to run them with what the "
+                "kernel offers (docs/CONFINEMENT.md)";
+    return d;
+  }
+  d.level = ConfinementDecision::Level::warn;
+  d.mode = DocumentConfinement::best_effort;
+  d.message =
+      "document programs run only partly confined ([limits] allow_unconfined_documents "
+      "= true): " +
+      offered + " (docs/CONFINEMENT.md)";
+  return d;
+}
+
 std::unique_ptr<confinement::Confinement> document_confinement(const std::string& program,
                                                                const PdfLimits& limits,
                                                                DocumentConfinement mode,

@@ -18,6 +18,17 @@ enum class DocumentConfinement {
   best_effort,  // the layers the kernel offers ([limits] allow_unconfined_documents = true)
 };
 
+// What the daemon does about document confinement at start, given what the kernel offers and
+// [limits] allow_unconfined_documents (docs/CONFINEMENT.md "When the kernel lacks a layer").
+struct ConfinementDecision {
+  enum class Level { ok, warn, refuse };
+  Level level = Level::ok;
+  DocumentConfinement mode = DocumentConfinement::required;
+  std::string message;  // one line for the log and `config check`
+};
+ConfinementDecision decide_document_confinement(const confinement::Support& support,
+                                                bool allow_unconfined);
+
 // Runs `pdftotext -q -enc UTF-8 -layout -l <max_pages> - -` on the bytes, confined
 // (document_confinement below). Safe to call from any thread of a multi-threaded process; never
 // raises SIGPIPE; always reaps the child.

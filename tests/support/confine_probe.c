@@ -22,6 +22,11 @@
  *   confine_probe env                 print the environment's size ("env <n>")
  *   confine_probe fds                 print the open descriptors ("fds 0 1 2")
  *
+ * And, to stand for a kernel without a layer (inspect_cli_test):
+ *   confine_probe without landlock|seccomp <program> <args>...
+ * execs the program under a seccomp filter that makes landlock_create_ruleset fail with
+ * ENOSYS, or prctl(PR_SET_SECCOMP) with EINVAL, as such a kernel answers.
+ *
  * Called as pdftotext is (`confine_probe -q -enc UTF-8 ... - -`), it reads the attack from its
  * stdin instead: the "PDF" is "%PDF-1.4\n<what> <arg>\n". So the test can hand it to the real
  * document path (extract_pdf_text_with, PdfExtractorPool) as the pdftotext program.
@@ -31,15 +36,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,11 +81,36 @@ static int change_through_mmap(int fd) {
   return done();
 }
 
+static int without(const char* layer, char** argv) {
+  const unsigned nr = strcmp(layer, "landlock") == 0 ? SYS_landlock_create_ruleset : SYS_prctl;
+  const unsigned err = strcmp(layer, "landlock") == 0 ? ENOSYS : EINVAL;
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 3),
+      /* prctl: only PR_SET_SECCOMP (landlock: any arguments). */
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr == SYS_prctl ? PR_SET_SECCOMP : 0, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | err),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  if (nr != SYS_prctl) f[3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 0, 0, 0);
+  struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) {
+    perror("confine_probe: seccomp");
+    return 2;
+  }
+  execv(argv[0], argv);
+  perror("confine_probe: exec");
+  return 2;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc < 2) return 2;
   const char* what = argv[1];
   const char* arg = argc > 2 ? argv[2] : "";
+  if (strcmp(what, "without") == 0 && argc > 3) return without(argv[2], argv + 3);
   static char input[4096];
   if (what[0] == '-') {  // as pdftotext: the attack is the document's second line
     size_t n = 0;
