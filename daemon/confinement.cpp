@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 
 namespace tilskudd::confinement {
 
@@ -133,6 +134,9 @@ bool build_filter(const char* program_ptr, std::vector<sock_filter>& out, std::s
   // libseccomp asks the kernel which actions it supports through seccomp(2), which a systemd
   // unit's @system-service filter refuses; it would then refuse SCMP_ACT_KILL_PROCESS. We only
   // export the program, and every kernel with Landlock (5.13) has KILL_PROCESS (4.14): say so.
+  // libseccomp keeps that level in a global: one filter is built at a time.
+  static std::mutex libseccomp;
+  std::lock_guard lock(libseccomp);
   if (::seccomp_api_get() < 3) ::seccomp_api_set(3);
   scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_ERRNO(EPERM));
   if (ctx == nullptr) {

@@ -1,5 +1,7 @@
 // PDF text extraction in a child process (poppler's pdftotext) under a timeout and rlimits, so
-// a hostile or broken PDF cannot crash or hang the process that handles the mailbox.
+// a hostile or broken PDF cannot crash or hang the process that handles the mailbox, and
+// confined (daemon/confinement.h, docs/CONFINEMENT.md), so that one which takes over pdftotext
+// reaches no secret, no store, no network and no other program.
 #pragma once
 
 #include <memory>

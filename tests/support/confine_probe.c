@@ -18,6 +18,7 @@
  *   confine_probe ptrace              PTRACE_TRACEME (become traceable by the daemon)
  *   confine_probe signal              kill(parent, 0): may it signal the daemon?
  *   confine_probe fork                fork a process
+ *   confine_probe rlimit              raise its address-space limit (as root: CAP_SYS_RESOURCE)
  *   confine_probe sleep               sleep until killed (a hanging extractor)
  *   confine_probe env                 print the environment's size ("env <n>")
  *   confine_probe fds                 print the open descriptors ("fds 0 1 2")
@@ -48,6 +49,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -201,6 +203,11 @@ int main(int argc, char** argv) {
     if (pid < 0) return refused();
     if (pid == 0) _exit(0);
     waitpid(pid, NULL, 0);
+    return done();
+  }
+  if (strcmp(what, "rlimit") == 0) {
+    struct rlimit r = {RLIM_INFINITY, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_AS, &r) != 0) return refused();
     return done();
   }
   if (strcmp(what, "sleep") == 0) {

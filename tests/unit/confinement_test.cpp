@@ -221,6 +221,27 @@ TEST_F(ConfinementTest, SeccompAloneRefusesSocketsWritesExecPtraceSignalsAndFork
   EXPECT_TRUE(run({"read", secret_.string()}, seccomp.get()).worked());
 }
 
+// Root (a container, a test run) usually has CAP_SYS_RESOURCE: under the old sandbox it could
+// lift the rlimits that bound a document's memory and CPU again.
+bool has_cap_sys_resource() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("CapEff:", 0) == 0) {
+      return (std::stoull(line.substr(7), nullptr, 16) >> 24) & 1;  // CAP_SYS_RESOURCE
+    }
+  }
+  return false;
+}
+
+TEST_F(ConfinementTest, RootCannotRaiseItsLimitsAgain) {
+  // Without the capability nobody can raise a hard limit: there is no attack to show.
+  if (!has_cap_sys_resource()) GTEST_SKIP() << "no CAP_SYS_RESOURCE here";
+  Outcome old = run({"rlimit"}, nullptr);
+  EXPECT_TRUE(old.worked()) << "unconfined: " << old.what();
+  Outcome now = run({"rlimit"}, confined_.get());
+  EXPECT_TRUE(now.refused()) << now.what();
+}
+
 TEST_F(ConfinementTest, ChildHasAnEmptyEnvironmentAndOnlyItsPipes) {
   int leaked = ::open(store_.c_str(), O_RDWR);  // no CLOEXEC
   ASSERT_GE(leaked, 0);
