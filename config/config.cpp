@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -191,7 +193,7 @@ void read_mailbox(const Context& ctx, const toml::table& t, Mailbox& m) {
   check_keys(ctx, t, s,
              {"url", "username", "password_file", "oauth2_token_file", "allow_insecure",
               "poll_interval_seconds", "keyword", "move_to", "ca_file", "idle", "max_attempts",
-              "quarantine_keyword", "oauth2"});
+              "quarantine_keyword", "oauth2", "since"});
   read_string(ctx, t, s, "url", m.url);
   read_string(ctx, t, s, "username", m.username);
   read_string(ctx, t, s, "password_file", m.password_file);
@@ -207,6 +209,22 @@ void read_mailbox(const Context& ctx, const toml::table& t, Mailbox& m) {
   if (auto v = read_int(ctx, t, s, "max_attempts", 1, 100)) m.max_attempts = static_cast<int>(*v);
   read_string(ctx, t, s, "quarantine_keyword", m.quarantine_keyword);
   read_bool(ctx, t, s, "oauth2", m.oauth2);
+  read_string(ctx, t, s, "since", m.since);
+  if (!m.since.empty()) {
+    int y = 0;
+    unsigned mo = 0, d = 0;
+    char tail = 0;
+    const bool parsed = m.since.size() == 10 &&
+                        std::sscanf(m.since.c_str(), "%4d-%2u-%2u%c", &y, &mo, &d, &tail) == 3;
+    if (!parsed ||
+        !std::chrono::year_month_day{std::chrono::year{y}, std::chrono::month{mo},
+                                     std::chrono::day{d}}
+             .ok() ||
+        y < 1990) {
+      ctx.fail(s, "since", "'" + m.since + "' is not a date YYYY-MM-DD",
+               t.get("since") ? &t.get("since")->source() : nullptr);
+    }
+  }
   for (const auto* kw : {&m.keyword, &m.quarantine_keyword}) {
     const char* key = kw == &m.keyword ? "keyword" : "quarantine_keyword";
     // An IMAP keyword is an atom: no spaces, no atom-specials (RFC 3501 §9).
@@ -244,7 +262,8 @@ void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
       ctx, t, s,
       {"max_message_bytes", "max_parts", "max_depth", "max_header_bytes", "max_attachment_bytes",
        "max_docx_uncompressed_bytes", "pdf_max_pages", "pdf_max_text_bytes", "pdf_timeout_seconds",
-       "pdf_memory_bytes", "allow_unconfined_documents"});
+       "pdf_memory_bytes", "max_form_lines", "max_letters_per_message", "max_letter_text_bytes",
+       "message_cpu_seconds", "allow_unconfined_documents"});
   read_positive(ctx, t, s, "max_message_bytes", l.mime.max_message_bytes);
   read_positive(ctx, t, s, "max_parts", l.mime.max_parts, 1000000);
   read_positive(ctx, t, s, "max_depth", l.mime.max_depth, 1000);
@@ -261,6 +280,14 @@ void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
     l.pdf.timeout_ms = static_cast<int>(*v * 1000);
   }
   read_positive(ctx, t, s, "pdf_memory_bytes", l.pdf.memory_bytes);
+  // Bounded work per message.
+  read_positive(ctx, t, s, "max_form_lines", l.max_form_lines, 100000);
+  read_positive(ctx, t, s, "max_letters_per_message", l.max_letters_per_message, 10000);
+  read_positive(ctx, t, s, "max_letter_text_bytes", l.max_letter_text_bytes, 64 << 20);
+  // At most 90: under the unit's WatchdogSec=120s (systemd/tilskudd.service), so that the
+  // budget, not the watchdog, ends a message's work; over it the message is flagged and the
+  // daemon goes on.
+  read_positive(ctx, t, s, "message_cpu_seconds", l.message_cpu_seconds, 90);
   read_bool(ctx, t, s, "allow_unconfined_documents", l.allow_unconfined_documents);
 }
 

@@ -39,6 +39,10 @@ struct Mailbox {
   int max_attempts = 5;               // a message failing this often is quarantined
   std::string quarantine_keyword = "$TilskuddQuarantine";
   bool oauth2 = false;  // XOAUTH2 with tokens from [oauth2] (Microsoft 365)
+  // "YYYY-MM-DD": only mail that arrived on or after that day is searched (IMAP SEARCH SINCE),
+  // so that a first run on a mailbox with years of history does not make cases of them.
+  // "" = every message above the checkpoint.
+  std::string since;
 };
 
 struct Smtp {
@@ -104,6 +108,12 @@ struct Limits {
   PdfLimits pdf;
   std::size_t max_attachment_bytes = 32u << 20;
   std::size_t max_docx_uncompressed_bytes = 32u << 20;
+  // Bounded work per message (DECISIONS.md "Bounded work per message"): over any of these the
+  // message becomes a flagged case (limit_exceeded naming the key), never a part read.
+  std::size_t max_form_lines = 200;                // employee lines (table rows) in one form
+  std::size_t max_letters_per_message = 20;        // letters (attached or forwarded) in one message
+  std::size_t max_letter_text_bytes = 256u << 10;  // the text of one letter
+  int message_cpu_seconds = 20;                    // CPU time reading and deciding one message
   // A kernel without Landlock or seccomp filters: start anyway, with document programs only
   // partly confined, and warn at every start (docs/CONFINEMENT.md). false: refuse to start.
   bool allow_unconfined_documents = false;

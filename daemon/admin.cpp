@@ -805,4 +805,41 @@ int payout_mark_paid_command(Store& store, const std::string& round, const std::
   });
 }
 
+int store_pending(Store& store, bool json, Timestamp now, std::ostream& out, std::ostream& err) {
+  try {
+    const std::vector<PendingUid> pending = store.messages().pending_uids();
+    if (json) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const PendingUid& p : pending) {
+        a.push_back({{"mailbox", p.mailbox},
+                     {"uidvalidity", p.uidvalidity},
+                     {"uid", p.uid},
+                     {"attempts", p.attempts},
+                     {"first_seen", iso_utc(p.first_seen)},
+                     {"last_attempt", iso_utc(p.last_attempt)},
+                     {"next_try", iso_utc(p.next_try)},
+                     {"reason", p.reason}});
+      }
+      out << a.dump(2) << "\n";
+      return 0;
+    }
+    if (pending.empty()) {
+      out << "no pending UIDs: every message the mailbox listed was read\n";
+      return 0;
+    }
+    for (const PendingUid& p : pending) {
+      const auto wait = std::chrono::duration_cast<std::chrono::minutes>(p.next_try - now);
+      out << terminal_safe(p.mailbox) << " UID " << p.uid << " (UIDVALIDITY " << p.uidvalidity
+          << "): " << p.attempts << " attempt(s) since " << iso_utc(p.first_seen) << ", next try "
+          << (wait.count() > 0 ? "in " + std::to_string(wait.count()) + " min"
+                               : std::string("at the next poll"))
+          << "; " << terminal_safe(p.reason) << "\n";
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    err << "tilskudd: cannot list pending UIDs: " << e.what() << "\n";
+    return 2;
+  }
+}
+
 }  // namespace tilskudd::admin

@@ -135,6 +135,13 @@ int payout_schedule_command(Store& store, const std::string& round, const std::s
 int payout_mark_paid_command(Store& store, const std::string& round, const std::string& admin,
                              Timestamp now, std::ostream& out, std::ostream& err);
 
+// `store pending [--json]`: the UIDs the server listed without handing over a body, each with
+// its attempts and next try (docs/DECISIONS.md "Pending UIDs"). JSON: an array of
+//   { "mailbox": string, "uidvalidity": int, "uid": int, "attempts": int,
+//     "first_seen": ISO-8601, "last_attempt": ISO-8601, "next_try": ISO-8601, "reason": string }
+// Exit 0 (also when there are none); 2 when the store failed.
+int store_pending(Store& store, bool json, Timestamp now, std::ostream& out, std::ostream& err);
+
 // Helpers, public for tests and other admin commands.
 
 // Makes text from a mail safe to print in a terminal (see the top of this file); keeps ordinary

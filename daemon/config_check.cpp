@@ -338,9 +338,7 @@ void check_connections(Checks& c, const config::Config& cfg) {
       c.ok(step, std::to_string(info.exists) + " message(s), UIDVALIDITY " +
                      std::to_string(info.uidvalidity) + " (nothing in it was changed)");
     step = "[mailbox] keyword";
-    const auto& pf = info.permanent_flags;
-    const bool keeps = std::find(pf.begin(), pf.end(), "\\*") != pf.end() ||
-                       std::find(pf.begin(), pf.end(), cfg.mailbox.keyword) != pf.end();
+    const bool keeps = keeps_keyword(info, cfg.mailbox.keyword);
     if (keeps)
       c.ok(step, "the server keeps " + cfg.mailbox.keyword + " (PERMANENTFLAGS)");
     else if (!cfg.mailbox.move_to.empty())

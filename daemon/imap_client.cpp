@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -111,8 +112,33 @@ const char* to_string(ImapError::Kind kind) {
       return "bye";
     case Kind::usage:
       return "usage";
+    case Kind::throttled:
+      return "throttled";
   }
   return "?";
+}
+
+std::optional<std::chrono::milliseconds> throttle_wait(std::string_view code,
+                                                       std::string_view text) {
+  const bool by_code = code == "LIMIT" || code == "UNAVAILABLE" || code == "INUSE";
+  // Exchange Online: "BAD Request is throttled. Suggested Backoff Time: 1234 milliseconds".
+  constexpr std::string_view kSuggested = "Suggested Backoff Time:";
+  const auto at = text.find(kSuggested);
+  const bool by_text =
+      at != std::string_view::npos || text.find("Request is throttled") != std::string_view::npos;
+  if (!by_code && !by_text) return std::nullopt;
+  if (at == std::string_view::npos) return kDefaultThrottleWait;
+  std::size_t i = at + kSuggested.size();
+  while (i < text.size() && text[i] == ' ') ++i;
+  std::uint64_t ms = 0;
+  std::size_t digits = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && digits < 12; ++i, ++digits)
+    ms = ms * 10 + static_cast<std::uint64_t>(text[i] - '0');
+  if (digits == 0) return kDefaultThrottleWait;
+  // Never shorter than a second (a zero would make a busy loop), never longer than the cap.
+  return std::clamp(std::chrono::milliseconds{static_cast<std::int64_t>(
+                        std::min<std::uint64_t>(ms, kMaxThrottleWait.count()))},
+                    std::chrono::milliseconds{1000}, kMaxThrottleWait);
 }
 
 struct ImapClient::Impl {
@@ -307,11 +333,15 @@ struct ImapClient::Impl {
       if (r.type == Response::Type::tagged) {
         if (r.tag != tag) fail(Kind::protocol, r.tag, "IMAP response with an unknown tag");
         if (r.status == imap::Status::no || r.status == imap::Status::bad) {
-          const Kind k = r.status == imap::Status::no ? Kind::no : Kind::bad;
+          Kind k = r.status == imap::Status::no ? Kind::no : Kind::bad;
           const std::string text = server_text(r);
+          const std::string code = r.code ? r.code->name : std::string();
+          const auto wait = throttle_wait(code, r.text);
+          if (wait) k = Kind::throttled;
           throw ImapError(
               k, text,
-              "IMAP " + command_name(cmd) + " failed: " + status_name(*r.status) + " " + text);
+              "IMAP " + command_name(cmd) + " failed: " + status_name(*r.status) + " " + text, code,
+              wait.value_or(std::chrono::milliseconds{}));
         }
         out.push_back(std::move(r));
         return out;
@@ -340,6 +370,7 @@ struct ImapClient::Impl {
         info.exists = static_cast<std::uint32_t>(*r.number);
       }
       if (auto f = imap::flags_result(r)) {
+        if (r.code) info.permanent_flags_sent = true;
         (r.code ? info.permanent_flags : info.flags) = std::move(*f);
       }
       if (auto v = imap::code_number(r, "UIDVALIDITY"))
@@ -482,12 +513,36 @@ void ImapClient::uid_copy(std::string_view uid_set, std::string_view mailbox) {
   impl_->command("UID COPY " + std::string(uid_set) + " " + mailbox_arg(mailbox));
 }
 
+bool ImapClient::has_capability(std::string_view name) {
+  if (impl_->caps.empty()) capability();
+  return std::find(impl_->caps.begin(), impl_->caps.end(), name) != impl_->caps.end();
+}
+
+std::vector<std::uint32_t> ImapClient::uids_from(std::uint32_t first) {
+  if (first == 0) first = 1;
+  auto rs = impl_->command("UID FETCH " + std::to_string(first) + ":* (UID)");
+  std::vector<std::uint32_t> out;
+  for (auto& r : rs) {
+    auto f = imap::take_fetch(r);
+    // "n:*" names the highest UID even when it is below n (RFC 3501 6.4.8).
+    if (f && f->uid && *f->uid >= first) out.push_back(*f->uid);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void ImapClient::uid_expunge(std::string_view uid_set) {
+  check_uid_set(uid_set);
+  if (!has_capability("UIDPLUS"))
+    throw ImapError(Kind::usage, "", "IMAP server does not support UIDPLUS (UID EXPUNGE)");
+  impl_->command("UID EXPUNGE " + std::string(uid_set));
+}
+
 void ImapClient::uid_move(std::string_view uid_set, std::string_view mailbox) {
   check_uid_set(uid_set);
-  if (impl_->caps.empty()) capability();
-  bool has_move = false;
-  for (const auto& c : impl_->caps) has_move = has_move || c == "MOVE";
-  if (!has_move) throw ImapError(Kind::usage, "", "IMAP server does not support MOVE");
+  if (!has_capability("MOVE"))
+    throw ImapError(Kind::usage, "", "IMAP server does not support MOVE");
   impl_->command("UID MOVE " + std::string(uid_set) + " " + mailbox_arg(mailbox));
 }
 
@@ -504,11 +559,17 @@ IdleResult ImapClient::idle(std::chrono::milliseconds max_wait) {
   m.require_connection();
   const std::string tag = m.next_tag();
   m.send_all(tag + " IDLE\r\n", m.command_deadline());
-  // Wait for "+ idling" (or a tagged NO/BAD: then finish() throws).
+  // Wait for "+ idling" (or a tagged NO/BAD: then finish() throws). New mail announced before
+  // the continuation counts: it ends the IDLE at once.
   const Deadline cmd_deadline = m.command_deadline();
+  IdleResult result;
+  m.expunged = 0;
+  m.last_exists.reset();
   while (true) {
     Response r = m.read(cmd_deadline);
     if (r.type == Response::Type::continuation) break;
+    if (r.type == Response::Type::untagged && (r.keyword == "EXISTS" || r.keyword == "EXPUNGE"))
+      result.woke = true;
     if (r.type == Response::Type::tagged) {
       if (r.tag == tag && r.status != imap::Status::ok) {
         const Kind k = r.status == imap::Status::no ? Kind::no : Kind::bad;
@@ -517,11 +578,8 @@ IdleResult ImapClient::idle(std::chrono::milliseconds max_wait) {
       m.fail(Kind::protocol, r.text, "IMAP IDLE ended before it started");
     }
   }
-  IdleResult result;
   const Deadline idle_deadline = Clock::now() + max_wait;
-  m.expunged = 0;
-  m.last_exists.reset();
-  while (true) {
+  while (!result.woke) {
     auto r = m.try_read(idle_deadline, /*interruptible=*/true);
     if (!r) break;
     if (r->type == Response::Type::untagged &&

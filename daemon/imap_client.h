@@ -58,26 +58,50 @@ struct ImapOptions {
 class ImapError : public MailSourceError {
  public:
   enum class Kind {
-    network,   // connect failed, connection lost, send/recv error
-    timeout,   // a deadline passed
-    tls,       // TLS handshake or certificate verification failed
-    auth,      // login rejected
-    protocol,  // the server sent something we cannot parse or did not expect
-    no,        // tagged NO
-    bad,       // tagged BAD
-    bye,       // the server closed the session with BYE
-    usage,     // invalid argument (e.g. a mailbox name that is not valid UTF-8)
+    network,    // connect failed, connection lost, send/recv error
+    timeout,    // a deadline passed
+    tls,        // TLS handshake or certificate verification failed
+    auth,       // login rejected
+    protocol,   // the server sent something we cannot parse or did not expect
+    no,         // tagged NO
+    bad,        // tagged BAD
+    bye,        // the server closed the session with BYE
+    usage,      // invalid argument (e.g. a mailbox name that is not valid UTF-8)
+    throttled,  // NO/BAD that asks us to wait (Exchange's "Request is throttled", [LIMIT],
+                // [UNAVAILABLE], [INUSE]): retry_after() says how long
   };
-  ImapError(Kind kind, std::string server_text, const std::string& what)
-      : MailSourceError(what), kind_(kind), server_text_(std::move(server_text)) {}
+  ImapError(Kind kind, std::string server_text, const std::string& what, std::string code = {},
+            std::chrono::milliseconds retry_after = {})
+      : MailSourceError(what),
+        kind_(kind),
+        server_text_(std::move(server_text)),
+        code_(std::move(code)),
+        retry_after_(retry_after) {}
   Kind kind() const { return kind_; }
   // The server's text (NO/BAD/BYE text or a curl error message); never contains credentials.
   const std::string& server_text() const { return server_text_; }
+  // The tagged answer's response code (RFC 5530), upper-cased: "ALREADYEXISTS", "NOPERM",
+  // "CANNOT", "LIMIT" ...; empty when it had none.
+  const std::string& code() const { return code_; }
+  // For `throttled`: the wait before the next command (the server's suggestion, at most
+  // kMaxThrottleWait; kDefaultThrottleWait when it suggested none).
+  std::chrono::milliseconds retry_after() const { return retry_after_; }
 
  private:
   Kind kind_;
   std::string server_text_;
+  std::string code_;
+  std::chrono::milliseconds retry_after_;
 };
+
+inline constexpr std::chrono::milliseconds kMaxThrottleWait{10 * 60 * 1000};
+inline constexpr std::chrono::milliseconds kDefaultThrottleWait{30 * 1000};
+
+// Whether a tagged NO/BAD asks the client to wait, and how long (docs/DECISIONS.md "The IMAP
+// wire"): Exchange's "Request is throttled. Suggested Backoff Time: N milliseconds", and the
+// RFC 5530 codes LIMIT, UNAVAILABLE and INUSE. nullopt: an ordinary refusal.
+std::optional<std::chrono::milliseconds> throttle_wait(std::string_view code,
+                                                       std::string_view text);
 
 const char* to_string(ImapError::Kind kind);
 
@@ -88,6 +112,7 @@ struct MailboxInfo {
   bool read_only = false;
   std::vector<std::string> flags;
   std::vector<std::string> permanent_flags;
+  bool permanent_flags_sent = false;  // RFC 3501: without PERMANENTFLAGS, assume all are kept
 };
 
 struct MailboxStatus {
@@ -128,6 +153,11 @@ class ImapClient {
   MailboxStatus status(std::string_view mailbox);
   // `criteria` is sent verbatim after "UID SEARCH " (build it with imap::quote).
   std::vector<std::uint32_t> uid_search(std::string_view criteria);
+  // The UIDs from `first` up, as the server lists them now (UID FETCH first:* (UID)), ascending;
+  // one line per message, nothing of their content.
+  std::vector<std::uint32_t> uids_from(std::uint32_t first);
+  // Whether the server announced `name` (CAPABILITY, asked once per connection).
+  bool has_capability(std::string_view name);
   // UID FLAGS RFC822.SIZE INTERNALDATE for a UID set such as "1:50" (imap::format_uid_set).
   std::vector<MessageMeta> uid_fetch_meta(std::string_view uid_set);
   // The raw message via BODY.PEEK[] (does not set \Seen); nullopt when no such UID.
@@ -137,12 +167,15 @@ class ImapClient {
   // UID STORE <set> +FLAGS.SILENT (<flags>); flags separated by spaces, e.g. "$Tilskudd".
   void uid_store_add_flags(std::string_view uid_set, std::string_view flags);
   void uid_copy(std::string_view uid_set, std::string_view mailbox);
+  // UID EXPUNGE (RFC 4315 UIDPLUS): only these UIDs, never another client's \Deleted ones.
+  void uid_expunge(std::string_view uid_set);
   // UID MOVE (RFC 6851); throws ImapError(usage) when the server lacks MOVE.
   void uid_move(std::string_view uid_set, std::string_view mailbox);
   void create(std::string_view mailbox);
   void noop();
   // IDLE until EXISTS/EXPUNGE or `max_wait`, then DONE. Needs a selected mailbox. Re-issue at
-  // least every 29 minutes.
+  // least every 29 minutes (tilskudd: every 10, as Exchange stops pushing silently). An EXISTS
+  // or EXPUNGE that arrives before the server's continuation wakes it too.
   IdleResult idle(std::chrono::milliseconds max_wait);
   // Thread-safe: ends a running (or the next) idle() early, as if its wait had passed. Used to
   // stop the IDLE connection's thread at shutdown. clear_interrupt() re-arms.

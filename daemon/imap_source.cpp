@@ -26,16 +26,17 @@ std::uint32_t highest_under(const std::optional<Checkpoint>& cp, std::uint32_t u
 
 constexpr std::size_t kMetaBatch = 200;
 
-// The search's UIDs, with RFC822.SIZE and INTERNALDATE fetched for 200 at a time as they are
-// handed out.
+// The search's candidates, with RFC822.SIZE and INTERNALDATE fetched for 200 at a time as they
+// are handed out. `top` is the highest UID the listing before the search saw: everything up to it
+// was searched, so the checkpoint may move there.
 class ImapChanges : public MailChanges {
  public:
-  ImapChanges(ImapClient& imap, std::string mailbox, std::uint32_t uidvalidity,
-              std::uint32_t uidnext, std::vector<std::uint32_t> uids)
+  ImapChanges(ImapClient& imap, std::string mailbox, std::uint32_t uidvalidity, std::uint32_t top,
+              std::vector<std::uint32_t> uids)
       : imap_(imap),
         mailbox_(std::move(mailbox)),
         uidvalidity_(uidvalidity),
-        uidnext_(uidnext),
+        top_(top),
         uids_(std::move(uids)) {}
 
   std::size_t size() const override { return uids_.size(); }
@@ -66,11 +67,11 @@ class ImapChanges : public MailChanges {
   }
 
   std::optional<Checkpoint> end(const std::optional<Checkpoint>& current) const override {
-    // Everything below UIDNEXT at SELECT time was searched: the checkpoint may move up to it.
-    if (uidnext_ > 1)
+    if (top_ > 0)
       return Checkpoint{mailbox_, uidvalidity_,
-                        std::max(highest_under(current, uidvalidity_), uidnext_ - 1), ""};
-    if (!current) return Checkpoint{mailbox_, uidvalidity_, 0, ""};
+                        std::max(highest_under(current, uidvalidity_), top_), ""};
+    if (!current || current->uidvalidity != uidvalidity_)
+      return Checkpoint{mailbox_, uidvalidity_, 0, ""};
     return std::nullopt;
   }
 
@@ -78,7 +79,7 @@ class ImapChanges : public MailChanges {
   ImapClient& imap_;
   std::string mailbox_;
   std::uint32_t uidvalidity_;
-  std::uint32_t uidnext_;
+  std::uint32_t top_;
   std::vector<std::uint32_t> uids_;
   std::size_t pos_ = 0;
   std::vector<MessageMeta> metas_;
@@ -133,6 +134,22 @@ std::string internaldate_to_iso(const std::string& s) {
 }
 
 std::string search_criteria(std::uint32_t first_uid, const std::string& case_number) {
+  return search_criteria(first_uid, 0, case_number, "");
+}
+
+std::string imap_date(const std::string& iso_day) {
+  static constexpr std::array<const char*, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  int y = 0;
+  unsigned m = 0, d = 0;
+  if (std::sscanf(iso_day.c_str(), "%4d-%2u-%2u", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 ||
+      d > 31)
+    return "";
+  return std::to_string(d) + "-" + kMonths[m - 1] + "-" + std::to_string(y);
+}
+
+std::string search_criteria(std::uint32_t first_uid, std::uint32_t last_uid,
+                            const std::string& case_number, const std::string& since) {
   // The serial part of "20/30298" is what every spelling shares ("20 / 30298", "2020/30298",
   // "sak 20/30298"); the parser then decides whether it really is the case number.
   std::string serial = case_number;
@@ -142,7 +159,10 @@ std::string search_criteria(std::uint32_t first_uid, const std::string& case_num
   const std::string n = imap::quote(serial).value_or("\"\"");
   const std::string t = "\"tilretteleggingstilskudd\"";
   const std::string m = "\"tilretteleggingsmidler\"";
-  return "UID " + std::to_string(first_uid) + ":* OR (OR SUBJECT " + n + " BODY " + n +
+  const std::string last = last_uid == 0 ? "*" : std::to_string(last_uid);
+  const std::string day = since.empty() ? "" : imap_date(since);
+  return "UID " + std::to_string(first_uid) + ":" + last + (day.empty() ? "" : " SINCE " + day) +
+         " OR (OR SUBJECT " + n + " BODY " + n +
          ") (HEADER Content-Type \"multipart/mixed\" OR (OR SUBJECT " + t + " SUBJECT " + m +
          ") (OR BODY " + t + " BODY " + m + "))";
 }
@@ -164,43 +184,57 @@ void ImapSource::ensure_connected() {
   }
 }
 
+bool keeps_keyword(const MailboxInfo& info, const std::string& keyword) {
+  // RFC 3501 7.1: without PERMANENTFLAGS the client may assume every flag is kept.
+  if (!info.permanent_flags_sent) return true;
+  const auto& pf = info.permanent_flags;
+  return std::find(pf.begin(), pf.end(), "\\*") != pf.end() ||
+         std::find(pf.begin(), pf.end(), keyword) != pf.end();
+}
+
 MailboxInfo ImapSource::open_mailbox() {
   MailboxInfo info = read_only_ ? imap_.examine(mailbox_) : imap_.select(mailbox_);
-  if (!selected_) {
-    selected_ = true;
-    keywords_allowed_ =
-        std::any_of(info.permanent_flags.begin(), info.permanent_flags.end(),
-                    [](const std::string& f) { return f == "\\*"; }) ||
-        std::any_of(info.permanent_flags.begin(), info.permanent_flags.end(),
-                    [&](const std::string& f) { return f == config_.mailbox.keyword; });
+  selected_ = true;
+  uidvalidity_ = info.uidvalidity;
+  keywords_allowed_ = keeps_keyword(info, config_.mailbox.keyword) &&
+                      keeps_keyword(info, config_.mailbox.quarantine_keyword);
+  if (!keywords_allowed_ && !read_only_ && !keyword_warned_) {
+    keyword_warned_ = true;
+    std::string pf;
+    for (const auto& f : info.permanent_flags) pf += (pf.empty() ? "" : " ") + f;
+    notes_({"", true,
+            "the mailbox " + mailbox_ + " does not keep the keywords " + config_.mailbox.keyword +
+                " and " + config_.mailbox.quarantine_keyword + " (PERMANENTFLAGS (" + pf +
+                ")): processed and quarantined messages are tracked in the store only" +
+                (config_.mailbox.move_to.empty()
+                     ? "; set [mailbox] move_to so that processed ones leave the inbox, and "
+                       "find quarantined ones with `tilskudd cases flagged`"
+                     : "; processed ones are moved to " + config_.mailbox.move_to)});
   }
   return info;
 }
 
 bool ImapSource::changed_since(const std::optional<Checkpoint>& since) {
   ensure_connected();
-  // The first poll on a connection selects at once (it marks messages and needs UIDNEXT).
+  // The same two commands on every server (docs/DECISIONS.md "The IMAP wire"): NOOP brings the
+  // selected mailbox's view up to date, then the UIDs above the checkpoint are listed, one line
+  // each. No STATUS on the selected mailbox (RFC 3501 6.3.10; Office 365 repeats the SELECT's
+  // answer) and no UIDNEXT (Courier sends none).
   if (!selected_) open_mailbox();
-  // STATUS on the selected mailbox answers from the session's view; NOOP brings the view up to
-  // date first (Dovecot otherwise reports the UIDNEXT of the last SELECT).
   imap_.noop();
-  const MailboxStatus st = imap_.status(mailbox_);
-  const bool same_validity = since && since->uidvalidity == st.uidvalidity;
-  return !(same_validity && st.uidnext > 0 && st.uidnext - 1 <= since->highest_uid);
+  if (!since || since->uidvalidity != uidvalidity_) return true;
+  return !imap_.uids_from(since->highest_uid + 1).empty();
 }
 
 Opened ImapSource::open(const std::optional<Checkpoint>& since) {
   ensure_connected();
-  // Selected again: the selected mailbox's view must include what STATUS saw.
-  const MailboxInfo info = open_mailbox();
-  uidvalidity_ = info.uidvalidity;
-  uidnext_ = info.uidnext;
+  if (!selected_) open_mailbox();
   Opened out;
-  if (since && since->uidvalidity != info.uidvalidity) {
+  if (since && since->uidvalidity != uidvalidity_) {
     // As mbsync does: the mailbox was recreated or restored; the old UIDs mean nothing.
-    out.restart = Checkpoint{mailbox_, info.uidvalidity, 0, ""};
+    out.restart = Checkpoint{mailbox_, uidvalidity_, 0, ""};
     out.change = "UIDVALIDITY of " + mailbox_ + " changed from " +
-                 std::to_string(since->uidvalidity) + " to " + std::to_string(info.uidvalidity);
+                 std::to_string(since->uidvalidity) + " to " + std::to_string(uidvalidity_);
   }
   return out;
 }
@@ -213,12 +247,22 @@ bool ImapSource::contains_message_id(const std::string& message_id) {
 
 std::unique_ptr<MailChanges> ImapSource::changes(const std::optional<Checkpoint>& since) {
   const std::uint32_t first = highest_under(since, uidvalidity_) + 1;
-  std::vector<std::uint32_t> uids = imap_.uid_search(search_criteria(first, config_.case_.number));
-  // "n:*" always includes the highest UID, even below n (RFC 3501 6.4.8).
-  uids.erase(std::remove_if(uids.begin(), uids.end(), [&](auto u) { return u < first; }),
-             uids.end());
+  // What is there now, above the checkpoint; the search runs over that range only, in slices,
+  // so that a first run on a mailbox with history is many short commands, not one that can
+  // outlast the command timeout.
+  const std::vector<std::uint32_t> listed = imap_.uids_from(first);
+  std::vector<std::uint32_t> uids;
+  for (std::size_t i = 0; i < listed.size(); i += kSearchSlice) {
+    const std::uint32_t lo = listed[i];
+    const std::uint32_t hi = listed[std::min(i + kSearchSlice, listed.size()) - 1];
+    for (std::uint32_t u :
+         imap_.uid_search(search_criteria(lo, hi, config_.case_.number, config_.mailbox.since)))
+      if (u >= lo && u <= hi) uids.push_back(u);
+  }
   std::sort(uids.begin(), uids.end());
-  return std::make_unique<ImapChanges>(imap_, mailbox_, uidvalidity_, uidnext_, std::move(uids));
+  uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+  return std::make_unique<ImapChanges>(imap_, mailbox_, uidvalidity_,
+                                       listed.empty() ? 0 : listed.back(), std::move(uids));
 }
 
 Fetched ImapSource::fetch(const SourceMessage& message, std::uint64_t max_bytes) {
@@ -231,10 +275,43 @@ Fetched ImapSource::fetch(const SourceMessage& message, std::uint64_t max_bytes)
     return out;
   }
   auto raw = imap_.uid_fetch_body_peek(message.key.uid);
-  if (!raw) return out;  // expunged meanwhile
+  if (!raw) {
+    // OK without the body: expunged meanwhile, or (Exchange) not readable yet. Only a server
+    // that no longer lists the UID has expunged it.
+    if (lookup(message.key)) {
+      out.kind = Fetched::Kind::unavailable;
+      out.reason = "the server answered the FETCH of the body with no data";
+    }
+    return out;
+  }
+  if (is_exchange_stand_in(*raw)) {
+    out.kind = Fetched::Kind::unavailable;
+    out.reason = "the server handed over its stand-in text (\"" + std::string(kExchangeStandIn) +
+                 "\") instead of the message";
+    return out;
+  }
   out.kind = Fetched::Kind::message;
   out.bytes = std::move(*raw);
   return out;
+}
+
+std::optional<SourceMessage> ImapSource::lookup(const MessageKey& key) {
+  if (key.uidvalidity != uidvalidity_) return std::nullopt;  // that numbering is gone
+  for (const MessageMeta& m : imap_.uid_fetch_meta(std::to_string(key.uid))) {
+    if (m.uid != key.uid) continue;
+    SourceMessage out;
+    out.key = key;
+    out.size = m.size;
+    out.received = internaldate_to_iso(m.internaldate);
+    return out;
+  }
+  return std::nullopt;
+}
+
+bool is_exchange_stand_in(std::string_view raw) {
+  // Exchange's own short notice; a real message quoting the sentence is far longer than this.
+  if (raw.size() > kExchangeStandInMaxBytes) return false;
+  return raw.find(kExchangeStandIn) != std::string_view::npos;
 }
 
 std::optional<std::string> ImapSource::fetch_header(const SourceMessage& message) {
@@ -249,6 +326,14 @@ MarkResult ImapSource::quarantine(const MessageKey& key) {
   return store_keyword(key, true);
 }
 
+namespace {
+bool connection_trouble(const ImapError& e) {
+  using K = ImapError::Kind;
+  return e.kind() == K::network || e.kind() == K::timeout || e.kind() == K::bye ||
+         e.kind() == K::throttled || e.kind() == K::tls || e.kind() == K::auth;
+}
+}  // namespace
+
 MarkResult ImapSource::store_keyword(const MessageKey& key, bool quarantine) {
   // That UID means nothing any more; the message is found again by its Message-ID.
   if (key.uidvalidity != uidvalidity_) return MarkResult::stale;
@@ -257,11 +342,13 @@ MarkResult ImapSource::store_keyword(const MessageKey& key, bool quarantine) {
   const std::string set = std::to_string(key.uid);
   const std::string& keyword =
       quarantine ? config_.mailbox.quarantine_keyword : config_.mailbox.keyword;
+  bool written = false;
   if (keywords_allowed_) {
     try {
       imap_.uid_store_add_flags(set, keyword);
+      written = true;
     } catch (const ImapError& e) {
-      if (e.kind() != ImapError::Kind::no && e.kind() != ImapError::Kind::bad) throw;
+      if (connection_trouble(e)) throw;
       keywords_allowed_ = false;
       notes_({"", true,
               "the mailbox refuses the keyword " + keyword + " (" + e.server_text() +
@@ -269,26 +356,71 @@ MarkResult ImapSource::store_keyword(const MessageKey& key, bool quarantine) {
     }
   }
   if (!quarantine && !config_.mailbox.move_to.empty()) {
-    if (!move_folder_ready_) {
-      try {
-        imap_.create(config_.mailbox.move_to);
-      } catch (const ImapError& e) {
-        if (e.kind() != ImapError::Kind::no) throw;  // NO: it exists already
-      }
-      move_folder_ready_ = true;
-    }
+    if (!move_folder_ready_ && !prepare_move_folder()) return MarkResult::failed;
     try {
-      imap_.uid_move(set, config_.mailbox.move_to);
+      move(set);
+      written = true;
     } catch (const ImapError& e) {
-      if (e.kind() == ImapError::Kind::network || e.kind() == ImapError::Kind::timeout ||
-          e.kind() == ImapError::Kind::bye)
-        throw;
+      if (connection_trouble(e)) throw;
       notes_({"", true,
               "could not move message UID " + set + " to " + config_.mailbox.move_to + ": " +
-                  e.what()});
+                  e.what() + "; tried again at the next poll"});
+      return MarkResult::failed;
     }
   }
-  return MarkResult::marked;
+  return written ? MarkResult::marked : MarkResult::not_written;
+}
+
+bool ImapSource::prepare_move_folder() {
+  const std::string& folder = config_.mailbox.move_to;
+  try {
+    imap_.create(folder);
+    move_folder_ready_ = true;
+    return true;
+  } catch (const ImapError& e) {
+    if (connection_trouble(e)) throw;
+    if (e.kind() != ImapError::Kind::no) throw;
+    // RFC 5530's ALREADYEXISTS is the one NO that means "there already"; a server without the
+    // codes is asked whether the folder is there (Cyrus answered "Permission denied", Courier
+    // "Invalid mailbox name": those must not be taken as "it exists").
+    if (e.code() == "ALREADYEXISTS") {
+      move_folder_ready_ = true;
+      return true;
+    }
+    try {
+      imap_.status(folder);
+      move_folder_ready_ = true;
+      return true;
+    } catch (const ImapError& s) {
+      if (connection_trouble(s)) throw;
+    }
+    notes_({"", true,
+            "cannot create the folder " + folder + " ([mailbox] move_to): " + e.server_text() +
+                "; processed messages stay in " + mailbox_ +
+                " until it exists (tried again at the next poll)"});
+    return false;
+  }
+}
+
+void ImapSource::move(const std::string& set) {
+  const std::string& folder = config_.mailbox.move_to;
+  if (imap_.has_capability("MOVE")) {
+    imap_.uid_move(set, folder);
+    return;
+  }
+  // RFC 6851 3.3: without MOVE, COPY then \Deleted, and UID EXPUNGE of exactly these UIDs
+  // (UIDPLUS). A plain EXPUNGE would remove every \Deleted message of other clients too, so
+  // without UIDPLUS the message stays, marked \Deleted, until someone expunges the mailbox.
+  imap_.uid_copy(set, folder);
+  imap_.uid_store_add_flags(set, "\\Deleted");
+  if (imap_.has_capability("UIDPLUS")) {
+    imap_.uid_expunge(set);
+  } else if (!expunge_warned_) {
+    expunge_warned_ = true;
+    notes_({"", true,
+            "the server offers neither MOVE nor UIDPLUS: processed messages are copied to " +
+                folder + " and left in " + mailbox_ + " marked \\Deleted"});
+  }
 }
 
 WaitResult ImapSource::wait_for_change(std::chrono::milliseconds max_wait) {
@@ -299,7 +431,10 @@ WaitResult ImapSource::wait_for_change(std::chrono::milliseconds max_wait) {
   }
   if (!*idle_supported_) return WaitResult::unsupported;
   if (!selected_) open_mailbox();
-  return imap_.idle(max_wait).woke ? WaitResult::changed : WaitResult::timed_out;
+  // Exchange stops pushing after a while without a word: never longer than kIdleReissue.
+  return imap_.idle(std::min<std::chrono::milliseconds>(max_wait, kIdleReissue)).woke
+             ? WaitResult::changed
+             : WaitResult::timed_out;
 }
 
 }  // namespace tilskudd

@@ -2,17 +2,19 @@
 // may be ours, and the keywords and `move_to` for processed and quarantined messages.
 //
 // The checkpoint is (UIDVALIDITY, the highest UID accounted for). The idle poll costs one NOOP
-// and one STATUS, whatever the mailbox holds; only when UIDNEXT moved past the checkpoint (or the
-// poller has marks or retries waiting) is the mailbox selected again and searched. A message is
+// and one `UID FETCH n:* (UID)` above the checkpoint, whatever the mailbox holds; only when that
+// lists a new UID (or the poller has marks or retries waiting) is the range searched. A message is
 // fetched with BODY.PEEK[] (its \Seen is never touched), only when the search names it and its
 // RFC822.SIZE is within the bound.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 #include "daemon/imap_client.h"
@@ -32,6 +34,27 @@ std::string internaldate_to_iso(const std::string& internaldate);
 // a substring search can see) in subject or text, or the grant's name in subject or text of a
 // message with attachments (multipart/mixed).
 std::string search_criteria(std::uint32_t first_uid, const std::string& case_number);
+// The same over UIDs first..last (last 0: "*"), and only mail that arrived on or after `since`
+// ("YYYY-MM-DD", "" = any day).
+std::string search_criteria(std::uint32_t first_uid, std::uint32_t last_uid,
+                            const std::string& case_number, const std::string& since);
+// "2026-03-01" -> "1-Mar-2026" (IMAP's date); "" when unparseable.
+std::string imap_date(const std::string& iso_day);
+
+// Whether the selected mailbox keeps `keyword` (PERMANENTFLAGS with it or \*, or none sent).
+bool keeps_keyword(const MailboxInfo& info, const std::string& keyword);
+
+// The search runs over this many listed UIDs per command.
+inline constexpr std::size_t kSearchSlice = 2000;
+// IDLE is ended and issued again at least this often.
+inline constexpr std::chrono::minutes kIdleReissue{10};
+
+// Exchange Online hands over this notice instead of a message it cannot give out yet (Safe
+// Attachments' dynamic delivery, a message still being scanned): the UID is pending, not read.
+inline constexpr std::string_view kExchangeStandIn =
+    "Retrieval using the IMAP4 protocol failed for the following message";
+inline constexpr std::size_t kExchangeStandInMaxBytes = 8192;
+bool is_exchange_stand_in(std::string_view raw);
 
 class ImapSource : public MailSource {
  public:
@@ -48,6 +71,7 @@ class ImapSource : public MailSource {
   std::unique_ptr<MailChanges> changes(const std::optional<Checkpoint>& since) override;
   Fetched fetch(const SourceMessage& message, std::uint64_t max_bytes) override;
   std::optional<std::string> fetch_header(const SourceMessage& message) override;
+  std::optional<SourceMessage> lookup(const MessageKey& key) override;
   MarkResult mark(const MessageKey& key) override;
   MarkResult quarantine(const MessageKey& key) override;
   // IDLE on this connection (connects, checks the IDLE capability, opens the mailbox).
@@ -61,6 +85,10 @@ class ImapSource : public MailSource {
   void ensure_connected();
   MailboxInfo open_mailbox();
   MarkResult store_keyword(const MessageKey& key, bool quarantine);
+  // CREATE of move_to; false (with a note) when the server refuses and it is not there.
+  bool prepare_move_folder();
+  // UID MOVE, or COPY + \Deleted + UID EXPUNGE where the server has no MOVE.
+  void move(const std::string& set);
 
   ImapClient& imap_;
   const config::Config& config_;
@@ -74,9 +102,11 @@ class ImapSource : public MailSource {
   std::optional<bool> idle_supported_;
   // Once per source: CREATE of move_to is tried before its first MOVE.
   bool move_folder_ready_ = false;
-  // What the last open() saw.
+  // What the last SELECT saw.
   std::uint32_t uidvalidity_ = 0;
-  std::uint32_t uidnext_ = 0;
+  // Said once per source, not at every poll.
+  bool keyword_warned_ = false;
+  bool expunge_warned_ = false;
 };
 
 }  // namespace tilskudd

@@ -10,6 +10,7 @@
 //   changes(checkpoint) -> next()  the messages after the checkpoint, oldest first
 //   fetch(message, max_bytes)      the bytes, never more than the bound
 //   mark(key) / quarantine(key)    after the message's transaction committed
+//   lookup(key) -> fetch(...)      the pending UIDs whose retry is due (below)
 //
 // What a backend guarantees:
 // - The checkpoint is opaque to the poller. The poller keeps whatever `MailChanges::after()` and
@@ -20,6 +21,10 @@
 //   without its bytes being read, and the poller reads only its header (`fetch_header`).
 // - Nothing in the mailbox changes before the poller asks (`mark`, `quarantine`, which come only
 //   after the store's commit); a read-only source changes nothing at all.
+// - A message is `gone` only when the server no longer lists it. Listed but without its bytes
+//   (Exchange answers the FETCH with OK and no data, or hands over a stand-in text while its
+//   scanners hold the message) is `unavailable`: the poller keeps the UID pending and fetches it
+//   again with backoff (docs/DECISIONS.md "Pending UIDs").
 // - Trouble with the server (network, timeout, logout) is a `MailSourceError`: the poll ends and
 //   the caller reconnects later. Anything else a source throws is a bug.
 #pragma once
@@ -65,19 +70,23 @@ struct SourceMessage {
 
 struct Fetched {
   enum class Kind {
-    message,    // `bytes` is the whole message
-    too_large,  // over the bound: nothing was read; `size` says how large
-    gone,       // the message is no longer there (expunged meanwhile)
+    message,      // `bytes` is the whole message
+    too_large,    // over the bound: nothing was read; `size` says how large
+    gone,         // the server no longer lists the message (expunged meanwhile)
+    unavailable,  // listed, but its bytes were not handed over: `reason` says how
   };
   Kind kind = Kind::gone;
   std::string bytes;
   std::uint64_t size = 0;
+  std::string reason;
 };
 
 enum class MarkResult {
   marked,       // the mailbox now shows it
   not_written,  // a read-only source: nothing was written, and nothing will be
   stale,        // the key names no message any more (the numbering started over)
+  failed,       // the server refused (a MOVE, a CREATE of the folder): the mark stays owed and
+                // is tried again at the next poll
 };
 
 // What open() found: whether the stored checkpoint still holds.
@@ -128,6 +137,9 @@ class MailSource {
   virtual std::unique_ptr<MailChanges> changes(const std::optional<Checkpoint>& since) = 0;
 
   virtual Fetched fetch(const SourceMessage& message, std::uint64_t max_bytes) = 0;
+  // The message as the server lists it now (its size and arrival time); nullopt when it is
+  // gone. For a pending UID, whose retry did not come through changes().
+  virtual std::optional<SourceMessage> lookup(const MessageKey& key) = 0;
   // Only the header block; nullopt when the message is gone.
   virtual std::optional<std::string> fetch_header(const SourceMessage& message) = 0;
 

@@ -303,6 +303,16 @@ int mark_paid_command(Args& a) {
   });
 }
 
+void pending_options(CLI::App& c, Args& a) {
+  config_option(c, a);
+  json_flag(c, a);
+}
+int pending_command(Args& a) {
+  return with_store(a, false, [&](StoreContext& s) {
+    return admin::store_pending(s.store, a.json, s.now, std::cout, std::cerr);
+  });
+}
+
 int verify_command(Args& a) {
   return with_store(a, false, [](StoreContext& s) {
     EventChainCheck c = s.store.events().verify_events();
@@ -373,6 +383,9 @@ constexpr Command kCommands[] = {
      round_action_options, mark_paid_command},
     {"store", "verify", "Check the event log's hash chain (exit 1 when it was tampered with)",
      config_option, verify_command},
+    {"store", "pending",
+     "List the UIDs the mailbox listed without handing over their body, with their next try",
+     pending_options, pending_command},
     {"config", "check",
      "Check the config, rosters, store folder, credential files and templates the daemon needs "
      "(exit 1 on any problem); with --connect also logs in to the mailbox and SMTP, changing "

@@ -87,6 +87,15 @@ bool reapproved(std::size_t found, std::size_t sampled) {
   return sampled == 0 || found * 2 >= sampled;
 }
 
+std::chrono::minutes pending_backoff(int attempts) {
+  const int shift = std::clamp(attempts - 1, 0, 6);
+  return std::min(std::chrono::minutes{1 << shift}, kPendingMaxBackoff);
+}
+
+bool pending_given_up(const PendingUid& p, int max_attempts, Timestamp now) {
+  return p.attempts >= max_attempts && now - p.first_seen >= kPendingGiveUpAfter;
+}
+
 Poller::Poller(const config::Config& config, Store& store, const IntakeSettings& intake,
                MailSource& source, NoteSink notes)
     : config_(config),
@@ -120,6 +129,12 @@ void Poller::count(const IntakeOutcome& o, PollStats& stats) {
 
 void Poller::mark(std::int64_t row, const MessageKey& key, bool quarantine, PollStats& stats) {
   const MarkResult r = quarantine ? source_.quarantine(key) : source_.mark(key);
+  if (r == MarkResult::failed) {
+    // Still owed: the store keeps it to_mark / to_quarantine, and the next poll tries again.
+    store_.messages().set_mailbox_state(
+        row, quarantine ? MailboxState::to_quarantine : MailboxState::to_mark);
+    return;
+  }
   if (r == MarkResult::stale) {
     // That key means nothing any more; the message is found again by its Message-ID.
     store_.messages().set_mailbox_state(row, MailboxState::none);
@@ -155,7 +170,11 @@ void Poller::reapprove(const Opened& opened, Timestamp now) {
                          "before tilskudd reads it again");
   }
   const Checkpoint& cp = *opened.restart;
-  store_.messages().set_checkpoint(cp.mailbox, cp.uidvalidity, cp.highest_uid, now);
+  store_.transaction([&] {
+    store_.messages().set_checkpoint(cp.mailbox, cp.uidvalidity, cp.highest_uid, now);
+    // Pending UIDs of the old numbering name nothing now; the mailbox is read again from 1.
+    store_.messages().clear_pending_except(cp.mailbox, cp.uidvalidity);
+  });
   notes_({"", true,
           opened.change + "; " + std::to_string(found) + " of " + std::to_string(sample.size()) +
               " known messages found again, so the mailbox is re-read; messages seen before "
@@ -175,18 +194,30 @@ IncomingMessage Poller::incoming(const SourceMessage& message, std::string_view 
 }
 
 // The source's checkpoint once `key` is accounted for; in the message's transaction.
-void Poller::advance(const MailChanges& changes, const MessageKey& key, Timestamp now) {
-  const Checkpoint cp = changes.after(store_.messages().checkpoint(mailbox_), key);
+// Also the end of the key's pending row, if it had one: the message is accounted for.
+void Poller::advance(const MailChanges* changes, const MessageKey& key, Timestamp now) {
+  store_.messages().clear_pending(mailbox_, key.uidvalidity, key.uid);
+  if (!changes) return;
+  const Checkpoint cp = changes->after(store_.messages().checkpoint(mailbox_), key);
   store_.messages().set_checkpoint(cp.mailbox, cp.uidvalidity, cp.highest_uid, now);
 }
 
 // A message that cannot be read safely: its header is fetched instead of the whole of it, and it
 // becomes a flagged case at once (the quarantine keyword in the mailbox too), since no retry
 // could help: a person reads it in the mailbox.
-void Poller::quarantine_unread(const MailChanges& changes, const SourceMessage& message,
+void Poller::quarantine_unread(const MailChanges* changes, const SourceMessage& message,
                                const std::string& error, PollStats& stats, Timestamp now) {
   auto head = source_.fetch_header(message);
-  if (!head) return;  // expunged meanwhile
+  if (!head) {
+    if (!source_.lookup(message.key)) {  // expunged meanwhile
+      store_.messages().clear_pending(mailbox_, message.key.uidvalidity, message.key.uid);
+      return;
+    }
+    // Listed, but not even its header is handed over: the record says so, and a person reads
+    // the message in the mailbox (it gets the quarantine keyword all the same).
+    head = "X-Tilskudd-Unread: the server listed UID " + std::to_string(message.key.uid) +
+           " but handed over neither its body nor its header\r\n\r\n";
+  }
   ++stats.fetched;
   const IncomingMessage m = incoming(message, *head);
   log::ScopedContext log_context(log_context_of(m));
@@ -203,7 +234,61 @@ void Poller::quarantine_unread(const MailChanges& changes, const SourceMessage& 
   mark(row, message.key, true, stats);
 }
 
-void Poller::process(const MailChanges& changes, const SourceMessage& message, PollStats& stats,
+void Poller::defer(const MailChanges* changes, const SourceMessage& message,
+                   const std::string& reason, PollStats& stats, Timestamp now) {
+  const MessageKey& key = message.key;
+  const PendingUid row = store_.transaction([&] {
+    int before = 0;
+    for (const PendingUid& p : store_.messages().pending_uids(mailbox_))
+      if (p.uidvalidity == key.uidvalidity && p.uid == key.uid) before = p.attempts;
+    PendingUid r = store_.messages().note_pending(mailbox_, key.uidvalidity, key.uid, reason, now,
+                                                  now + pending_backoff(before + 1));
+    if (changes) {
+      const Checkpoint cp = changes->after(store_.messages().checkpoint(mailbox_), key);
+      store_.messages().set_checkpoint(cp.mailbox, cp.uidvalidity, cp.highest_uid, now);
+    }
+    return r;
+  });
+  ++stats.pending;
+  const std::string uid = std::to_string(key.uid);
+  if (pending_given_up(row, config_.mailbox.max_attempts, now)) {
+    quarantine_unread(changes, message,
+                      "the server listed message UID " + uid + " but did not hand over its body " +
+                          "in " + std::to_string(row.attempts) + " attempts since " +
+                          iso_utc(row.first_seen) + " (" + reason +
+                          "): only its header was read; a person must read it in the mailbox",
+                      stats, now);
+    return;
+  }
+  const auto wait = row.next_try - now;
+  notes_({"", true,
+          "message UID " + uid + " is listed but its body was not handed over (" + reason +
+              "); pending, attempt " + std::to_string(row.attempts) + ", next try in " +
+              std::to_string(std::chrono::duration_cast<std::chrono::minutes>(wait).count()) +
+              " min"});
+}
+
+void Poller::retry_pending(PollStats& stats, const std::function<Timestamp()>& clock,
+                           const std::atomic<bool>& stop) {
+  for (const PendingUid& p : store_.messages().pending_uids(mailbox_)) {
+    if (stop.load()) return;
+    const Timestamp now = clock();
+    if (p.next_try > now) continue;
+    const MessageKey key{p.uidvalidity, p.uid};
+    const std::optional<SourceMessage> message = source_.lookup(key);
+    if (!message) {
+      store_.messages().clear_pending(p.mailbox, p.uidvalidity, p.uid);
+      notes_({"", true,
+              "message UID " + std::to_string(p.uid) + ", pending since " + iso_utc(p.first_seen) +
+                  ", was removed from the mailbox before the server handed over its body; "
+                  "nothing of it was read"});
+      continue;
+    }
+    process(nullptr, *message, stats, now);
+  }
+}
+
+void Poller::process(const MailChanges* changes, const SourceMessage& message, PollStats& stats,
                      Timestamp now) {
   const std::uint32_t uid = message.key.uid;
   // Did an earlier process die while it had this message in hand?
@@ -236,7 +321,14 @@ void Poller::process(const MailChanges& changes, const SourceMessage& message, P
   // fail on it again.
   const std::uint64_t limit = config_.limits.mime.max_message_bytes;
   Fetched fetched = source_.fetch(message, limit);
-  if (fetched.kind == Fetched::Kind::gone) return;  // expunged meanwhile
+  if (fetched.kind == Fetched::Kind::gone) {  // no longer listed: expunged meanwhile
+    store_.messages().clear_pending(mailbox_, message.key.uidvalidity, message.key.uid);
+    return;
+  }
+  if (fetched.kind == Fetched::Kind::unavailable) {
+    defer(changes, message, fetched.reason, stats, now);
+    return;
+  }
   if (fetched.kind == Fetched::Kind::too_large) {
     auto mib = [](std::uint64_t n) {
       char buf[32];
@@ -332,8 +424,11 @@ PollStats Poller::poll(const std::function<Timestamp()>& clock, const std::atomi
   bool failed_waiting = false;
   for (const auto& m : store_.messages().messages_with_status(MessageStatus::failed))
     failed_waiting |= m.mailbox == mailbox_;
+  bool pending_due = false;
+  for (const PendingUid& p : store_.messages().pending_uids(mailbox_))
+    pending_due |= p.next_try <= now;
 
-  if (!source_.changed_since(cp) && !pending_marks && !failed_waiting) {
+  if (!source_.changed_since(cp) && !pending_marks && !failed_waiting && !pending_due) {
     stats.idle = true;
     return stats;
   }
@@ -341,6 +436,12 @@ PollStats Poller::poll(const std::function<Timestamp()>& clock, const std::atomi
   if (opened.restart) reapprove(opened, now);
   retry_failed(stats, now);
   mark_pending(stats);
+  // Older than anything new: the UIDs listed earlier without a body, whose retry is due.
+  retry_pending(stats, clock, stop);
+  if (stop.load()) {
+    stats.stopped_early = true;
+    return stats;
+  }
 
   const std::unique_ptr<MailChanges> changes =
       source_.changes(store_.messages().checkpoint(mailbox_));
@@ -350,7 +451,7 @@ PollStats Poller::poll(const std::function<Timestamp()>& clock, const std::atomi
       stats.stopped_early = true;
       return stats;
     }
-    process(*changes, *message, stats, clock());
+    process(changes.get(), *message, stats, clock());
   }
   if (auto end = changes->end(store_.messages().checkpoint(mailbox_)))
     store_.messages().set_checkpoint(end->mailbox, end->uidvalidity, end->highest_uid, clock());

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -40,6 +41,7 @@ struct PollStats {
   int failed = 0;
   int quarantined = 0;
   int marked = 0;
+  int pending = 0;  // listed without a body this poll: kept pending, fetched again later
   bool stopped_early = false;
 };
 
@@ -48,6 +50,15 @@ struct PollStats {
 // yes).
 std::vector<std::string> reapproval_sample(const std::vector<std::string>& known, std::size_t max);
 bool reapproved(std::size_t found, std::size_t sampled);
+
+// A UID listed without its body (docs/DECISIONS.md "Pending UIDs"): after the n-th such fetch
+// the next one waits 1, 2, 4 ... minutes, at most 60; the UID is given up (quarantined unread,
+// for a person) once it has had [mailbox] max_attempts fetches and an hour has passed since the
+// first, so that a scan of a few minutes never ends in a quarantine.
+std::chrono::minutes pending_backoff(int attempts);
+bool pending_given_up(const PendingUid& p, int max_attempts, Timestamp now);
+inline constexpr std::chrono::minutes kPendingMaxBackoff{60};
+inline constexpr std::chrono::hours kPendingGiveUpAfter{1};
 
 class Poller {
  public:
@@ -65,14 +76,23 @@ class Poller {
 
  private:
   void reapprove(const Opened& opened, Timestamp now);
-  void process(const MailChanges& changes, const SourceMessage& message, PollStats& stats,
+  // `changes`: the listing the message came from, whose checkpoint moves past it in the
+  // message's transaction; null for a pending UID (the checkpoint is past it already).
+  void process(const MailChanges* changes, const SourceMessage& message, PollStats& stats,
                Timestamp now);
   // A message that is not read: only its header is fetched, and it becomes a flagged case with
-  // the quarantine keyword at once (too large, or the daemon died on it again and again).
-  void quarantine_unread(const MailChanges& changes, const SourceMessage& message,
+  // the quarantine keyword at once (too large, or the daemon died on it again and again, or the
+  // server never handed over its body).
+  void quarantine_unread(const MailChanges* changes, const SourceMessage& message,
                          const std::string& error, PollStats& stats, Timestamp now);
+  // Listed without its body: pending, with the next try after a backoff; quarantined unread
+  // when it stays so (docs/DECISIONS.md "Pending UIDs").
+  void defer(const MailChanges* changes, const SourceMessage& message, const std::string& reason,
+             PollStats& stats, Timestamp now);
+  void retry_pending(PollStats& stats, const std::function<Timestamp()>& clock,
+                     const std::atomic<bool>& stop);
   IncomingMessage incoming(const SourceMessage& message, std::string_view raw) const;
-  void advance(const MailChanges& changes, const MessageKey& key, Timestamp now);
+  void advance(const MailChanges* changes, const MessageKey& key, Timestamp now);
   void mark(std::int64_t row, const MessageKey& key, bool quarantine, PollStats& stats);
   void mark_pending(PollStats& stats);
   void retry_failed(PollStats& stats, Timestamp now);

@@ -141,6 +141,9 @@ class StoreLock {
 
 struct CycleResult {
   bool imap_ok = true;
+  // The server asked us to wait (ImapError::Kind::throttled): at least this before the next
+  // cycle, whatever the backoff says.
+  std::chrono::milliseconds throttle{0};
   bool halted = false;  // the mailbox needs a person (UIDVALIDITY not re-approved)
   // What failed, for STATUS= (empty: nothing). The store failing (disk full, read-only, I/O
   // errors) backs off like the mailbox being unreachable: nothing is lost, since every message
@@ -166,6 +169,9 @@ class Worker {
 
   const std::shared_ptr<const Setup>& setup() const { return setup_; }
 
+  // At shutdown: LOGOUT on the mailbox connection, as a client that ends its session should.
+  void close() { imap_->logout(); }
+
   // The next cycles use `setup`. The mailbox connection is closed (the new one logs in with the
   // new settings), and the old setup is let go: destroyed here unless another thread still holds
   // it, which takes its pdftotext started ahead with it.
@@ -183,18 +189,26 @@ class Worker {
       if (!r.stats.idle) {
         spdlog::info(
             "poll of {}: {} candidate(s), {} fetched, {} new case(s), {} merged, {} duplicate(s), "
-            "{} ignored, {} failed, {} quarantined",
+            "{} ignored, {} failed, {} quarantined, {} pending (listed without a body)",
             poller_->mailbox(), r.stats.candidates, r.stats.fetched, r.stats.new_cases,
             r.stats.merged, r.stats.duplicates, r.stats.ignored, r.stats.failed,
-            r.stats.quarantined);
+            r.stats.quarantined, r.stats.pending);
       } else {
         spdlog::debug("poll of {}: nothing new", poller_->mailbox());
       }
     } catch (const ImapError& e) {
       r.imap_ok = false;
-      r.fault = "mailbox unreachable";
-      spdlog::warn("IMAP {}: {} ({})", poller_->mailbox(), e.what(), to_string(e.kind()));
-      imap_->logout();
+      if (e.kind() == ImapError::Kind::throttled) {
+        // The session is fine; the server wants a pause. Keep the connection, wait as told.
+        r.throttle = e.retry_after();
+        r.fault = "mailbox server throttling";
+        spdlog::warn("IMAP {}: {}; waiting {} s as the server asks", poller_->mailbox(), e.what(),
+                     r.throttle.count() / 1000);
+      } else {
+        r.fault = "mailbox unreachable";
+        spdlog::warn("IMAP {}: {} ({})", poller_->mailbox(), e.what(), to_string(e.kind()));
+        imap_->logout();
+      }
     } catch (const MailboxChanged& e) {
       r.imap_ok = false;
       r.halted = true;
@@ -479,6 +493,7 @@ class Service {
             std::max<std::chrono::milliseconds>(base, std::chrono::milliseconds(1000)) +
                 std::chrono::milliseconds(jitter),
             std::max<std::chrono::milliseconds>(interval, 15min));
+        delay = std::max(delay, r.throttle);
         spdlog::warn("next attempt in {} s (failure {} in a row)", delay.count() / 1000, failures);
         systemd::status(r.halted ? r.fault
                                  : r.fault + " (" + std::to_string(failures) +
@@ -494,6 +509,7 @@ class Service {
       }
       asio::post(io_, [this, delay] { schedule(delay); });
     }
+    worker_.close();  // LOGOUT: the session ends as the server expects
     asio::post(io_, [this] { io_.stop(); });
   }
 
@@ -573,7 +589,8 @@ class Service {
         }
         latest.reset();
         failures = 0;
-        IdleResult r = client->idle(25min);
+        // Re-issued every 10 minutes: Exchange stops pushing after a while without a BYE.
+        IdleResult r = client->idle(kIdleReissue);
         if (stop_.load()) break;
         if (r.woke) {
           spdlog::debug("IDLE: new mail in {}", mailbox);

@@ -485,17 +485,27 @@ struct FormBuilder {
   }
 };
 
-// Most lines and bytes per line the form reader looks at; the form is a page of text.
-constexpr size_t kMaxLines = 20000;
+// Most bytes of one line the form reader looks at: a longer line is no label and no row of the
+// form (a table row longer than this is reported as unreadable, never read in part).
 constexpr size_t kMaxLineBytes = 4000;
+
+// Whether one more table row (at text line `ln`) would pass limits.max_lines; then records the
+// limit in the form.
+bool over_row_limit(Form& form, const FormLimits& limits, int rows, size_t ln) {
+  if (static_cast<size_t>(rows) < limits.max_lines) return false;
+  form.limit = LimitHit{"max_form_lines", static_cast<std::int64_t>(limits.max_lines),
+                        "the form has more than " + std::to_string(limits.max_lines) +
+                            " employee lines (row " + std::to_string(rows + 1) + " is at line " +
+                            std::to_string(ln + 1) + " of the text)"};
+  return true;
+}
 
 }  // namespace
 
-Form parse_form(std::string_view input) {
+Form parse_form(std::string_view input, const FormLimits& limits) {
   FormBuilder b;
   std::string norm = text::normalize_spaces(input);
   auto raw_lines = text::split_lines(norm);
-  if (raw_lines.size() > kMaxLines) raw_lines.resize(kMaxLines);
 
   std::optional<Header> header;
   bool in_table = false;
@@ -507,8 +517,23 @@ Form parse_form(std::string_view input) {
   std::vector<Column> cols;
 
   for (size_t ln = 0; ln < raw_lines.size(); ++ln) {
+    if (limits.budget && limits.budget->spent()) {
+      b.form.limit = LimitHit{"message_cpu_seconds", limits.budget->limit_ns() / 1'000'000'000,
+                              "reading the form stopped at line " + std::to_string(ln + 1) +
+                                  " of " + std::to_string(raw_lines.size())};
+      break;
+    }
     std::string_view line = raw_lines[ln];
-    if (line.size() > kMaxLineBytes) line = line.substr(0, kMaxLineBytes);
+    if (line.size() > kMaxLineBytes) {
+      if (in_table) {
+        if (over_row_limit(b.form, limits, row_number, ln)) break;
+        ++row_number;
+        b.form.unreadable_rows.push_back("row " + std::to_string(row_number) + " (line " +
+                                         std::to_string(ln + 1) + "): longer than " +
+                                         std::to_string(kMaxLineBytes) + " bytes, not read");
+      }
+      continue;
+    }
     std::string_view t = text::trim(line);
     // Quoted reply text is not the form.
     if (!t.empty() && t.front() == '>') continue;
@@ -645,6 +670,7 @@ Form parse_form(std::string_view input) {
         in_table = false;
         continue;
       }
+      if (over_row_limit(b.form, limits, row_number, ln)) break;
       ++row_number;
       ++rows_since_header;
       b.form.unreadable_rows.push_back(
@@ -681,6 +707,7 @@ Form parse_form(std::string_view input) {
       }
     }
     if (is_total_row(fl.employee)) continue;
+    if (over_row_limit(b.form, limits, row_number, ln)) break;
     ++row_number;
     ++rows_since_header;
     if (fl.employee.empty() || !looks_like_name(fl.employee)) {

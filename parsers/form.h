@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "parsers/budget.h"
 #include "parsers/enum_names.h"
 #include "parsers/types.h"
 
@@ -59,12 +60,22 @@ struct Form {
   // The table rows that could not be read as employee lines, each with why: "row 3 (line 12): no
   // employee name". The rules raise a flag for each (workflow/flags: unreadable_line).
   std::vector<std::string> unreadable_rows;
+  // Set when reading stopped at a work limit (DECISIONS.md "Bounded work per message"): the form
+  // was not read to its end, and nothing may be decided on what was read.
+  std::optional<LimitHit> limit;
+};
+
+// The work one form may cost ([limits] in the config).
+struct FormLimits {
+  std::size_t max_lines = 200;  // max_form_lines: table rows (employee lines, readable or not)
+  Budget* budget = nullptr;     // message_cpu_seconds, checked per line; nullptr: none
 };
 
 // Parses labelled fields (any case, with or without colon, "Org.nr.", "Navn på ansatt"...) and
 // the employee table (columns split by '|', ';', tabs or runs of 2+ spaces as pdftotext -layout
-// writes them; header row optional when the column order is the form's).
-Form parse_form(std::string_view text);
+// writes them; header row optional when the column order is the form's). Stops at the first limit
+// of `limits` it reaches and says so in Form::limit.
+Form parse_form(std::string_view text, const FormLimits& limits = {});
 
 // What two readings of a form disagree on, in what decides a case: "form" (one found, the other
 // not), "organisation number", "account number", "contact e-mail", "owner", "lines" (the

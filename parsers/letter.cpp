@@ -21,8 +21,6 @@ namespace tilskudd {
 
 namespace {
 
-// Letters are a few pages; anything past this is not read (keeps hostile input linear and cheap).
-constexpr std::size_t kMaxLetterBytes = 256 * 1024;
 // How many lines from the top count as the letter's head (date, references).
 constexpr std::size_t kHeadLines = 40;
 // How many non-empty lines from the top count as the letterhead that names the sender.
@@ -241,7 +239,9 @@ void read_clause(std::string_view clause, bool neutral, Reading& r) {
   // Segments between markers; amounts before the first marker go with the first one.
   std::vector<Kroner> granted, applied_after_grant;
   bool grant_seen = false;
+  bool total_before = false;  // a total among markers[0, k): kept as k grows (linear)
   for (std::size_t k = 0; k <= markers.size(); ++k) {
+    if (k > 0 && markers[k - 1].mark == Mark::total) total_before = true;
     std::size_t b = k == 0 ? 0 : markers[k - 1].pos;
     std::size_t e = k < markers.size() ? markers[k].pos : clause.size();
     if (e <= b) continue;
@@ -255,12 +255,8 @@ void read_clause(std::string_view clause, bool neutral, Reading& r) {
       continue;
     }
     Mark m = k == 0 ? markers[0].mark : markers[k - 1].mark;
-    // A total anywhere before in the clause makes a granted amount a total ("til sammen
-    // tildeles kr 70 000").
-    bool total_before = false;
-    for (std::size_t j = 0; j < k && j < markers.size(); ++j) {
-      if (markers[j].mark == Mark::total) total_before = true;
-    }
+    // A total anywhere before in the clause (total_before) makes a granted amount a total
+    // ("til sammen tildeles kr 70 000").
     if (m == Mark::grant) {
       grant_seen = true;
       auto& dst = total_before ? r.totals : granted;
@@ -379,13 +375,15 @@ std::vector<std::string> split_cells(std::string_view line) {
   return cells;
 }
 
-std::vector<Unit> make_units(const std::vector<std::string>& lines) {
+// Stops early (with what it has) when `budget` is spent; the caller asks the budget.
+std::vector<Unit> make_units(const std::vector<std::string>& lines, Budget* budget) {
   std::vector<Unit> units;
   int block = 0;
   std::string para;
   auto flush = [&] {
     if (para.empty()) return;
     for (auto& s : sentences(para)) {
+      if (budget && budget->spent()) break;
       Unit u;
       u.text = text::collapse_spaces(s);
       if (u.text.empty()) continue;
@@ -397,6 +395,7 @@ std::vector<Unit> make_units(const std::vector<std::string>& lines) {
     para.clear();
   };
   for (const auto& raw : lines) {
+    if (budget && budget->spent()) return units;
     std::string_view line = text::trim(raw);
     if (line.empty()) {
       flush();
@@ -839,7 +838,7 @@ std::optional<Date> find_letter_date(const std::vector<std::string>& lines) {
 }
 
 std::vector<std::string> prepare_lines(std::string_view input) {
-  std::string s = text::normalize_spaces(text::sanitize_utf8(input.substr(0, kMaxLetterBytes)));
+  std::string s = text::normalize_spaces(text::sanitize_utf8(input));
   for (char& c : s) {
     if (c == '\f' || c == '\v') c = '\n';
   }
@@ -937,8 +936,31 @@ bool names_owner(const std::vector<std::string>& lines, const std::string& owner
 
 }  // namespace
 
+namespace {
+
+// A letter that was not read because of `hit`.
+Letter over_limit(LimitHit hit) {
+  Letter letter;
+  letter.readable = false;
+  letter.limit = std::move(hit);
+  return letter;
+}
+
+LimitHit budget_hit(const Budget& budget, std::string where) {
+  return {"message_cpu_seconds", budget.limit_ns() / 1'000'000'000, std::move(where)};
+}
+
+}  // namespace
+
 Letter parse_letter(std::string_view input, const std::vector<std::string>& employees,
-                    const LetterParty& applicant) {
+                    const LetterParty& applicant, const LetterLimits& limits) {
+  if (input.size() > limits.max_text_bytes) {
+    return over_limit({"max_letter_text_bytes", static_cast<std::int64_t>(limits.max_text_bytes),
+                       "the letter has " + std::to_string(input.size()) + " bytes of text"});
+  }
+  Budget* budget = limits.budget;
+  const auto spent = [&] { return budget && budget->spent(); };
+  if (spent()) return over_limit(budget_hit(*budget, "a letter was not read"));
   Letter letter;
   std::vector<std::string> lines = prepare_lines(input);
   std::string org_digits;
@@ -946,7 +968,11 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
     if (is_digit(c)) org_digits += c;
   letter.names_org_number = names_number(lines, org_digits);
   letter.names_owner = names_owner(lines, applicant.owner);
-  std::vector<Unit> units = make_units(lines);
+  std::vector<Unit> units = make_units(lines, budget);
+  if (spent()) {
+    return over_limit(budget_hit(
+        *budget, "reading a letter stopped at its sentence " + std::to_string(units.size() + 1)));
+  }
   letter.sender = find_sender(lines);
   letter.date = find_letter_date(lines);
   letter.reference = find_reference(lines);
@@ -958,11 +984,20 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
   // Where each employee is named.
   const std::vector<std::vector<std::string>> names = name_words(employees);
   std::vector<std::vector<std::pair<std::size_t, std::size_t>>> mentions(units.size());
-  std::vector<std::vector<std::size_t>> units_of(names.size());  // where each employee is named
+  // Where each employee is named: (unit, index of its mention in mentions[unit]); each employee
+  // is named at most once per unit (NameIndex::find_all).
+  std::vector<std::vector<std::pair<std::size_t, std::size_t>>> units_of(names.size());
   NameIndex index(names);
   for (std::size_t u = 0; u < units.size(); ++u) {
+    if (spent()) {
+      return over_limit(budget_hit(*budget,
+                                   "looking for the employees' names in a letter "
+                                   "stopped at its sentence " +
+                                       std::to_string(u + 1)));
+    }
     mentions[u] = index.find_all(units[u].lower);
-    for (const auto& m : mentions[u]) units_of[m.second].push_back(u);
+    for (std::size_t k = 0; k < mentions[u].size(); ++k)
+      units_of[mentions[u][k].second].emplace_back(u, k);
   }
 
   struct Found {
@@ -974,10 +1009,14 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
   for (std::size_t e = 0; e < names.size(); ++e) {
     Verdict v;
     std::size_t first = std::string::npos;
-    for (std::size_t u : units_of[e]) {
+    for (auto [u, at] : units_of[e]) {
       if (v.kind != LetterKind::unknown) break;
-      auto it = std::find_if(mentions[u].begin(), mentions[u].end(),
-                             [&](const auto& m) { return m.second == e; });
+      if (spent()) {
+        return over_limit(budget_hit(*budget, "reading what a letter says about employee " +
+                                                  std::to_string(e + 1) + " of " +
+                                                  std::to_string(names.size()) + " stopped"));
+      }
+      const auto it = mentions[u].begin() + static_cast<std::ptrdiff_t>(at);
       if (first == std::string::npos) first = u;
       if (units[u].row) {
         v = row_verdict(units, u);
@@ -988,10 +1027,11 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
         // The part of this sentence about this employee: from the name to the next other name;
         // wording before the first name belongs to everyone named ("Søknaden for A og B ...").
         std::size_t b = it == mentions[u].begin() ? 0 : it->first;
+        // The next mention further on (mentions are sorted by offset; e is named once here).
         std::size_t end = units[u].lower.size();
-        for (const auto& m : mentions[u]) {
-          if (m.first > it->first && m.second != e) {
-            end = m.first;
+        for (auto m = it + 1; m != mentions[u].end(); ++m) {
+          if (m->first > it->first) {
+            end = m->first;
             break;
           }
         }
@@ -1015,6 +1055,7 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
       int next_block = heading && u + 1 < units.size() ? units[u + 1].block : units[u].block;
       for (std::size_t k = u + 1; k < units.size(); ++k) {
         if (units[k].block != units[u].block && units[k].block != next_block) break;
+        if (spent()) break;  // reported after the loop
         if (units[k].row) break;
         bool other = std::any_of(mentions[k].begin(), mentions[k].end(),
                                  [&](const auto& m) { return m.second != e; });
@@ -1025,6 +1066,7 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
     }
     if (first != std::string::npos) found.push_back({e, first, v});
   }
+  if (spent()) return over_limit(budget_hit(*budget, "reading a letter's paragraphs stopped"));
 
   // One employee named and nothing said next to the name: the letter's decision is theirs.
   if (found.size() == 1 && found[0].verdict.kind == LetterKind::unknown) {
@@ -1096,8 +1138,9 @@ std::vector<std::pair<std::size_t, std::size_t>> find_employee_names_one_by_one(
   return out;
 }
 
-bool looks_like_letter(std::string_view input) {
-  std::vector<std::string> lines = prepare_lines(input);
+bool looks_like_letter(std::string_view input, const LetterLimits& limits) {
+  if (limits.budget && limits.budget->spent()) return true;
+  std::vector<std::string> lines = prepare_lines(input.substr(0, limits.max_text_bytes));
   if (looks_like_form(lines)) return false;
   bool sender = false, topic = false;
   for (const auto& l : lines) {
@@ -1111,7 +1154,8 @@ bool looks_like_letter(std::string_view input) {
   }
   if (sender) return true;
   if (!topic) return false;
-  std::vector<Unit> units = make_units(lines);
+  std::vector<Unit> units = make_units(lines, limits.budget);
+  if (limits.budget && limits.budget->was_spent()) return true;
   Reading all;
   for (const auto& u : units) all.add(u.reading);
   return all.decisive() || all.receipt > 0;

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "parsers/budget.h"
 #include "parsers/enum_names.h"
 #include "parsers/types.h"
 
@@ -54,17 +55,29 @@ struct Letter {
   // settles nothing.
   std::vector<std::string> failed_checks;
   std::vector<Flag> flags;
+  // Set when the letter was not read because of a work limit (DECISIONS.md "Bounded work per
+  // message"): its text is over max_letter_text_bytes, or the message's CPU budget ran out while
+  // it was read. Such a letter is not readable and settles nothing.
+  std::optional<LimitHit> limit;
 
   bool verified() const { return failed_checks.empty(); }
+};
+
+// The work one letter may cost ([limits] in the config).
+struct LetterLimits {
+  std::size_t max_text_bytes = 256 * 1024;  // max_letter_text_bytes
+  Budget* budget = nullptr;                 // message_cpu_seconds, checked per line and unit
 };
 
 // Classifies a letter's text: rejection wording (avslag, avslått, ikke innvilget, kan ikke
 // innvilge) beats grant wording (tildel*, innvilg*, tilsagn) only where it is the decision; a
 // receipt ("bekreftelse på mottatt søknad") is unknown. `employees` are the form's names; a
 // letter naming several employees gets one entry each with its own kind and amount.
-// `applicant` is looked for in the letter (names_org_number, names_owner).
+// `applicant` is looked for in the letter (names_org_number, names_owner). A text over
+// `limits.max_text_bytes`, or a budget spent while reading, gives an unreadable letter with
+// Letter::limit set; a letter is never read in part.
 Letter parse_letter(std::string_view text, const std::vector<std::string>& employees,
-                    const LetterParty& applicant = {});
+                    const LetterParty& applicant = {}, const LetterLimits& limits = {});
 
 // For tests (tests/unit/letter_test.cpp): where each of `employees` is named in `lower_text` (one
 // sentence, lower-case), as parse_letter finds them in one pass: (byte offset, index into
@@ -76,7 +89,9 @@ std::vector<std::pair<std::size_t, std::size_t>> find_employee_names_one_by_one(
     const std::vector<std::string>& employees, std::string_view lower_text);
 
 // True when the text reads as correspondence from the state about this grant (sender named,
-// or grant/rejection wording about tilretteleggingsmidler), not the application form.
-bool looks_like_letter(std::string_view text);
+// or grant/rejection wording about tilretteleggingsmidler), not the application form. Of a text
+// over `limits.max_text_bytes` only that many bytes are looked at (parse_letter then refuses it
+// as over the limit); with the budget spent the answer is true, so that parse_letter reports it.
+bool looks_like_letter(std::string_view text, const LetterLimits& limits = {});
 
 }  // namespace tilskudd

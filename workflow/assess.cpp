@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_set>
 
 #include "parsers/autoreply.h"
 #include "parsers/case_number.h"
@@ -138,15 +139,46 @@ void flag_hidden(std::vector<Flag>& flags, const std::vector<std::string>& how,
 std::vector<std::string> employee_names(const Form& form) {
   // Each employee once: a name written twice in the form is one person in a letter.
   std::vector<std::string> names;
-  std::vector<std::string> keys;
+  std::unordered_set<std::string> keys;
   for (const auto& l : form.lines) {
-    std::string key = text::name_key(l.employee);
-    if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
-    keys.push_back(key);
-    names.push_back(l.employee);
+    if (keys.insert(text::name_key(l.employee)).second) names.push_back(l.employee);
   }
   return names;
 }
+
+// The work limits one message reached (DECISIONS.md "Bounded work per message"), each key once.
+class LimitHits {
+ public:
+  void add(const std::optional<LimitHit>& hit) {
+    if (hit) add(*hit);
+  }
+  void add(const LimitHit& hit) {
+    if (std::none_of(hits_.begin(), hits_.end(),
+                     [&](const LimitHit& h) { return h.key == hit.key; }))
+      hits_.push_back(hit);
+  }
+  bool has(std::string_view key) const {
+    return std::any_of(hits_.begin(), hits_.end(), [&](const LimitHit& h) { return h.key == key; });
+  }
+  // limit_exceeded for each: "[limits] max_form_lines = 200: the form has more than 200 ...".
+  void flag(std::vector<Flag>& flags) const {
+    for (const auto& h : hits_) {
+      std::string what = h.what;
+      if (h.key == "message_cpu_seconds") {
+        what = "the message took more than " + std::to_string(h.value) +
+               " s of CPU time to read (" + what + ")";
+      }
+      add_flag(flags,
+               make_flag(FlagCode::limit_exceeded,
+                         "[limits] " + h.key + " = " + std::to_string(h.value) + ": " + what +
+                             "; the message was not read in full and nothing in it is "
+                             "decided automatically: a person must read it"));
+    }
+  }
+
+ private:
+  std::vector<LimitHit> hits_;
+};
 
 Letter unreadable_letter(const TextSource& s) {
   Letter l;
@@ -169,6 +201,13 @@ std::string own_address(const config::Config& config) {
 
 Assessment assess(std::string_view raw, const config::Config& cfg, const AssessOptions& opt) {
   Assessment a;
+  // Bounded work (DECISIONS.md "Bounded work per message"): one CPU budget for the whole
+  // message, checked at the loop heads of the form reader, the letter reader and the evidence
+  // matching; every limit reached becomes limit_exceeded, and the case waits for a person.
+  Budget budget(opt.cpu_clock, std::int64_t{cfg.limits.message_cpu_seconds} * 1'000'000'000);
+  const FormLimits form_limits{cfg.limits.max_form_lines, &budget};
+  const LetterLimits letter_limits{cfg.limits.max_letter_text_bytes, &budget};
+  LimitHits hits;
   mime::Message msg = mime::parse(raw, cfg.limits.mime);
   const auto& h = msg.headers;
   a.subject = h.subject;
@@ -218,8 +257,11 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     auto own = [](const std::string& t) {
       return t.substr(0, std::min(t.size(), forward_marker(t)));
     };
-    std::vector<std::string> diff =
-        form_differences(parse_form(own(msg.text)), parse_form(own(msg.shown_text)));
+    const Form plain = parse_form(own(msg.text), form_limits);
+    const Form shown = parse_form(own(msg.shown_text), form_limits);
+    hits.add(plain.limit);
+    hits.add(shown.limit);
+    std::vector<std::string> diff = form_differences(plain, shown);
     if (!diff.empty()) {
       add_flag(
           a.flags,
@@ -261,7 +303,8 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   }
   const TextSource* form_from = nullptr;
   for (const TextSource* c : form_candidates) {
-    Form f = parse_form(c->text);
+    Form f = parse_form(c->text, form_limits);
+    hits.add(f.limit);
     if (!f.found) continue;
     if (!f.lines.empty()) {
       a.form = std::move(f);
@@ -306,6 +349,11 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     return a;
   }
 
+  // A form or letters carried from earlier messages of the case bring their limits along: what
+  // was not read in full then is still not read in full.
+  hits.add(a.form.limit);
+  for (const auto& l : opt.case_letters) hits.add(l.limit);
+
   // Letters go to the sender, or to the form's contact when it is in the sender's domain.
   a.contact_email = sender::recipient(a.from_address, a.form.contact_email);
 
@@ -314,8 +362,29 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   std::vector<std::string> names = employee_names(a.form);
   const LetterParty applicant{a.form.owner, a.form.org_number};
   const Date letters_received = opt.message_received.value_or(a.received);
+  // Room for one more letter under max_letters_per_message; past it the rest is not read, and
+  // one unreadable letter stands for them (so that a later re-assessment of the case, which
+  // carries the letters, still knows: intake's fold_case).
+  const std::size_t max_letters = cfg.limits.max_letters_per_message;
+  auto room = [&] {
+    if (a.letters.size() < max_letters) return true;
+    if (a.letters.size() == max_letters) {
+      Letter rest;
+      rest.filename = "(the letters after the first " + std::to_string(max_letters) + ")";
+      rest.source = "not_read";
+      rest.readable = false;
+      rest.limit =
+          LimitHit{"max_letters_per_message", static_cast<std::int64_t>(max_letters),
+                   "the message has more than " + std::to_string(max_letters) + " letters"};
+      hits.add(rest.limit);
+      a.letters.push_back(std::move(rest));
+    }
+    return false;
+  };
   auto add_letter = [&](Letter l, const rules::LetterOrigin& origin) {
-    rules::check_letter(l, origin, letters_received, a.form, cfg.evidence);
+    if (l.limit && !l.filename.empty()) l.limit->what += " ('" + l.filename + "')";
+    hits.add(l.limit);
+    if (!l.limit) rules::check_letter(l, origin, letters_received, a.form, cfg.evidence);
     a.letters.push_back(std::move(l));
   };
   const rules::LetterOrigin attached;
@@ -326,29 +395,37 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
       info.role = "form";
     } else if (s.kind == "pdf" || s.kind == "image") {
       info.role = "letter";
-      if (s.status == "ok") {
-        Letter l = parse_letter(s.text, names, applicant);
+      if (!room()) {
+        info.text_status = "not_read";
+      } else if (s.status == "ok") {
+        Letter l = parse_letter(s.text, names, applicant, letter_limits);
         l.filename = s.name;
         l.source = s.kind;
         add_letter(std::move(l), attached);
       } else {
         a.letters.push_back(unreadable_letter(s));
       }
-    } else if (s.status == "ok" && looks_like_letter(s.text)) {
+    } else if (s.status == "ok" && looks_like_letter(s.text, letter_limits)) {
       info.role = "letter";
-      Letter l = parse_letter(s.text, names, applicant);
-      l.filename = s.name;
-      l.source = s.kind;
-      add_letter(std::move(l), attached);
+      if (room()) {
+        Letter l = parse_letter(s.text, names, applicant, letter_limits);
+        l.filename = s.name;
+        l.source = s.kind;
+        add_letter(std::move(l), attached);
+      } else {
+        info.text_status = "not_read";
+      }
     } else if (s.kind == "docx" && s.status != "ok") {
       info.role = "letter";
-      a.letters.push_back(unreadable_letter(s));
+      if (room()) a.letters.push_back(unreadable_letter(s));
     }
     a.attachments.push_back(std::move(info));
   }
   for (const auto& fwd : msg.forwarded) {
-    if (!looks_like_letter(fwd.headers.subject + "\n" + fwd.text)) continue;
-    Letter l = parse_letter(fwd.headers.subject + "\n" + fwd.text, names, applicant);
+    const std::string fwd_text = fwd.headers.subject + "\n" + fwd.text;
+    if (!looks_like_letter(fwd_text, letter_limits)) continue;
+    if (!room()) break;
+    Letter l = parse_letter(fwd_text, names, applicant, letter_limits);
     l.filename = fwd.headers.subject;
     l.source = "forwarded";
     if (!l.date) l.date = parse_mail_date(fwd.headers.date);
@@ -359,21 +436,22 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
   // An inline forward's letter: its text below the marker (quote marks removed), its original
   // sender the From/Fra line of its header block. Our own mail quoted in a reply is not one.
   const forward::Inline inline_fwd = forward::find_inline(forwarded_text);
-  if (inline_fwd.found && looks_like_letter(inline_fwd.text) &&
+  if (inline_fwd.found && looks_like_letter(inline_fwd.text, letter_limits) &&
       !(!inline_fwd.from_address.empty() &&
-        text::iequals(inline_fwd.from_address, own_address(cfg)))) {
-    Letter l = parse_letter(inline_fwd.text, names, applicant);
+        text::iequals(inline_fwd.from_address, own_address(cfg))) &&
+      room()) {
+    Letter l = parse_letter(inline_fwd.text, names, applicant, letter_limits);
     l.source = "body";
     if (!l.date) l.date = inline_fwd.date_value;
     add_letter(std::move(l), {rules::LetterChannel::forwarded, inline_fwd.from_address});
   }
 
   if (opt.case_letters.empty()) {
-    a.decision = rules::decide(a.form, a.letters, cfg.years, a.received, opt.prior);
+    a.decision = rules::decide(a.form, a.letters, cfg.years, a.received, opt.prior, &budget);
   } else {
     std::vector<Letter> evidence = opt.case_letters;
     evidence.insert(evidence.end(), a.letters.begin(), a.letters.end());
-    a.decision = rules::decide(a.form, evidence, cfg.years, a.received, opt.prior);
+    a.decision = rules::decide(a.form, evidence, cfg.years, a.received, opt.prior, &budget);
     for (const auto& l : opt.case_letters) {
       for (const auto& f : l.flags) add_flag(a.flags, f);
     }
@@ -390,10 +468,20 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     // Broken MIME that hid the form: the flag becomes the reason a person must look.
     a.decision.status = rules::CaseStatus::flagged;
   }
-  for (const auto& l : a.letters) {
-    for (const auto& f : l.flags) add_flag(a.flags, f);
+  {
+    UniqueFlags all(a.flags);
+    for (const auto& l : a.letters) {
+      for (const auto& f : l.flags) all.add(f);
+    }
+    for (const auto& f : a.decision.flags) all.add(f);
   }
-  for (const auto& f : a.decision.flags) add_flag(a.flags, f);
+  // A stage that found the budget spent stopped there (the letters and the form report where;
+  // the evidence matching does not).
+  if (budget.was_spent() && !hits.has("message_cpu_seconds")) {
+    hits.add(LimitHit{"message_cpu_seconds", cfg.limits.message_cpu_seconds,
+                      "a stage of reading it stopped before the decision"});
+  }
+  hits.flag(a.flags);  // limit_exceeded blocks: the case is flagged below
   // Sender authenticity (DECISIONS.md "Sender authenticity"): a sender our receiving host could
   // not vouch for, or one outside the form's contact domain, holds the case for a person.
   const sender::Verdict verdict =

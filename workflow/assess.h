@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "parsers/budget.h"
 #include "parsers/form.h"
 #include "parsers/letter.h"
 #include "parsers/mime.h"
@@ -38,6 +39,9 @@ struct AssessOptions {
   // would change the case (changed_by_reply) adds only its letters (DECISIONS.md "Who may
   // change a case").
   bool keep_case_form = false;
+  // The clock [limits] message_cpu_seconds is measured on (DECISIONS.md "Bounded work per
+  // message"): this thread's CPU time; tests give a fake. Empty: no CPU budget.
+  CpuClock cpu_clock = thread_cpu_nanoseconds;
 };
 
 // What became of one attachment (or forwarded message).

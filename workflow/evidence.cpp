@@ -7,6 +7,8 @@
 #include <chrono>
 #include <numeric>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "parsers/amount.h"
 #include "parsers/date.h"
@@ -175,11 +177,12 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
 }
 
 // Whether an unverified letter might hold the state's answer for `key` (an employee's
-// name_key): it names that employee, or names nobody.
-bool might_cover(const Letter& l, const std::string& key) {
+// name_key): it names that employee (`named` holds the name_keys of its entries), or names
+// nobody.
+bool might_cover(const Letter& l, const std::unordered_set<std::string>& named,
+                 const std::string& key) {
   if (l.entries.empty()) return true;
-  return std::any_of(l.entries.begin(), l.entries.end(),
-                     [&](const LetterEntry& e) { return text::name_key(e.employee) == key; });
+  return named.count(key) > 0;
 }
 
 }  // namespace
@@ -257,15 +260,23 @@ void check_letter(Letter& letter, const LetterOrigin& origin, Date received, con
                                        join(letter.failed_checks, "; ")));
 }
 
-std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Letter>& letters) {
+std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Letter>& letters,
+                                         Budget* budget) {
   const std::size_t n = form.lines.size();
   std::vector<Settlement> settled(n);
   std::vector<std::string> keys;
-  for (const auto& l : form.lines) keys.push_back(text::name_key(l.employee));
+  // The lines of each name_key, in form order: a letter's entry finds its lines in one look-up.
+  std::unordered_map<std::string, std::vector<std::size_t>> lines_of;
+  for (std::size_t i = 0; i < n; ++i) {
+    keys.push_back(text::name_key(form.lines[i].employee));
+    lines_of[keys.back()].push_back(i);
+  }
+  const auto spent = [&] { return budget && budget->spent(); };
 
   // 1. Letters that name employees apply to those lines, each entry with its own kind/amount.
   std::vector<int> unnamed_grants, unnamed_rejections;
   for (std::size_t li = 0; li < letters.size(); ++li) {
+    if (spent()) return std::vector<LineEvidence>(n);
     const Letter& letter = letters[li];
     const int idx = static_cast<int>(li);
     if (!letter.readable || !letter.verified()) continue;
@@ -285,9 +296,9 @@ std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Let
     for (const auto& e : letter.entries) {
       LetterKind kind = decisive(e.kind) ? e.kind : letter.kind;
       if (!decisive(kind)) continue;
-      const std::string key = text::name_key(e.employee);
-      for (std::size_t i = 0; i < n; ++i) {
-        if (keys[i] != key) continue;
+      const auto lines = lines_of.find(text::name_key(e.employee));
+      if (lines == lines_of.end()) continue;
+      for (std::size_t i : lines->second) {
         Settlement s;
         s.status = status_of(kind);
         s.letter = idx;
@@ -444,8 +455,14 @@ std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Let
   // 3. Results, compared with the form; unreadable letters might hold any open line's answer.
   const bool any_unreadable =
       std::any_of(letters.begin(), letters.end(), [](const Letter& l) { return !l.readable; });
+  std::vector<std::unordered_set<std::string>> named(letters.size());  // entries' name_keys
+  for (std::size_t li = 0; li < letters.size(); ++li) {
+    if (letters[li].verified()) continue;
+    for (const auto& e : letters[li].entries) named[li].insert(text::name_key(e.employee));
+  }
   std::vector<LineEvidence> out(n);
   for (std::size_t i = 0; i < n; ++i) {
+    if (spent()) return std::vector<LineEvidence>(n);
     const Settlement& s = settled[i];
     LineEvidence& ev = out[i];
     ev.status = s.status;
@@ -457,7 +474,7 @@ std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Let
     if (s.status == StateStatus::unknown && ev.flags.empty()) {
       for (std::size_t li = 0; li < letters.size(); ++li) {
         const Letter& l = letters[li];
-        if (l.verified() || !might_cover(l, keys[i])) continue;
+        if (l.verified() || !might_cover(l, named[li], keys[i])) continue;
         ev.flags.push_back(make_flag(
             FlagCode::letter_unverified,
             "the state's answer for " + form.lines[i].employee + " is only in " +

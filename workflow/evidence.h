@@ -64,6 +64,10 @@ bool decides_something(const Letter& letter);
 // they might have settled is flagged letter_unverified. A letter that names an employee applies to
 // that line; a letter naming nobody applies to every line when it is the only decisive letter, or
 // is matched by amount when several lines claim a grant.
-std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Letter>& letters);
+// Linear in lines + entries (names are looked up by name_key in a hash map). With `budget`
+// spent it stops: lines not reached yet stay unknown, and the caller (which asks the budget)
+// must not decide on the result.
+std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Letter>& letters,
+                                         Budget* budget = nullptr);
 
 }  // namespace tilskudd::rules

@@ -46,9 +46,10 @@ constexpr std::array kFlags{
              "Et vedlagt brev kunne ikke leses maskinelt og kan inneholde svaret fra "
              "Statsforvalteren.",
              "a letter without readable text (scan, image, encrypted or broken PDF)"},
-    FlagInfo{C::limit_exceeded, "limit_exceeded", L::case_level, kBlocks,
-             "E-posten eller et vedlegg er for stort til å leses maskinelt.",
-             "a configured size or count limit was hit: read the mail by hand"},
+    FlagInfo{
+        C::limit_exceeded, "limit_exceeded", L::case_level, kBlocks,
+        "E-posten eller et vedlegg er for stort eller for omfattende til å leses maskinelt.",
+        "a configured size, count or CPU-time limit ([limits]) was hit: read the mail by hand"},
     FlagInfo{C::sender_unauthenticated, "sender_unauthenticated", L::case_level, kBlocks,
              "Vi kunne ikke bekrefte hvem som sendte e-posten.",
              "our receiving host could not vouch for the sender (DMARC/SPF fail, no result): "
@@ -219,6 +220,23 @@ bool flag_blocks(std::string_view code) {
 
 bool any_blocking(const std::vector<Flag>& flags) {
   return std::any_of(flags.begin(), flags.end(), [](const Flag& f) { return flag_blocks(f.code); });
+}
+
+namespace {
+std::string flag_key(const Flag& f) {
+  std::string k = f.code;
+  k += '\0';
+  k += f.reason;
+  return k;
+}
+}  // namespace
+
+UniqueFlags::UniqueFlags(std::vector<Flag>& flags) : flags_(flags) {
+  for (const auto& f : flags_) seen_.insert(flag_key(f));
+}
+
+void UniqueFlags::add(const Flag& f) {
+  if (seen_.insert(flag_key(f)).second) flags_.push_back(f);
 }
 
 std::string flag_letter_text(std::string_view code, int year) {

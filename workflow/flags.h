@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "parsers/types.h"
@@ -85,6 +86,19 @@ bool is_flag(const Flag& f, FlagCode c);
 // Whether a stored code holds a case for a person. A code the registry does not know blocks.
 bool flag_blocks(std::string_view code);
 bool any_blocking(const std::vector<Flag>& flags);
+
+// Adds flags to a list, each (code, reason) once, in constant time each: a search of the list per
+// flag made a message with thousands of line flags quadratic (DECISIONS.md "Bounded work per
+// message"). The list must not be changed otherwise while this adds to it.
+class UniqueFlags {
+ public:
+  explicit UniqueFlags(std::vector<Flag>& flags);
+  void add(const Flag& f);
+
+ private:
+  std::vector<Flag>& flags_;
+  std::unordered_set<std::string> seen_;
+};
 
 // The bokmål reason for a line held by `code` (with the year's number filled in); a code the
 // registry does not know gets the general text.

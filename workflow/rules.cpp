@@ -54,10 +54,6 @@ std::string letter_basis(const std::vector<Letter>& letters, int index) {
   return " (brev datert " + outgoing::format_date_nb(l.date->iso()) + ")";
 }
 
-void add_flag(std::vector<Flag>& flags, const Flag& f) {
-  if (std::find(flags.begin(), flags.end(), f) == flags.end()) flags.push_back(f);
-}
-
 LineDecision flagged(LineDecision d, std::vector<Flag> flags, int year) {
   d.outcome = Outcome::flagged;
   d.amount = 0;
@@ -210,7 +206,8 @@ std::vector<Outcome> outcomes(const std::vector<LineDecision>& lines) {
 }
 
 Decision decide(const Form& form, const std::vector<Letter>& letters,
-                const std::map<int, config::Year>& years, Date received, const PriorGrants& prior) {
+                const std::map<int, config::Year>& years, Date received, const PriorGrants& prior,
+                Budget* budget) {
   Decision d;
   d.round = round_for(years, received);
   std::vector<Flag> case_flags;
@@ -240,8 +237,9 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
                                             "' is not 11 digits with a valid mod-11 check digit"));
     }
   }
+  UniqueFlags unreadable(case_flags);
   for (const auto& row : form.unreadable_rows)
-    add_flag(case_flags, make_flag(FlagCode::unreadable_line, row));
+    unreadable.add(make_flag(FlagCode::unreadable_line, row));
   if (!d.round) {
     case_flags.push_back(
         make_flag(FlagCode::no_rules_for_year,
@@ -250,7 +248,7 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
 
   const config::Year* year = d.round ? &years.at(d.round->year) : nullptr;
   const int year_no = d.round ? d.round->year : received.year;
-  std::vector<LineEvidence> evidence = match_evidence(form, letters);
+  std::vector<LineEvidence> evidence = match_evidence(form, letters, budget);
   std::map<std::string, int> name_count;
   for (const auto& l : form.lines) ++name_count[text::name_key(l.employee)];
 
@@ -422,9 +420,10 @@ Decision decide(const Form& form, const std::vector<Letter>& letters,
   }
 
   // Flags: case flags, then every line's flags, each (code, reason) once.
-  for (const auto& f : case_flags) add_flag(d.flags, f);
+  UniqueFlags all(d.flags);
+  for (const auto& f : case_flags) all.add(f);
   for (const auto& l : d.lines) {
-    for (const auto& f : l.flags) add_flag(d.flags, f);
+    for (const auto& f : l.flags) all.add(f);
   }
   for (const auto& l : d.lines) {
     if (l.outcome == Outcome::approved) d.total += l.amount;

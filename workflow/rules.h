@@ -118,9 +118,10 @@ std::string missing_letter_text(const std::string& employee);
 CaseStatus case_status(const std::vector<Outcome>& lines, const std::vector<Flag>& holding);
 std::vector<Outcome> outcomes(const std::vector<LineDecision>& lines);
 
-// All rules together (rule 3, documentation, through match_evidence).
+// All rules together (rule 3, documentation, through match_evidence). `budget` is passed to
+// match_evidence; with it spent the decision must not stand (assess flags limit_exceeded).
 Decision decide(const Form& form, const std::vector<Letter>& letters,
                 const std::map<int, config::Year>& years, Date received,
-                const PriorGrants& prior = {});
+                const PriorGrants& prior = {}, Budget* budget = nullptr);
 
 }  // namespace tilskudd::rules

@@ -117,6 +117,18 @@ class MessageLog {
   virtual std::vector<std::string> known_message_ids(const std::string& mailbox,
                                                      bool only_unmoved = false) = 0;
 
+  // UIDs listed without a body (docs/DECISIONS.md "Pending UIDs"). note_pending counts one more
+  // attempt (the first creates the row) and returns the row as it is now.
+  virtual PendingUid note_pending(const std::string& mailbox, std::uint32_t uidvalidity,
+                                  std::uint32_t uid, const std::string& reason, Timestamp now,
+                                  Timestamp next_try) = 0;
+  virtual void clear_pending(const std::string& mailbox, std::uint32_t uidvalidity,
+                             std::uint32_t uid) = 0;
+  // Drops the rows of every numbering of `mailbox` but `uidvalidity` (they name nothing now).
+  virtual void clear_pending_except(const std::string& mailbox, std::uint32_t uidvalidity) = 0;
+  // In (mailbox, uidvalidity, uid) order; every mailbox when `mailbox` is empty.
+  virtual std::vector<PendingUid> pending_uids(const std::string& mailbox = {}) = 0;
+
   // Content-addressed bytes.
   virtual std::string put_blob(std::string_view bytes) = 0;  // returns the sha256
   virtual std::optional<std::string> blob(const std::string& sha256) = 0;

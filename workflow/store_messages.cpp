@@ -55,6 +55,63 @@ void SqliteMessageLog::set_checkpoint(const std::string& mailbox, std::uint32_t 
   q.text(1, mailbox).i64(2, uidvalidity).i64(3, highest_uid).text(4, iso_utc(now)).run();
 }
 
+PendingUid SqliteMessageLog::note_pending(const std::string& mailbox, std::uint32_t uidvalidity,
+                                          std::uint32_t uid, const std::string& reason,
+                                          Timestamp now, Timestamp next_try) {
+  return db_.write([&] {
+    Stmt q(db_.prepare(
+        "INSERT INTO pending_uids(mailbox, uidvalidity, uid, attempts, first_seen, last_attempt, "
+        "next_try, reason) VALUES (?, ?, ?, 1, ?, ?, ?, ?) "
+        "ON CONFLICT(mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1, "
+        "last_attempt = excluded.last_attempt, next_try = excluded.next_try, "
+        "reason = excluded.reason"));
+    const std::int64_t at = now.time_since_epoch().count();
+    q.text(1, mailbox)
+        .i64(2, uidvalidity)
+        .i64(3, uid)
+        .i64(4, at)
+        .i64(5, at)
+        .i64(6, next_try.time_since_epoch().count())
+        .text(7, reason)
+        .run();
+    for (PendingUid& p : pending_uids(mailbox))
+      if (p.uidvalidity == uidvalidity && p.uid == uid) return p;
+    throw StoreError("pending UID row missing after its upsert");
+  });
+}
+
+void SqliteMessageLog::clear_pending(const std::string& mailbox, std::uint32_t uidvalidity,
+                                     std::uint32_t uid) {
+  Stmt q(db_.prepare("DELETE FROM pending_uids WHERE mailbox = ? AND uidvalidity = ? AND uid = ?"));
+  q.text(1, mailbox).i64(2, uidvalidity).i64(3, uid).run();
+}
+
+void SqliteMessageLog::clear_pending_except(const std::string& mailbox, std::uint32_t uidvalidity) {
+  Stmt q(db_.prepare("DELETE FROM pending_uids WHERE mailbox = ? AND uidvalidity != ?"));
+  q.text(1, mailbox).i64(2, uidvalidity).run();
+}
+
+std::vector<PendingUid> SqliteMessageLog::pending_uids(const std::string& mailbox) {
+  Stmt q(db_.prepare(
+      "SELECT mailbox, uidvalidity, uid, attempts, first_seen, last_attempt, next_try, reason "
+      "FROM pending_uids WHERE ? = '' OR mailbox = ? ORDER BY mailbox, uidvalidity, uid"));
+  q.text(1, mailbox).text(2, mailbox);
+  std::vector<PendingUid> out;
+  while (q.step()) {
+    PendingUid p;
+    p.mailbox = q.col_text(0);
+    p.uidvalidity = static_cast<std::uint32_t>(q.col_i64(1));
+    p.uid = static_cast<std::uint32_t>(q.col_i64(2));
+    p.attempts = static_cast<int>(q.col_i64(3));
+    p.first_seen = Timestamp{std::chrono::seconds{q.col_i64(4)}};
+    p.last_attempt = Timestamp{std::chrono::seconds{q.col_i64(5)}};
+    p.next_try = Timestamp{std::chrono::seconds{q.col_i64(6)}};
+    p.reason = q.col_text(7);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 std::string SqliteMessageLog::put_blob(std::string_view bytes) {
   std::string sha = sha256_hex(bytes);
   Stmt q(db_.prepare("INSERT OR IGNORE INTO blobs(sha256, bytes) VALUES (?, ?)"));

@@ -167,6 +167,12 @@ class SqliteMessageLog final : public MessageLog {
                                             std::uint32_t uid) override;
   std::vector<std::string> known_message_ids(const std::string& mailbox,
                                              bool only_unmoved) override;
+  PendingUid note_pending(const std::string& mailbox, std::uint32_t uidvalidity, std::uint32_t uid,
+                          const std::string& reason, Timestamp now, Timestamp next_try) override;
+  void clear_pending(const std::string& mailbox, std::uint32_t uidvalidity,
+                     std::uint32_t uid) override;
+  void clear_pending_except(const std::string& mailbox, std::uint32_t uidvalidity) override;
+  std::vector<PendingUid> pending_uids(const std::string& mailbox) override;
   std::string put_blob(std::string_view bytes) override;
   std::optional<std::string> blob(const std::string& sha256) override;
 

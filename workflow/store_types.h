@@ -103,6 +103,19 @@ struct MessageRecord {
   MailboxState mailbox_state = MailboxState::none;
 };
 
+// A UID the server listed but whose body it did not hand over (docs/DECISIONS.md "Pending
+// UIDs"): retried with backoff; the checkpoint may pass it, this row keeps it accounted for.
+struct PendingUid {
+  std::string mailbox;
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uid = 0;
+  int attempts = 0;  // fetches without a body so far
+  Timestamp first_seen{};
+  Timestamp last_attempt{};
+  Timestamp next_try{};  // not fetched again before this
+  std::string reason;    // what the last attempt got, for the log and `store pending`
+};
+
 struct RecordResult {
   std::int64_t id = 0;
   bool inserted = false;  // false: this (mailbox, uidvalidity, uid) was recorded before

@@ -1,6 +1,8 @@
 // `tilskudd run` end to end against real Dovecot + OpenSMTPD on loopback: applicants send over
 // SMTP, the daemon (the real binary) polls post@ over IMAPS, decides, and its letters arrive in
 // the applicants' mailboxes over SMTP. Each test has its own post@ mailbox, applicants and store.
+// The main scenarios (DaemonOnServerTest) run twice: with post@ at Dovecot and at Cyrus IMAP
+// (tests/support/mail_servers.h ImapServer); the applicants' mailboxes stay at Dovecot.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -173,6 +175,8 @@ class Daemon {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    // Nothing of the test's but stdin/stdout/stderr (not the lock of `flock /work/mail.lock`).
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     std::vector<std::string> args = {TILSKUDD_BINARY, "run",         "--config",
                                      config,          "--log-level", "debug"};
     if (once) args.push_back("--once");
@@ -234,9 +238,11 @@ class DaemonTest : public ::testing::Test {
   void SetUp() override {
     MailServers& s = MailServers::get();
     if (!s.skip_reason.empty()) GTEST_SKIP() << s.skip_reason;
+    if (!mailbox_) mailbox_ = &ImapServer::get("Dovecot");
     static int counter = 0;
     tag_ = std::to_string(::getpid()) + "x" + std::to_string(++counter);
     post_ = "post" + tag_ + "@asker.test";
+    mailbox_->add_user(post_);
     dir_ = std::filesystem::temp_directory_path() / ("tilskudd-daemon-" + tag_);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -250,6 +256,7 @@ class DaemonTest : public ::testing::Test {
     write_config(60);
   }
   void TearDown() override {
+    if (dir_.empty()) return;  // skipped before SetUp made it
     // Whatever happened, no password ever reaches a log.
     for (const char* log : {"daemon.log", "second.log"}) {
       std::ifstream in(dir_ / log);
@@ -270,10 +277,12 @@ class DaemonTest : public ::testing::Test {
                     const std::string& smtp_url = "") {
     MailServers& s = MailServers::get();
     std::ostringstream c;
-    c << "[mailbox]\nurl = \"" << (imap_url.empty() ? s.imaps_url() : imap_url)
-      << "\"\nusername = \"" << post_ << "\"\npassword_file = \"pw\"\nca_file = \"" << s.ca_file()
-      << "\"\npoll_interval_seconds = " << poll_interval << "\n\n[smtp]\nurl = \""
-      << (smtp_url.empty() ? s.smtp_url() : smtp_url) << "\"\nfrom = \"Asker kommune <" << post_
+    c << "[mailbox]\nurl = \"" << (imap_url.empty() ? mailbox_->imaps_url() : imap_url)
+      << "\"\nusername = \"" << post_ << "\"\npassword_file = \"pw\"\nca_file = \""
+      << mailbox_->ca_file() << "\"\npoll_interval_seconds = " << poll_interval << "\n";
+    if (!move_to_.empty()) c << "move_to = \"" << move_to_ << "\"\n";
+    c << "\n[smtp]\nurl = \"" << (smtp_url.empty() ? s.smtp_url() : smtp_url)
+      << "\"\nfrom = \"Asker kommune <" << post_
       << ">\"\nallow_insecure = true\nretry_seconds = 1\n\n[store]\npath = \"" << store_path_
       << "\"\n\n"
       // Loopback mail has no Authentication-Results: the suites' explicit opt-out.
@@ -298,7 +307,8 @@ class DaemonTest : public ::testing::Test {
     return a;
   }
 
-  void deliver(const Application& a) { smtp_deliver(a.from, post_, compose(a)); }
+  // Into post@'s INBOX at its server (Dovecot: by SMTP through OpenSMTPD; Cyrus: by LMTP).
+  void deliver(const Application& a) { mailbox_->deliver(a.from, post_, compose(a)); }
 
   Result run_once() {
     Daemon d(config_, (dir_ / "daemon.log").string(), true);
@@ -312,8 +322,26 @@ class DaemonTest : public ::testing::Test {
   std::string post_;
   std::string config_;
   std::string store_path_ = "store.db";  // relative to the config's directory
+  std::string move_to_;                  // [mailbox] move_to, when set
+  ImapServer* mailbox_ = nullptr;        // post@'s server: Dovecot unless a subclass chose
   int ids_ = 0;
 };
+
+// The main scenarios with post@ at each real IMAP server ("Dovecot", "Cyrus"). Cyrus is skipped
+// (with the reason) only where it is not installed; in CI it runs (mail_servers.h).
+class DaemonOnServerTest : public DaemonTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    ImapServer& s = ImapServer::get(GetParam());
+    if (!s.skip_reason().empty()) GTEST_SKIP() << s.skip_reason();
+    mailbox_ = &s;
+    DaemonTest::SetUp();
+  }
+  ImapServer& server() { return *mailbox_; }
+};
+
+INSTANTIATE_TEST_SUITE_P(Servers, DaemonOnServerTest, ::testing::Values("Dovecot", "Cyrus"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 // systemd's notify socket, played by the test.
 class NotifySocket {
@@ -417,31 +445,31 @@ std::vector<ChildProcess> children_of(pid_t parent) {
   return out;
 }
 
-TEST_F(DaemonTest, DecidesApplicationsAndLeavesOtherMailAsItWas) {
+TEST_P(DaemonOnServerTest, DecidesApplicationsAndLeavesOtherMailAsItWas) {
   Application a = application("kari", {{"Marte Kristiansen", 95000, 40000}});
   deliver(a);
-  smtp_deliver("citizen@example.test", post_,
-               plain_mail("citizen@example.test", post_, "Åpningstider", "c1-" + tag_ + "@x"));
-  smtp_deliver("other@example.test", post_,
-               plain_mail("other@example.test", post_, "Spørsmål", "c2-" + tag_ + "@x"));
+  server().deliver("citizen@example.test", post_,
+                   plain_mail("citizen@example.test", post_, "Åpningstider", "c1-" + tag_ + "@x"));
+  server().deliver("other@example.test", post_,
+                   plain_mail("other@example.test", post_, "Spørsmål", "c2-" + tag_ + "@x"));
   Application b = application("ola", {{"Jonas Berg", 80000, 30000}});
   deliver(b);
-  ASSERT_TRUE(wait_for_messages(post_, 4));
+  ASSERT_TRUE(server().wait_for_messages(post_, 4));
   {
     // By hand: the first application is read, the second citizen mail read and flagged.
-    auto c = imap_login(post_);
+    auto c = server().login(post_);
     c->select("INBOX");
     c->uid_store_add_flags("1", "\\Seen");
     c->uid_store_add_flags("3", "\\Seen \\Flagged");
     c->logout();
   }
-  std::vector<StoredMessage> before = inbox(post_);
+  std::vector<StoredMessage> before = server().messages(post_);
   ASSERT_EQ(before.size(), 4u);
 
   Result r = run_once();
   ASSERT_EQ(r.status, 0) << r.log;
 
-  std::vector<StoredMessage> after = inbox(post_);
+  std::vector<StoredMessage> after = server().messages(post_);
   ASSERT_EQ(after.size(), 4u);
   for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(after[i].uid, before[i].uid);
   // Applications: the keyword, and their own \Seen as it was.
@@ -488,16 +516,16 @@ TEST_F(DaemonTest, DecidesApplicationsAndLeavesOtherMailAsItWas) {
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(inbox(a.from).size(), 1u);
   EXPECT_EQ(inbox(b.from).size(), 1u);
-  std::vector<StoredMessage> again = inbox(post_);
+  std::vector<StoredMessage> again = server().messages(post_);
   ASSERT_EQ(again.size(), 4u);
   for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(again[i].flags, after[i].flags);
 }
 
-TEST_F(DaemonTest, DocumentationRequestAnsweredByReplyCompletesTheCase) {
+TEST_P(DaemonOnServerTest, DocumentationRequestAnsweredByReplyCompletesTheCase) {
   Application a = application("hilde", {{"Ola Nordmann", 90000, 35000}});
   a.with_letter = false;
   deliver(a);
-  ASSERT_TRUE(wait_for_messages(post_, 1));
+  ASSERT_TRUE(server().wait_for_messages(post_, 1));
   Result r = run_once();
   ASSERT_EQ(r.status, 0) << r.log;
   ASSERT_TRUE(wait_for_messages(a.from, 1));
@@ -517,7 +545,7 @@ TEST_F(DaemonTest, DocumentationRequestAnsweredByReplyCompletesTheCase) {
   reply.subject = "SV: " + request.headers.subject;
   reply.in_reply_to = request.headers.message_id;
   deliver(reply);
-  ASSERT_TRUE(wait_for_messages(post_, 2));
+  ASSERT_TRUE(server().wait_for_messages(post_, 2));
   Result r2 = run_once();
   ASSERT_EQ(r2.status, 0) << r2.log;
   ASSERT_TRUE(wait_for_messages(a.from, 2));
@@ -531,6 +559,83 @@ TEST_F(DaemonTest, DocumentationRequestAnsweredByReplyCompletesTheCase) {
   ASSERT_EQ(cases.size(), 1u) << "the reply joins the case";
   EXPECT_EQ(cases[0].state, CaseState::decision_sent);
   EXPECT_EQ(s.messages().case_messages(cases[0].id).size(), 2u);
+}
+
+// [mailbox] move_to: the decided application is moved into the folder (the daemon creates it
+// before its first move) with its keyword; other mail stays in INBOX as it was; a second run
+// sends nothing. The folder is named as the server names a personal folder: at Dovecot
+// "Behandlet-<tag>", at Cyrus "INBOX.Behandlet-<tag>" (ImapServer::personal_folder).
+TEST_P(DaemonOnServerTest, MoveToPutsTheDecidedApplicationInTheFolder) {
+  move_to_ = server().personal_folder("Behandlet-" + tag_);
+  write_config(60);
+  Application a = application("move", {{"Marte Kristiansen", 95000, 40000}});
+  deliver(a);
+  const std::string other_id = "m1-" + tag_ + "@x";
+  server().deliver("citizen@example.test", post_,
+                   plain_mail("citizen@example.test", post_, "Åpningstider", other_id));
+  ASSERT_TRUE(server().wait_for_messages(post_, 2));
+
+  Result r = run_once();
+  ASSERT_EQ(r.status, 0) << r.log;
+  ASSERT_TRUE(wait_for_messages(a.from, 1)) << r.log;
+  EXPECT_EQ(r.log.find("could not move"), std::string::npos) << r.log;
+  std::vector<StoredMessage> moved = server().messages(post_, move_to_);
+  ASSERT_EQ(moved.size(), 1u) << r.log << server().session_log(post_);
+  EXPECT_EQ(parse(moved[0]).headers.message_id, a.message_id);
+  EXPECT_TRUE(has_flag(moved[0], "$Tilskudd"));
+  std::vector<StoredMessage> left = server().messages(post_);
+  ASSERT_EQ(left.size(), 1u) << server().session_log(post_);
+  EXPECT_EQ(parse(left[0]).headers.message_id, other_id);
+  EXPECT_TRUE(left[0].flags.empty()) << "other mail must stay as it was";
+
+  Result r2 = run_once();
+  ASSERT_EQ(r2.status, 0) << r2.log;
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(inbox(a.from).size(), 1u) << "decided twice";
+  EXPECT_EQ(server().messages(post_, move_to_).size(), 1u);
+  EXPECT_EQ(server().messages(post_).size(), 1u);
+  Store st = store();
+  auto cases = st.cases().list_cases();
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(cases[0].state, CaseState::decision_sent);
+}
+
+// move_to as an operator writes it, a plain name ("Behandlet-<tag>"). At Dovecot (personal
+// namespace prefix "") that is a personal folder. At Cyrus (Debian's default altnamespace: no;
+// its NAMESPACE answer is (("INBOX." ".")) (("user." ".")) (("" "."))) a top-level name is not
+// the user's to create; the server answers
+//   CREATE Behandlet-<tag>          ->  NO Permission denied
+//   UID MOVE <uid> Behandlet-<tag>  ->  NO Mailbox does not exist
+// KNOWN FAILURE at Cyrus (issue 13; daemon/imap_source.cpp ImapSource::store_keyword, the lead's
+// part): the daemon takes every NO to CREATE as "it exists", its MOVE then fails, it logs "could
+// not move message UID n to Behandlet-<tag>" and records the message as processed: it stays in
+// INBOX for good. What this test asks for (issue 13: "folder names through NAMESPACE", "a failed
+// mark or move is retried"): the folder is made in the personal namespace (INBOX.Behandlet-<tag>)
+// and the message moved there. Skipped at Cyrus until the daemon does that; run it there with
+// TILSKUDD_RUN_KNOWN_FAILURES=1.
+TEST_P(DaemonOnServerTest, MoveToAPlainFolderNameLandsInThePersonalNamespace) {
+  if (server().name() == "Cyrus" && !std::getenv("TILSKUDD_RUN_KNOWN_FAILURES")) {
+    GTEST_SKIP() << "known failure at Cyrus (CREATE: NO Permission denied, taken as \"it "
+                    "exists\"; UID MOVE: NO Mailbox does not exist): see the comment";
+  }
+  const std::string leaf = "Behandlet-" + tag_;
+  move_to_ = leaf;
+  write_config(60);
+  Application a = application("plain", {{"Jonas Berg", 95000, 40000}});
+  deliver(a);
+  ASSERT_TRUE(server().wait_for_messages(post_, 1));
+  Result r = run_once();
+  ASSERT_EQ(r.status, 0) << r.log;
+  ASSERT_TRUE(wait_for_messages(a.from, 1)) << r.log;
+  EXPECT_EQ(r.log.find("could not move"), std::string::npos) << r.log;
+  EXPECT_EQ(server().messages(post_).size(), 0u) << r.log << server().session_log(post_);
+  std::size_t moved = 0;
+  try {
+    moved = server().messages(post_, server().personal_folder(leaf)).size();
+  } catch (const ImapError& e) {
+    ADD_FAILURE() << server().personal_folder(leaf) << ": " << e.what();  // no such folder
+  }
+  EXPECT_EQ(moved, 1u) << r.log << server().session_log(post_);
 }
 
 TEST_F(DaemonTest, ApplicationSentTwiceGetsOneDecision) {
@@ -551,7 +656,7 @@ TEST_F(DaemonTest, ApplicationSentTwiceGetsOneDecision) {
   EXPECT_EQ(s.messages().case_messages(s.cases().list_cases()[0].id).size(), 3u);
 }
 
-TEST_F(DaemonTest, StopInTheMiddleThenRestartDecidesEachApplicationOnce) {
+TEST_P(DaemonOnServerTest, StopInTheMiddleThenRestartDecidesEachApplicationOnce) {
   const std::vector<std::string> names = {"Marte Kristiansen", "Jonas Berg", "Ola Nordmann",
                                           "Lise Haugen",       "Per Olsen",  "Nina Dahl"};
   std::vector<Application> apps;
@@ -560,7 +665,7 @@ TEST_F(DaemonTest, StopInTheMiddleThenRestartDecidesEachApplicationOnce) {
     apps.back().from = applicant("s" + std::to_string(i));
     deliver(apps.back());
   }
-  ASSERT_TRUE(wait_for_messages(post_, static_cast<std::uint32_t>(apps.size())));
+  ASSERT_TRUE(server().wait_for_messages(post_, static_cast<std::uint32_t>(apps.size())));
   write_config(1);
   {
     Daemon d(config_, (dir_ / "daemon.log").string(), false);
@@ -585,7 +690,7 @@ TEST_F(DaemonTest, StopInTheMiddleThenRestartDecidesEachApplicationOnce) {
     EXPECT_EQ(c.state, CaseState::decision_sent) << c.ref;
 }
 
-TEST_F(DaemonTest, IdleWakesTheDaemonAndASecondDaemonIsRefused) {
+TEST_P(DaemonOnServerTest, IdleWakesTheDaemonAndASecondDaemonIsRefused) {
   write_config(600);  // polling alone would not see the mail within the test
   Daemon d(config_, (dir_ / "daemon.log").string(), false);
   // Wait until the IDLE connection is up (the debug log says so).
@@ -1083,56 +1188,47 @@ TEST_F(DaemonTest, LoginRefusedIsReportedWithoutThePassword) {
   // (TearDown checks that no "secret-" reached the log.)
 }
 
-// The mailbox recreated or restored: a new UIDVALIDITY, set with doveadm as an administrator
-// restoring a backup would. With the known messages there again the mailbox is re-read and
-// nothing is decided twice; without them the daemon halts and reads nothing more.
-TEST_F(DaemonTest, UidValidityChangeIsReReadWithTheKnownMessagesAndHaltedWithout) {
-  MailServers& s = MailServers::get();
-  auto doveadm = [&](const std::string& args) {
-    std::string out;
-    const int rc = run_command("doveadm -c '" + s.dir + "/dovecot.conf' " + args + " 2>&1", &out);
-    EXPECT_EQ(rc, 0) << args << ": " << out;
-  };
-  auto uidvalidity = [&] {
-    auto c = imap_login(post_);
-    return c->examine("INBOX").uidvalidity;
-  };
+// The mailbox recreated or restored: a new UIDVALIDITY, given as an administrator restoring a
+// backup would (Dovecot: doveadm; Cyrus: the index rebuilt by reconstruct, so the keywords are
+// gone too). With the known messages there again the mailbox is re-read and nothing is decided
+// twice; without them the daemon halts and reads nothing more.
+TEST_P(DaemonOnServerTest, UidValidityChangeIsReReadWithTheKnownMessagesAndHaltedWithout) {
+  auto uidvalidity = [&] { return server().login(post_)->examine("INBOX").uidvalidity; };
   Application a = application("uv", {{"Lise Haugen", 95000, 40000}});
   deliver(a);
-  ASSERT_TRUE(wait_for_messages(post_, 1));
+  ASSERT_TRUE(server().wait_for_messages(post_, 1));
   Result r1 = run_once();
   ASSERT_EQ(r1.status, 0) << r1.log;
   ASSERT_TRUE(wait_for_messages(a.from, 1));
   const std::uint32_t v0 = uidvalidity();
 
-  doveadm("mailbox update -u '" + post_ + "' --uid-validity " + std::to_string(v0 + 1000) +
-          " INBOX");
-  ASSERT_EQ(uidvalidity(), v0 + 1000);
+  const std::uint32_t v1 = server().renew_uidvalidity(post_);
+  ASSERT_NE(v1, v0);
   Result r2 = run_once();
   ASSERT_EQ(r2.status, 0) << r2.log;
   EXPECT_NE(r2.log.find("UIDVALIDITY of INBOX changed from " + std::to_string(v0) + " to " +
-                        std::to_string(v0 + 1000) + "; 1 of 1 known messages found again"),
+                        std::to_string(v1) + "; 1 of 1 known messages found again"),
             std::string::npos)
       << r2.log;
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(inbox(a.from).size(), 1u) << "decided twice";
   EXPECT_EQ(store().cases().list_cases().size(), 1u);
-  EXPECT_EQ(store().messages().checkpoint("INBOX")->uidvalidity, v0 + 1000);
+  EXPECT_EQ(store().messages().checkpoint("INBOX")->uidvalidity, v1);
 
   // Another mailbox behind the name: the known message gone, a new application in it.
-  doveadm("expunge -u '" + post_ + "' mailbox INBOX all");
+  server().expunge_inbox(post_);
   Application b = application("uv2", {{"Nina Dahl", 95000, 40000}});
   deliver(b);
-  ASSERT_TRUE(wait_for_messages(post_, 1));
-  doveadm("mailbox update -u '" + post_ + "' --uid-validity " + std::to_string(v0 + 2000) +
-          " INBOX");
+  ASSERT_TRUE(server().wait_for_messages(post_, 1));
+  const std::uint32_t v2 = server().renew_uidvalidity(post_);
+  ASSERT_NE(v2, v1);
   Result r3 = run_once();
   EXPECT_EQ(r3.status, 1) << r3.log;
   EXPECT_NE(r3.log.find("mailbox halted"), std::string::npos) << r3.log;
   EXPECT_NE(r3.log.find("only 0 of 1 known messages were found again"), std::string::npos)
       << r3.log;
   EXPECT_EQ(store().cases().list_cases().size(), 1u) << "nothing may be read from that mailbox";
-  EXPECT_EQ(store().messages().checkpoint("INBOX")->uidvalidity, v0 + 1000);
+  EXPECT_EQ(store().messages().checkpoint("INBOX")->uidvalidity, v1);
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(inbox(b.from).size(), 0u);
 }

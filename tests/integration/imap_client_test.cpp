@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "daemon/imap_source.h"
 #include "tests/support/imap_rewrite_proxy.h"
+#include "tests/support/mail_servers.h"
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
@@ -50,15 +51,10 @@ std::string script() {
   return std::string(TILSKUDD_SOURCE_DIR) + "/tests/integration/mailservers.sh";
 }
 
+// Without the test's other descriptors (tests/support/mail_servers.h run_command): the servers
+// it starts keep no lock of the test's.
 int run(const std::string& cmd, std::string* out = nullptr) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  std::array<char, 4096> buf{};
-  std::string text;
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) text.append(buf.data(), n);
-  const int rc = ::pclose(p);
-  if (out) *out = text;
-  return rc;
+  return tilskudd::testing::run_command(cmd, out);
 }
 
 std::map<std::string, std::string> read_env(const std::string& dir) {

@@ -2,8 +2,10 @@
 // OpenSMTPD's queue and control socket are compiled in (/var/spool/smtpd, /var/run/smtpd.sock);
 // mailservers.sh gives each smtpd a mount namespace of its own, so a second suite's servers
 // start while the first one's run, and each delivers into its own Dovecot.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -55,6 +57,29 @@ pid_t smtpd_pid(const std::string& dir) {
   long pid = 0;
   in >> pid;
   return static_cast<pid_t>(pid);
+}
+
+// The processes other than this one with `path` open ("pid (comm)", space-separated).
+std::string holders_of(const std::string& path) {
+  std::string out;
+  std::error_code ec;
+  for (const auto& proc : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = proc.path().filename().string();
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (pid == std::to_string(::getpid())) continue;
+    std::error_code e2;
+    for (const auto& fd : fs::directory_iterator(proc.path() / "fd", e2)) {
+      std::error_code e3;
+      if (fs::read_symlink(fd.path(), e3) == path) {
+        std::ifstream comm(proc.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        out += pid + " (" + name + ") ";
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 std::string mail(const std::string& subject) {
@@ -116,6 +141,45 @@ TEST(MailServersTest, SecondInstanceStartsWhileTheFirstRunsAndEachDeliversToItsO
   EXPECT_NE(::kill(p2, 0), 0) << "the second smtpd outlived its stop";
   smtp_deliver_at(first.smtp_url(), "a@example.test", user + "@one.test", mail("again" + tag));
   EXPECT_TRUE(wait_count(first.dir, "one.test", user, 2));
+}
+
+// The suite runs under `flock /work/mail.lock ctest ...`: the lock's descriptor is inherited by
+// ctest and the test. A server started by the test must not keep it, or a test that crashes
+// leaves a server holding the lock for ever and every later suite waits. Here the test holds
+// such a lock itself (an inherited descriptor, without FD_CLOEXEC, as flock(1) leaves it),
+// starts servers (a second Dovecot + OpenSMTPD, and Cyrus), lets its descriptor go, and the lock
+// must be free while they still run.
+TEST(MailServersTest, ServersStartedByATestDoNotInheritItsLock) {
+  MailServers& first = MailServers::get();
+  if (!first.skip_reason.empty()) GTEST_SKIP() << first.skip_reason;
+  std::string tmpl = (fs::temp_directory_path() / "tilskudd-lock-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const std::string second = tmpl + "/mail";
+  const std::string lock = tmpl + "/mail.lock";
+  int fd = ::open(lock.c_str(), O_RDONLY | O_CREAT, 0644);  // no O_CLOEXEC, as flock(1)
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  std::string out;
+  const int started = run_command(kScript + " start '" + second + "' 2>&1", &out);
+  struct Stop {
+    std::string dir, second;
+    ~Stop() {
+      run_command(kScript + " stop '" + second + "' >/dev/null 2>&1");
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } stop{tmpl, second};
+  ASSERT_EQ(started, 0) << out;
+  ImapServer& cyrus = ImapServer::get("Cyrus");  // started here, with the lock held
+  ::close(fd);
+
+  ASSERT_EQ(::kill(smtpd_pid(second), 0), 0);
+  const int again = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(again, 0);
+  const int rc = ::flock(again, LOCK_EX | LOCK_NB);
+  ::close(again);
+  EXPECT_EQ(rc, 0) << "a server started by the test still holds the lock: " << holders_of(lock);
+  if (!cyrus.skip_reason().empty()) GTEST_SKIP() << cyrus.skip_reason();
 }
 
 }  // namespace

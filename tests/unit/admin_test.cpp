@@ -754,6 +754,42 @@ TEST_F(AdminActionTest, HeldPayoutIsNamedLeftOutShownAndReleasedWithANote) {
   EXPECT_NE(after.out.find("1 case scheduled: TT-2026-0001"), std::string::npos) << after.out;
 }
 
+TEST_F(AdminActionTest, StorePendingListsTheUidsWithoutABodyAsTextAndJson) {
+  Output none = run([&](std::ostream& o, std::ostream& e) {
+    return admin::store_pending(store(), false, at(2026, 3, 1), o, e);
+  });
+  EXPECT_EQ(none.rc, 0);
+  EXPECT_NE(none.out.find("no pending UIDs"), std::string::npos) << none.out;
+
+  const Timestamp t = at(2026, 3, 1);
+  store().messages().note_pending("INBOX", 7, 42, "the server answered the FETCH with no data", t,
+                                  t + std::chrono::minutes{1});
+  store().messages().note_pending("INBOX", 7, 42, "stand-in \x1b[31mtext",
+                                  t + std::chrono::minutes{1}, t + std::chrono::minutes{3});
+  Output text = run([&](std::ostream& o, std::ostream& e) {
+    return admin::store_pending(store(), false, t + std::chrono::minutes{1}, o, e);
+  });
+  EXPECT_EQ(text.rc, 0) << text.err;
+  EXPECT_NE(text.out.find("INBOX UID 42 (UIDVALIDITY 7): 2 attempt(s) since "), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("next try in 2 min"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find('\x1b'), std::string::npos) << "server text is made terminal-safe";
+
+  Output json = run([&](std::ostream& o, std::ostream& e) {
+    return admin::store_pending(store(), true, t, o, e);
+  });
+  const auto j = nlohmann::json::parse(json.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["uid"], 42);
+  EXPECT_EQ(j[0]["uidvalidity"], 7);
+  EXPECT_EQ(j[0]["attempts"], 2);
+  EXPECT_EQ(j[0]["next_try"], iso_utc(t + std::chrono::minutes{3}));
+  EXPECT_EQ(j[0]["first_seen"], iso_utc(t));
+
+  store().messages().clear_pending("INBOX", 7, 42);
+  EXPECT_TRUE(store().messages().pending_uids().empty());
+}
+
 TEST_F(AdminActionTest, PayoutRefusalsAndFileErrors) {
   ingest_four();
   Output unknown = run([&](std::ostream& o, std::ostream& e) {

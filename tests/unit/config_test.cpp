@@ -96,6 +96,13 @@ TEST(ConfigParse, ContractExampleLoads) {
   EXPECT_NO_THROW(validate_for_daemon(c));
 }
 
+TEST(ConfigParse, MailboxSinceIsADayOrNothing) {
+  EXPECT_EQ(parse(kFull, ".").mailbox.since, "");
+  EXPECT_EQ(parse("[mailbox]\nsince = \"2026-08-01\"\n" + kYear, ".").mailbox.since, "2026-08-01");
+  expect_error("[mailbox]\nsince = \"2026-02-30\"\n" + kYear, {"since", "YYYY-MM-DD"});
+  expect_error("[mailbox]\nsince = \"1 August\"\n" + kYear, {"since", "YYYY-MM-DD"});
+}
+
 TEST(ConfigParse, DeadlinesAreSortedOnLoad) {
   Config c = parse(kYear, ".");
   EXPECT_EQ(c.years.at(2020).deadlines, (std::vector<Date>{Date{2020, 9, 1}, Date{2020, 12, 1}}));

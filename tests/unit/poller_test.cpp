@@ -52,6 +52,8 @@ class FakeSource : public MailSource {
     bool candidate = true;  // what the server's search would find
     std::optional<std::uint64_t> size;
     std::set<std::string> flags;
+    int unavailable = 0;     // the next n fetches hand over no body (Exchange while it scans)
+    bool no_header = false;  // not even the header is handed over
   };
 
   std::uint32_t deliver(const std::string& raw, bool candidate = true) {
@@ -82,10 +84,15 @@ class FakeSource : public MailSource {
     throw std::runtime_error("no such UID");
   }
   std::uint32_t epoch() const { return epoch_; }
+  void expunge(std::uint32_t uid) {
+    messages_.erase(std::remove_if(messages_.begin(), messages_.end(),
+                                   [&](const Message& m) { return m.uid == uid; }),
+                    messages_.end());
+  }
 
   // What the poller asked for.
   int checks = 0, opens = 0, searches = 0, lookups = 0;
-  std::vector<std::uint32_t> fetched, headers_fetched;
+  std::vector<std::uint32_t> fetched, headers_fetched, looked_up;
   // The next n marks fail as a lost connection does.
   int failing_marks = 0;
   // Called at every mark, before it is written.
@@ -168,15 +175,31 @@ class FakeSource : public MailSource {
       return f;
     }
     fetched.push_back(message.key.uid);
+    Message* m = find(message.key);
+    if (!m) return f;
+    if (m->unavailable > 0) {
+      --m->unavailable;
+      f.kind = Fetched::Kind::unavailable;
+      f.reason = "no body yet";
+      return f;
+    }
     f.kind = Fetched::Kind::message;
-    f.bytes = at(message.key.uid).raw;
+    f.bytes = m->raw;
     return f;
   }
 
   std::optional<std::string> fetch_header(const SourceMessage& message) override {
     headers_fetched.push_back(message.key.uid);
-    const std::string& raw = at(message.key.uid).raw;
-    return raw.substr(0, raw.find("\r\n\r\n") + 4);
+    Message* m = find(message.key);
+    if (!m || m->no_header) return std::nullopt;
+    return m->raw.substr(0, m->raw.find("\r\n\r\n") + 4);
+  }
+
+  std::optional<SourceMessage> lookup(const MessageKey& key) override {
+    looked_up.push_back(key.uid);
+    Message* m = find(key);
+    if (!m) return std::nullopt;
+    return SourceMessage{key, m->size, "2020-08-20T10:00:00+02:00"};
   }
 
   MarkResult mark(const MessageKey& key) override { return set_flag(key, kMarked); }
@@ -195,6 +218,13 @@ class FakeSource : public MailSource {
     }
     at(key.uid).flags.insert(flag);
     return MarkResult::marked;
+  }
+
+  Message* find(const MessageKey& key) {
+    if (key.uidvalidity != opened_epoch_) return nullptr;
+    for (auto& m : messages_)
+      if (m.uid == key.uid) return &m;
+    return nullptr;
   }
 
   std::string mailbox_ = "INBOX";
@@ -246,7 +276,7 @@ class PollerTest : public ::testing::Test {
   }
 
   PollStats poll() {
-    return poller_->poll([] { return sys_days{year{2020} / 8 / 24} + hours{10}; }, stop_);
+    return poller_->poll([this] { return now_; }, stop_);
   }
   bool noted(const std::string& part) const {
     return std::any_of(notes_.begin(), notes_.end(),
@@ -270,6 +300,7 @@ class PollerTest : public ::testing::Test {
   std::optional<Poller> poller_;
   std::atomic<bool> stop_{false};
   std::vector<std::string> notes_;
+  Timestamp now_ = sys_days{year{2020} / 8 / 24} + hours{10};
 };
 
 TEST_F(PollerTest, NewApplicationBecomesACaseAndIsMarkedOnlyAfterTheCommit) {
@@ -532,6 +563,135 @@ TEST_F(PollerTest, StopBetweenMessagesLeavesTheRestForTheNextPoll) {
   source_.on_mark = nullptr;
   poll();
   EXPECT_EQ(source_.fetched, (std::vector<std::uint32_t>{1, 2}));
+}
+
+// Exchange lists a UID before it hands over the body (Safe Attachments' dynamic delivery): the
+// UID stays pending and is fetched again with backoff until the body comes; it is never taken as
+// expunged while the server lists it.
+TEST_F(PollerTest, MessageListedWithoutItsBodyIsPendingAndReadWhenTheBodyComes) {
+  const std::uint32_t uid = source_.deliver(application('a'));
+  source_.at(uid).unavailable = 2;
+
+  PollStats s = poll();
+  EXPECT_EQ(s.pending, 1);
+  EXPECT_EQ(s.new_cases, 0);
+  EXPECT_FALSE(store_->cases().find_case_by_message_id(id_of('a')));
+  auto pending = store_->messages().pending_uids("INBOX");
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].uid, uid);
+  EXPECT_EQ(pending[0].attempts, 1);
+  EXPECT_EQ(pending[0].next_try, now_ + minutes{1});
+  EXPECT_TRUE(noted("pending, attempt 1, next try in 1 min")) << notes();
+  EXPECT_TRUE(source_.at(uid).flags.empty()) << "nothing is marked before it is read";
+
+  // Before the backoff is over nothing is asked of the mailbox but the cheap check.
+  const int opens = source_.opens;
+  EXPECT_TRUE(poll().idle);
+  EXPECT_EQ(source_.opens, opens);
+
+  now_ += minutes{1};
+  s = poll();
+  EXPECT_EQ(s.pending, 1);
+  EXPECT_EQ(s.candidates, 0) << "the checkpoint is past it: the retry comes from the pending row";
+  pending = store_->messages().pending_uids("INBOX");
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].attempts, 2);
+  EXPECT_EQ(pending[0].next_try, now_ + minutes{2});
+
+  now_ += minutes{2};
+  s = poll();
+  EXPECT_EQ(s.pending, 0);
+  EXPECT_EQ(s.new_cases, 1);
+  EXPECT_TRUE(store_->messages().pending_uids().empty());
+  const auto c = store_->cases().find_case_by_message_id(id_of('a'));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->state, CaseState::decided);
+  EXPECT_TRUE(source_.at(uid).flags.count(kMarked));
+  EXPECT_EQ(source_.fetched, (std::vector<std::uint32_t>{uid, uid, uid}));
+}
+
+TEST_F(PollerTest, PendingMessageExpungedMeanwhileIsDroppedWithANote) {
+  const std::uint32_t uid = source_.deliver(application('a'));
+  source_.at(uid).unavailable = 10;
+  poll();
+  ASSERT_EQ(store_->messages().pending_uids().size(), 1u);
+
+  source_.expunge(uid);
+  now_ += minutes{1};
+  const PollStats s = poll();
+  EXPECT_EQ(s.pending, 0);
+  EXPECT_TRUE(store_->messages().pending_uids().empty());
+  EXPECT_TRUE(noted("was removed from the mailbox before the server handed over its body"))
+      << notes();
+  EXPECT_FALSE(store_->cases().find_case_by_message_id(id_of('a')));
+}
+
+// A body that never comes: at [mailbox] max_attempts (5) and an hour after it was first listed,
+// the message is quarantined unread, for a person; not before, whatever the attempts.
+TEST_F(PollerTest, MessageThatStaysWithoutItsBodyIsQuarantinedAfterAnHourNotLost) {
+  const std::uint32_t uid = source_.deliver(application('a'));
+  source_.at(uid).unavailable = 1000;
+  const Timestamp first = now_;
+  poll();
+  int polls = 1;
+  while (!store_->messages().pending_uids().empty() && polls < 20) {
+    now_ = store_->messages().pending_uids()[0].next_try;
+    const PollStats s = poll();
+    ++polls;
+    if (now_ - first < hours{1}) {
+      EXPECT_EQ(s.quarantined, 0) << "quarantined after " << polls << " fetches at "
+                                  << iso_utc(now_);
+    }
+  }
+  // 1, 2, 4, 8, 16, 32 minutes: the seventh fetch is the first an hour after the first.
+  EXPECT_EQ(polls, 7);
+  EXPECT_GE(now_ - first, hours{1});
+  EXPECT_TRUE(source_.at(uid).flags.count(kQuarantined));
+  const auto c = store_->cases().find_case_by_message_id(id_of('a'));
+  ASSERT_TRUE(c) << "the header's Message-ID names the flagged case";
+  EXPECT_EQ(c->state, CaseState::flagged);
+  EXPECT_TRUE(noted("did not hand over its body in 7 attempts")) << notes();
+}
+
+TEST_F(PollerTest, MessageWithoutBodyOrHeaderIsStillQuarantinedWhenGivenUp) {
+  const std::uint32_t uid = source_.deliver(application('a'));
+  source_.at(uid).unavailable = 1000;
+  source_.at(uid).no_header = true;
+  poll();
+  for (int i = 0; i < 20 && !store_->messages().pending_uids().empty(); ++i) {
+    now_ = store_->messages().pending_uids()[0].next_try;
+    poll();
+  }
+  EXPECT_TRUE(store_->messages().pending_uids().empty());
+  EXPECT_TRUE(source_.at(uid).flags.count(kQuarantined));
+  const auto rec = store_->messages().find_message("INBOX", 7, uid);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->status, MessageStatus::quarantined);
+  const auto raw = store_->messages().message_raw(rec->id);
+  ASSERT_TRUE(raw);
+  EXPECT_NE(raw->find("handed over neither its body nor its header"), std::string::npos) << *raw;
+}
+
+TEST_F(PollerTest, PendingRowsOfAnOldNumberingAreDroppedWhenTheNumberingStartsOver) {
+  const std::uint32_t uid = source_.deliver(application('a'));
+  source_.at(uid).unavailable = 1;
+  poll();
+  ASSERT_EQ(store_->messages().pending_uids().size(), 1u);
+  source_.renumber(8);
+  now_ += minutes{1};
+  poll();
+  EXPECT_TRUE(store_->messages().pending_uids().empty());
+  const auto c = store_->cases().find_case_by_message_id(id_of('a'));
+  ASSERT_TRUE(c) << "read again under the new numbering";
+}
+
+TEST(PendingBackoff, DoublesFromOneMinuteUpToAnHour) {
+  EXPECT_EQ(pending_backoff(1), minutes{1});
+  EXPECT_EQ(pending_backoff(2), minutes{2});
+  EXPECT_EQ(pending_backoff(6), minutes{32});
+  EXPECT_EQ(pending_backoff(7), minutes{60});
+  EXPECT_EQ(pending_backoff(100), minutes{60});
+  EXPECT_EQ(pending_backoff(0), minutes{1});
 }
 
 TEST(Reapproval, SamplesAtMostFiftyKnownMessagesEvenlySpread) {

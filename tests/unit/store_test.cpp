@@ -306,7 +306,7 @@ TEST(EnumNames, EveryValueHasOneNameThatParsesBack) {
 // the migration keeps them all, with their ids, and the constraints, indexes and triggers
 // hold afterwards.
 TEST_F(StoreTest, MigratesVersion6DatabaseKeepingItsRows) {
-  ASSERT_EQ(Store::latest_version(), 7);
+  ASSERT_GE(Store::latest_version(), 7);
   std::string v6;
   for (int i = 0; i < 6; ++i) v6 += std::string(Store::migrations()[static_cast<std::size_t>(i)]);
   ASSERT_EQ(raw_exec(v6 + "; PRAGMA user_version = 6;"), SQLITE_OK);
@@ -331,7 +331,7 @@ TEST_F(StoreTest, MigratesVersion6DatabaseKeepingItsRows) {
       SQLITE_OK);
 
   Store s = Store::open(path_);
-  EXPECT_EQ(s.schema_version(), 7);
+  EXPECT_EQ(s.schema_version(), Store::latest_version());
   auto m = s.messages().message(6);
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->status, MessageStatus::quarantined);
