@@ -258,11 +258,12 @@ void read_smtp(const Context& ctx, const toml::table& t, Smtp& m) {
 
 void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
   constexpr std::string_view s = "limits";
-  check_keys(ctx, t, s,
-             {"max_message_bytes", "max_parts", "max_depth", "max_header_bytes",
-              "max_attachment_bytes", "max_docx_uncompressed_bytes", "pdf_max_pages",
-              "pdf_max_text_bytes", "pdf_timeout_seconds", "pdf_memory_bytes", "max_form_lines",
-              "max_letters_per_message", "max_letter_text_bytes", "message_cpu_seconds"});
+  check_keys(
+      ctx, t, s,
+      {"max_message_bytes", "max_parts", "max_depth", "max_header_bytes", "max_attachment_bytes",
+       "max_docx_uncompressed_bytes", "pdf_max_pages", "pdf_max_text_bytes", "pdf_timeout_seconds",
+       "pdf_memory_bytes", "max_form_lines", "max_letters_per_message", "max_letter_text_bytes",
+       "message_cpu_seconds", "allow_unconfined_documents"});
   read_positive(ctx, t, s, "max_message_bytes", l.mime.max_message_bytes);
   read_positive(ctx, t, s, "max_parts", l.mime.max_parts, 1000000);
   read_positive(ctx, t, s, "max_depth", l.mime.max_depth, 1000);
@@ -287,6 +288,7 @@ void read_limits(const Context& ctx, const toml::table& t, Limits& l) {
   // budget, not the watchdog, ends a message's work; over it the message is flagged and the
   // daemon goes on.
   read_positive(ctx, t, s, "message_cpu_seconds", l.message_cpu_seconds, 90);
+  read_bool(ctx, t, s, "allow_unconfined_documents", l.allow_unconfined_documents);
 }
 
 // [sender] (DECISIONS.md "Sender authenticity").

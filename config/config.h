@@ -114,6 +114,9 @@ struct Limits {
   std::size_t max_letters_per_message = 20;        // letters (attached or forwarded) in one message
   std::size_t max_letter_text_bytes = 256u << 10;  // the text of one letter
   int message_cpu_seconds = 20;                    // CPU time reading and deciding one message
+  // A kernel without Landlock or seccomp filters: start anyway, with document programs only
+  // partly confined, and warn at every start (docs/CONFINEMENT.md). false: refuse to start.
+  bool allow_unconfined_documents = false;
 };
 
 // How long raw bytes are kept (the archive rules). 0 = for ever.

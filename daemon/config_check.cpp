@@ -246,6 +246,16 @@ void check_pdftotext(Checks& c) {
   c.ok("pdftotext", path);
 }
 
+// What `run` decides about document confinement (pdf_sandbox.h decide_document_confinement).
+void check_confinement(Checks& c, const config::Config& cfg) {
+  const ConfinementDecision d =
+      decide_document_confinement(confinement::probe(), cfg.limits.allow_unconfined_documents);
+  const std::string subject = "document confinement";
+  if (d.level == ConfinementDecision::Level::ok) return c.ok(subject, d.message);
+  if (d.level == ConfinementDecision::Level::warn) return c.warn(subject, d.message);
+  c.fail(subject, d.message);
+}
+
 // The host of a URL, for the lines printed (never its user info or query).
 std::string host_of(const std::string& url) {
   std::string h = url;
@@ -410,6 +420,7 @@ std::vector<ConfigCheck> check_config(const std::string& config_path, bool conne
   check_ca_files(c, cfg);
   check_templates(c, cfg);
   check_pdftotext(c);
+  check_confinement(c, cfg);
   if (!cfg.sender.checks_authentication())
     c.warn("[sender] authserv_ids",
            "empty: sender authenticity is not checked (docs/DECISIONS.md \"Sender "

@@ -10,7 +10,9 @@
 //     and neither readable nor writable by every user;
 //   - the letter templates load (install_paths.h says where they are);
 //   - each CA file is readable and holds a PEM certificate;
-//   - pdftotext (poppler-utils) is installed.
+//   - pdftotext (poppler-utils) is installed;
+//   - the kernel confines document programs (Landlock, seccomp), or [limits]
+//     allow_unconfined_documents lets the daemon start without (a warning), docs/CONFINEMENT.md.
 // Without `connect` it contacts no server. With it (`--connect`), and only when nothing above
 // failed, it then logs in as the daemon will: an OAuth2 token when the settings use one; IMAP
 // login, CAPABILITY, SELECT of the mailbox (nothing is fetched, marked, moved or seen), the

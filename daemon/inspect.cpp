@@ -46,7 +46,12 @@ int run_inspect(const InspectArgs& args) {
     opt.received = d;
   }
   PdfLimits limits = cfg.limits.pdf;
-  opt.pdf = [limits](std::string_view bytes) { return extract_pdf_text_sandboxed(bytes, limits); };
+  const DocumentConfinement mode = cfg.limits.allow_unconfined_documents
+                                       ? DocumentConfinement::best_effort
+                                       : DocumentConfinement::required;
+  opt.pdf = [limits, mode](std::string_view bytes) {
+    return extract_pdf_text_sandboxed(bytes, limits, mode);
+  };
 
   std::ifstream in(args.message_path, std::ios::binary);
   if (!in) {

@@ -113,10 +113,22 @@ void set_limit(int resource, rlim_t value) {
   ::setrlimit(resource, &rl);
 }
 
+// The rlimits of an extractor (the same for the confined and the unconfined child).
+std::vector<confinement::Policy::Limit> extractor_rlimits(const PdfLimits& limits) {
+  int timeout_ms = std::max(limits.timeout_ms, 1);
+  rlim_t cpu_seconds = static_cast<rlim_t>(timeout_ms / 1000 + 2);
+  return {{RLIMIT_AS, static_cast<rlim_t>(limits.memory_bytes)},
+          {RLIMIT_CPU, cpu_seconds},
+          {RLIMIT_FSIZE, kMaxFileSize},
+          {RLIMIT_CORE, 0},
+          {RLIMIT_NOFILE, kMaxOpenFiles}};
+}
+
 // Everything the child does between fork and exec: only async-signal-safe calls, no allocation
-// (argv and envp are built before the fork).
+// (argv, envp and the confinement are prepared before the fork).
 [[noreturn]] void run_child(int in_fd, int out_fd, int err_fd, int exec_err_fd, char* const* argv,
-                            char* const* envp, const PdfLimits& limits, rlim_t cpu_seconds) {
+                            char* const* envp, const confinement::Policy::Limit* rlimits,
+                            std::size_t rlimit_count, const confinement::Confinement* confine) {
   ::setpgid(0, 0);
   // Our process may ignore SIGPIPE or block signals; the extractor must start clean.
   struct sigaction dfl;
@@ -134,16 +146,16 @@ void set_limit(int resource, rlim_t value) {
     (void)!::write(exec_err_fd, &e, sizeof e);
     ::_exit(127);
   }
-  close_other_fds(exec_err_fd);
-
-  set_limit(RLIMIT_AS, static_cast<rlim_t>(limits.memory_bytes));
-  set_limit(RLIMIT_CPU, cpu_seconds);
-  set_limit(RLIMIT_FSIZE, kMaxFileSize);
-  set_limit(RLIMIT_CORE, 0);
-  set_limit(RLIMIT_NOFILE, kMaxOpenFiles);
-
-  ::execve(argv[0], argv, envp);
-  int e = errno;
+  int e = 0;
+  if (confine != nullptr) {
+    // Closes the descriptors, sets the rlimits, enters Landlock and seccomp, execs.
+    e = confine->exec(argv, &exec_err_fd, 1);
+  } else {
+    close_other_fds(exec_err_fd);
+    for (std::size_t i = 0; i < rlimit_count; ++i) set_limit(rlimits[i].resource, rlimits[i].value);
+    ::execve(argv[0], argv, envp);
+    e = errno;
+  }
   (void)!::write(exec_err_fd, &e, sizeof e);
   ::_exit(127);
 }
@@ -232,7 +244,8 @@ struct Spawned {
 // Forks and execs argv under `limits` (the rlimits are the child's own, set before exec).
 // Returns the failure when the child could not be started (nothing is left running then).
 std::optional<PdfText> spawn_extractor(const std::vector<std::string>& argv_in,
-                                       const PdfLimits& limits, Spawned& child) {
+                                       const PdfLimits& limits,
+                                       const confinement::Confinement* confine, Spawned& child) {
   if (argv_in.empty() || argv_in[0].empty()) return fail(PdfStatus::broken, "no extractor");
 
   // Everything the child needs, allocated before the fork.
@@ -243,8 +256,7 @@ std::optional<PdfText> spawn_extractor(const std::vector<std::string>& argv_in,
   std::string env_path = "PATH=/usr/bin:/bin";
   std::string env_lang = "LC_ALL=C.UTF-8";
   char* envp[] = {env_path.data(), env_lang.data(), nullptr};
-  int timeout_ms = std::max(limits.timeout_ms, 1);
-  rlim_t cpu_seconds = static_cast<rlim_t>(timeout_ms / 1000 + 2);
+  const std::vector<confinement::Policy::Limit> rlimits = extractor_rlimits(limits);
 
   // stdin is a socket, so that writing after the child has gone gives EPIPE with MSG_NOSIGNAL
   // instead of a SIGPIPE to our process (no process-wide signal changes).
@@ -282,7 +294,7 @@ std::optional<PdfText> spawn_extractor(const std::vector<std::string>& argv_in,
   if (pid < 0) return fail(PdfStatus::broken, "fork: " + errno_text(errno));
   if (pid == 0) {
     run_child(in_child.get(), out_child.get(), err_child.get(), exec_child.get(), argv.data(), envp,
-              limits, cpu_seconds);
+              rlimits.data(), rlimits.size(), confine);
   }
   ::setpgid(pid, pid);  // also here, so that a kill of the group cannot miss (may fail: fine)
   in_child.reset();
@@ -483,21 +495,69 @@ std::vector<std::string> pdftotext_argv(const std::string& pdftotext_path,
 
 }  // namespace
 
+ConfinementDecision decide_document_confinement(const confinement::Support& support,
+                                                bool allow_unconfined) {
+  ConfinementDecision d;
+  const std::string offered = support.summary();
+  if (support.complete()) {
+    d.level = allow_unconfined ? ConfinementDecision::Level::warn : ConfinementDecision::Level::ok;
+    d.message = "document programs run confined: " + offered;
+    if (allow_unconfined) {
+      d.message += "; [limits] allow_unconfined_documents = true is not needed here (remove it)";
+    }
+    return d;
+  }
+  if (!allow_unconfined) {
+    d.level = ConfinementDecision::Level::refuse;
+    d.message = "document programs cannot be confined: " + offered +
+                "; set [limits] allow_unconfined_documents = true to run them with what the "
+                "kernel offers (docs/CONFINEMENT.md)";
+    return d;
+  }
+  d.level = ConfinementDecision::Level::warn;
+  d.mode = DocumentConfinement::best_effort;
+  d.message =
+      "document programs run only partly confined ([limits] allow_unconfined_documents "
+      "= true): " +
+      offered + " (docs/CONFINEMENT.md)";
+  return d;
+}
+
+std::unique_ptr<confinement::Confinement> document_confinement(const std::string& program,
+                                                               const PdfLimits& limits,
+                                                               DocumentConfinement mode,
+                                                               std::string& error) {
+  confinement::Policy policy = confinement::document_policy(program);
+  policy.rlimits = extractor_rlimits(limits);
+  if (mode == DocumentConfinement::best_effort) {
+    policy.landlock = confinement::Layer::if_available;
+    policy.seccomp = confinement::Layer::if_available;
+  }
+  auto c = confinement::Confinement::prepare(policy, error);
+  if (!c) error = "document confinement unavailable: " + error + " (docs/CONFINEMENT.md)";
+  return c;
+}
+
 PdfText run_pdf_extractor(const std::vector<std::string>& argv_in, std::string_view input,
-                          const PdfLimits& limits) {
+                          const PdfLimits& limits, const confinement::Confinement* confine) {
   Spawned child;
-  if (auto failed = spawn_extractor(argv_in, limits, child)) return *failed;
+  if (auto failed = spawn_extractor(argv_in, limits, confine, child)) return *failed;
   return communicate(child, input, limits);
 }
 
 PdfText extract_pdf_text_with(const std::string& pdftotext_path, std::string_view pdf_bytes,
-                              const PdfLimits& limits) {
+                              const PdfLimits& limits, DocumentConfinement mode) {
   if (auto refused = precheck(pdftotext_path, pdf_bytes, limits)) return *refused;
-  return run_pdf_extractor(pdftotext_argv(pdftotext_path, limits), pdf_bytes, limits);
+  std::string error;
+  auto confine = document_confinement(pdftotext_path, limits, mode, error);
+  if (!confine) return fail(PdfStatus::broken, error);
+  return run_pdf_extractor(pdftotext_argv(pdftotext_path, limits), pdf_bytes, limits,
+                           confine.get());
 }
 
-PdfText extract_pdf_text_sandboxed(std::string_view pdf_bytes, const PdfLimits& limits) {
-  return extract_pdf_text_with(find_pdftotext(), pdf_bytes, limits);
+PdfText extract_pdf_text_sandboxed(std::string_view pdf_bytes, const PdfLimits& limits,
+                                   DocumentConfinement mode) {
+  return extract_pdf_text_with(find_pdftotext(), pdf_bytes, limits, mode);
 }
 
 // ---- the pool -------------------------------------------------------------------------------
@@ -506,6 +566,8 @@ struct PdfExtractorPool::Impl {
   std::mutex mutex;
   std::string path;
   PdfLimits limits;
+  std::unique_ptr<confinement::Confinement> confine;
+  std::string confine_error;  // why `confine` is null
   std::optional<Spawned> spare;
   PdfExtractorPool::Counters counters;
 
@@ -525,7 +587,7 @@ struct PdfExtractorPool::Impl {
 
   void start_spare() {
     Spawned s;
-    if (spawn_extractor(pdftotext_argv(path, limits), limits, s)) {
+    if (spawn_extractor(pdftotext_argv(path, limits), limits, confine.get(), s)) {
       ++counters.spawn_failures;  // the next document starts its own process
       return;
     }
@@ -534,10 +596,14 @@ struct PdfExtractorPool::Impl {
   }
 };
 
-PdfExtractorPool::PdfExtractorPool(PdfLimits limits, std::string pdftotext_path)
+PdfExtractorPool::PdfExtractorPool(PdfLimits limits, std::string pdftotext_path,
+                                   DocumentConfinement mode)
     : impl_(std::make_unique<Impl>()) {
   impl_->path = std::move(pdftotext_path);
   impl_->limits = limits;
+  if (!impl_->path.empty() && ::access(impl_->path.c_str(), X_OK) == 0) {
+    impl_->confine = document_confinement(impl_->path, limits, mode, impl_->confine_error);
+  }
 }
 
 PdfExtractorPool::~PdfExtractorPool() {
@@ -547,13 +613,14 @@ PdfExtractorPool::~PdfExtractorPool() {
 PdfText PdfExtractorPool::extract(std::string_view pdf_bytes) {
   std::lock_guard lock(impl_->mutex);
   if (auto refused = precheck(impl_->path, pdf_bytes, impl_->limits)) return *refused;
+  if (!impl_->confine) return fail(PdfStatus::broken, impl_->confine_error);
   std::optional<Spawned> child = impl_->take_spare();
   if (child) {
     ++impl_->counters.from_spare;
   } else {
     Spawned s;
-    if (auto failed =
-            spawn_extractor(pdftotext_argv(impl_->path, impl_->limits), impl_->limits, s)) {
+    if (auto failed = spawn_extractor(pdftotext_argv(impl_->path, impl_->limits), impl_->limits,
+                                      impl_->confine.get(), s)) {
       return *failed;
     }
     ++impl_->counters.started;

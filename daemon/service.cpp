@@ -81,8 +81,15 @@ std::unique_ptr<Setup> make_setup(const std::string& path) {
     throw config::ConfigError(std::string("[letters] templates: ") + e.what());
   }
   s->intake.config = &s->config;
+  // Documents are read only by a confined child (docs/CONFINEMENT.md): without Landlock or
+  // seccomp we do not start, unless the operator opted out; then a warning at every start.
+  const ConfinementDecision confine =
+      decide_document_confinement(confinement::probe(), c.limits.allow_unconfined_documents);
+  if (confine.level == ConfinementDecision::Level::refuse)
+    throw config::ConfigError(confine.message);
+  if (confine.level == ConfinementDecision::Level::warn) spdlog::warn("{}", confine.message);
   // One pdftotext per document, the next one started ahead (DECISIONS.md "Backlog throughput").
-  auto pdf_pool = std::make_shared<PdfExtractorPool>(c.limits.pdf);
+  auto pdf_pool = std::make_shared<PdfExtractorPool>(c.limits.pdf, find_pdftotext(), confine.mode);
   s->intake.pdf = [pdf_pool](std::string_view bytes) { return pdf_pool->extract(bytes); };
   s->outbox.max_attempts = c.smtp.max_attempts;
   s->outbox.base_delay = std::chrono::seconds(c.smtp.retry_seconds);

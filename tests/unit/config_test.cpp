@@ -157,6 +157,14 @@ pdf_memory_bytes = 7000
   EXPECT_EQ(c.limits.pdf.memory_bytes, 7000u);
 }
 
+TEST(ConfigParse, AllowUnconfinedDocumentsIsOffUnlessSet) {
+  EXPECT_FALSE(parse(kYear, ".").limits.allow_unconfined_documents);
+  EXPECT_TRUE(parse(kYear + "[limits]\nallow_unconfined_documents = true\n", ".")
+                  .limits.allow_unconfined_documents);
+  expect_error(kYear + "[limits]\nallow_unconfined_documents = \"yes\"\n",
+               {"allow_unconfined_documents"});
+}
+
 TEST(ConfigParse, EvidenceDefaultsAreEighteenMonthsAndTheStateDomains) {
   Config c = parse(kYear, ".");
   EXPECT_EQ(c.evidence.max_letter_age_days, 548);

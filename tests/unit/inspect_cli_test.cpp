@@ -536,5 +536,47 @@ TEST_F(ConfigCheckCli, OAuthSettingsIncompleteOrItsSecretMissing) {
   EXPECT_EQ(ok.out.find("s3cret"), std::string::npos) << "no secret in the output";
 }
 
+// A kernel without Landlock or seccomp filters, played by tests/support/confine_probe.c
+// ("without <layer>": a seccomp filter that answers as such a kernel does).
+std::string without(const std::string& layer) {
+  return (fs::read_symlink("/proc/self/exe").parent_path() / "confine_probe").string() +
+         " without " + layer + " ";
+}
+
+TEST_F(ConfigCheckCli, DocumentConfinementIsReportedAndALackingKernelFailsUnlessAllowed) {
+  CliRun full = check(config());
+  EXPECT_NE(line(full, "ok  ", "document confinement").find("Landlock ABI"), std::string::npos)
+      << full.out;
+  const std::string allow = "[limits]\nallow_unconfined_documents = true\n";
+  for (const std::string layer : {"landlock", "seccomp"}) {
+    SCOPED_TRACE(layer);
+    CliRun r =
+        shell(without(layer) + TILSKUDD_BINARY + " config check --config " + config().string());
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    const std::string refused = line(r, "FAIL", "document confinement");
+    EXPECT_NE(refused.find("allow_unconfined_documents"), std::string::npos) << r.out;
+    EXPECT_NE(refused.find(layer == "landlock" ? "no Landlock" : "no seccomp"), std::string::npos)
+        << refused;
+    CliRun allowed = shell(without(layer) + TILSKUDD_BINARY + " config check --config " +
+                           config(allow).string());
+    EXPECT_EQ(allowed.exit_code, 0) << allowed.out << allowed.err;
+    EXPECT_NE(line(allowed, "warn", "document confinement").find("only partly confined"),
+              std::string::npos)
+        << allowed.out;
+  }
+  // Set where it is not needed: said, so that it is removed.
+  CliRun needless = check(config(allow));
+  EXPECT_NE(line(needless, "warn", "document confinement").find("not needed"), std::string::npos)
+      << needless.out;
+}
+
+TEST_F(ConfigCheckCli, TheDaemonRefusesToStartOnAKernelWithoutLandlock) {
+  CliRun r = shell(without("landlock") + TILSKUDD_BINARY + " run --config " + config().string());
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("document programs cannot be confined"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("allow_unconfined_documents"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "tilskudd.db")) << "it stopped before the store";
+}
+
 }  // namespace
 }  // namespace tilskudd
