@@ -15,6 +15,7 @@
 
 #include "parsers/amount.h"
 #include "parsers/date.h"
+#include "parsers/form.h"
 #include "parsers/text.h"
 
 namespace tilskudd {
@@ -182,8 +183,26 @@ std::vector<std::pair<std::size_t, std::size_t>> clauses(std::string_view lower)
   return out;
 }
 
+// Whether a sentence names the state's letters rather than being one: it asks for them to be
+// attached ("legg ved", "vedlegges", "last opp") or names both kinds ("tildelingsbrev eller
+// avslagsbrev"). Then "tildelingsbrev" / "avslagsbrev" in it decide nothing.
+bool names_letters(const std::vector<Token>& t, std::string_view lower) {
+  bool grant_letter = false, reject_letter = false;
+  for (const auto& tok : t) {
+    if (tok.word.find("brev") == std::string_view::npos) continue;
+    if (grant_stem(tok.word)) grant_letter = true;
+    if (reject_stem(tok.word)) reject_letter = true;
+  }
+  if (!grant_letter && !reject_letter) return false;
+  if (grant_letter && reject_letter) return true;
+  for (std::string_view p : {"legg ved", "legge ved", "legges ved", "vedlegg", "last opp",
+                             "laste opp", "lastes opp", "kopi av"})
+    if (lower.find(p) != std::string_view::npos) return true;
+  return false;
+}
+
 // Reads one clause: wording counts, and amounts by the wording nearest before them.
-void read_clause(std::string_view clause, bool neutral, Reading& r) {
+void read_clause(std::string_view clause, bool neutral, bool names_letters, Reading& r) {
   auto t = tokenize(clause);
   std::vector<Marker> markers;
   bool any_grant = false;
@@ -192,15 +211,19 @@ void read_clause(std::string_view clause, bool neutral, Reading& r) {
     std::string_view prev = i > 0 ? t[i - 1].word : std::string_view{};
     std::string_view next = i + 1 < t.size() ? t[i + 1].word : std::string_view{};
     char after = t[i].end < clause.size() ? clause[t[i].end] : '\0';
-    if (grant_stem(w)) {
+    if (names_letters && (grant_stem(w) || reject_stem(w)) &&
+        w.find("brev") != std::string_view::npos) {
+      // "Legg ved tildelingsbrev/avslagsbrev": letters named, not a decision (the form's
+      // instructions name the letters to attach).
+    } else if (any_of(w, {"tildelingsbrevet", "tildelingsbrevene", "tilsagnsbrevet"})) {
+      // "vedlagt er tildelingsbrevet": a letter referred to, not a decision.
+    } else if (grant_stem(w)) {
       // "søknad om tildeling", "søkt om tilsagn": what was asked for, not what was given.
       if (prev == "om" || applied_word(prev)) {
         markers.push_back({Mark::applied, t[i].begin});
       } else if (prev == "fått" || (i >= 2 && t[i - 2].word == "fått")) {
         // "Statsforvalteren har fått tildelt kr 2 000 000": the state's own budget.
         markers.push_back({Mark::total, t[i].begin});
-      } else if (any_of(w, {"tildelingsbrevet", "tildelingsbrevene", "tilsagnsbrevet"})) {
-        // "vedlagt er tildelingsbrevet": a letter referred to, not a decision.
       } else if (negated(t, i)) {
         markers.push_back({Mark::reject, t[i].begin});
         if (!neutral) ++r.reject;
@@ -282,7 +305,9 @@ Reading read_sentence(std::string_view lower) {
   r.receipt = receipt_hits(t, lower);
   if (prospective(t)) ++r.receipt;
   Reading inner;
-  for (auto [b, e] : clauses(lower)) read_clause(lower.substr(b, e - b), neutral, inner);
+  const bool letters_named = names_letters(t, lower);
+  for (auto [b, e] : clauses(lower))
+    read_clause(lower.substr(b, e - b), neutral, letters_named, inner);
   // Amounts standing alone in a granting sentence ("tildeler ..., kr 40 000") are granted.
   if (inner.grant > 0 && inner.reject == 0) {
     inner.granted.insert(inner.granted.end(), inner.unqualified.begin(), inner.unqualified.end());
@@ -699,20 +724,36 @@ Column column_of(std::string_view header_cell) {
   return Column::none;
 }
 
+// The header row of the application form's table, not a letter's: a cost column and a column
+// naming the state ("Kostnad", "Tilskudd fra Statsforvalteren"): its rows are the applicant's
+// claims (DECISIONS.md "Form or letter").
+bool form_header(const std::vector<std::string>& cells) {
+  bool cost = false, state = false;
+  for (const auto& c : cells) {
+    std::string l = text::to_lower(c);
+    if (l.find("kostnad") != std::string::npos || l.find("utgift") != std::string::npos)
+      cost = true;
+    if (l.find("statsforvalter") != std::string::npos || l.find("fylkesmann") != std::string::npos)
+      state = true;
+  }
+  return cost && state;
+}
+
 // A table row naming an employee: its own verdict, with the header row's columns when there is
-// one ("Navn | Søkt | Tildelt").
+// one ("Navn | Søkt | Tildelt"). A row of the form's own table decides nothing.
 Verdict row_verdict(const std::vector<Unit>& units, std::size_t idx) {
   const Unit& row = units[idx];
-  if (row.reading.reject > 0 && row.reading.granted.empty()) return {LetterKind::rejection, {}};
   // The header: the nearest row above in the same paragraph without digits.
   std::vector<Column> cols;
   for (std::size_t k = idx; k-- > 0;) {
     if (!units[k].row || units[k].block != row.block) break;
     if (std::none_of(units[k].text.begin(), units[k].text.end(), is_digit)) {
+      if (form_header(units[k].cells)) return {};
       for (const auto& c : units[k].cells) cols.push_back(column_of(c));
       break;
     }
   }
+  if (row.reading.reject > 0 && row.reading.granted.empty()) return {LetterKind::rejection, {}};
   std::vector<std::pair<Kroner, Column>> amounts;
   for (std::size_t c = 0; c < row.cells.size(); ++c) {
     auto a = parse_amount(row.cells[c]);
@@ -1377,19 +1418,22 @@ std::vector<std::pair<std::size_t, std::size_t>> find_employee_names_one_by_one(
 
 bool looks_like_letter(std::string_view input, const LetterLimits& limits) {
   if (limits.budget && limits.budget->spent()) return true;
-  std::vector<std::string> lines = prepare_lines(input.substr(0, limits.max_text_bytes));
+  const std::string_view head = input.substr(0, limits.max_text_bytes);
+  std::vector<std::string> lines = prepare_lines(head);
   if (looks_like_form(lines)) return false;
-  bool sender = false, topic = false;
+  // The form (its labels or its table header: DECISIONS.md "Form or letter") is no letter,
+  // whatever its instructions and its "Tilskudd fra Statsforvalteren" column say.
+  if (parse_form(head, FormLimits{200, limits.budget}).found) return false;
+  if (limits.budget && limits.budget->was_spent()) return true;
+  bool topic = false;
   for (const auto& l : lines) {
     std::string lower = text::to_lower(l);
-    if (lower.find("statsforvalter") != std::string::npos ||
-        lower.find("fylkesmannen") != std::string::npos)
-      sender = true;
     if (lower.find("tilrettelegging") != std::string::npos ||
         lower.find("tilskudd") != std::string::npos)
       topic = true;
   }
-  if (sender) return true;
+  // Named as its sender where a letter names it (its head, its signature, a From line).
+  if (!find_sender(lines).empty()) return true;
   if (!topic) return false;
   std::vector<Unit> units = make_units(lines, limits.budget);
   if (limits.budget && limits.budget->was_spent()) return true;

@@ -821,5 +821,35 @@ TEST(LetterListOfNames, AnAmountOnTheLineAfterAColonIsStillGranted) {
   EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
 }
 
+// The form's own instructions name the letters to attach: that is no decision. Was: a form
+// read as a letter (a PDF copy of the form beside the form in the body) was a rejection, by
+// "avslagsbrev".
+TEST(FormOrLetter, TheFormsInstructionsAreNoDecision) {
+  const std::string form =
+      "Søknad om tilretteleggingsmidler for barnehageansatte\n\n"
+      "Barnehageeier: Solsikken Barnehage AS\n"
+      "Organisasjonsnummer: 987 654 325\n"
+      "Kontaktperson: Kari Nordmann\n\n"
+      "Navn | Utdanning | Studiested | Kostnad | Tilskudd fra Statsforvalteren\n"
+      "Ola Hansen | ABLU | OsloMet | 95 000 | 40 000\n\n"
+      "Legg ved tildelingsbrev/avslagsbrev fra Statsforvalteren for hver ansatt.\n"
+      "Husk å legge ved avslagsbrevet dersom søknaden er avslått.\n"
+      "Tildelingsbrev eller avslagsbrev fra Statsforvalteren vedlegges søknaden.\n";
+  Letter l = parse_letter(form, {"Ola Hansen"});
+  EXPECT_EQ(l.kind, LetterKind::unknown);
+  for (const auto& e : l.entries) EXPECT_EQ(e.kind, LetterKind::unknown);
+  EXPECT_FALSE(looks_like_letter(form));
+  // Without its labels (a layout the label reader misses) the instructions still decide nothing.
+  const std::string bare = form.substr(form.find("Navn |"));
+  EXPECT_EQ(parse_letter(bare, {"Ola Hansen"}).kind, LetterKind::unknown);
+  EXPECT_FALSE(looks_like_letter(bare));
+  // A rejection letter is still one.
+  EXPECT_EQ(parse_letter("Statsforvalteren i Oslo og Viken\n\nSøknaden om tilretteleggingsmidler "
+                         "for Ola Hansen er avslått.\n",
+                         {"Ola Hansen"})
+                .kind,
+            LetterKind::rejection);
+}
+
 }  // namespace
 }  // namespace tilskudd
