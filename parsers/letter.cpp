@@ -1274,6 +1274,7 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
   };
   std::vector<Found> found;
   std::vector<std::string> doubt(names.size());  // LetterEntry::amount_doubt
+  std::unordered_map<std::size_t, std::pair<ListHead, std::string>> lists;  // by introduction
   for (std::size_t e = 0; e < names.size(); ++e) {
     Verdict v;
     std::size_t first = std::string::npos;
@@ -1287,10 +1288,16 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
       const auto it = mentions[u].begin() + static_cast<std::ptrdiff_t>(at);
       if (first == std::string::npos) first = u;
       if (units[u].list >= 0) {
+        // Each list is read once, however many names it has (linear in its items).
         const auto intro = static_cast<std::size_t>(units[u].list);
-        const ListHead head = list_head(units, intro);
-        v = item_verdict(units, u, head);
-        doubt[e] = list_doubt(units, intro, head);
+        auto cached = lists.find(intro);
+        if (cached == lists.end()) {
+          ListHead head = list_head(units, intro);
+          std::string why = list_doubt(units, intro, head);
+          cached = lists.emplace(intro, std::make_pair(std::move(head), std::move(why))).first;
+        }
+        v = item_verdict(units, u, cached->second.first);
+        doubt[e] = cached->second.second;
         continue;
       }
       if (units[u].row) {

@@ -2,6 +2,7 @@
 
 #include "daemon/pdf_sandbox.h"
 #include "parsers/docx.h"
+#include "parsers/html.h"
 #include "tests/support/docx_writer.h"
 #include "tests/support/pdf_writer.h"
 
@@ -849,6 +850,46 @@ TEST(FormOrLetter, TheFormsInstructionsAreNoDecision) {
                          {"Ola Hansen"})
                 .kind,
             LetterKind::rejection);
+}
+
+// The same list in an HTML letter (a forwarded mail's body): <ul><li> and a <table>.
+TEST(LetterListOfNames, HtmlListAndTable) {
+  for (const std::string& list :
+       {std::string("<ul><li>Ola Hansen</li><li>Per Olsen</li></ul>"),
+        std::string("<table><tr><th>Navn</th><th>Utdanning</th></tr><tr><td>Ola Hansen</td>"
+                    "<td>ABLU</td></tr><tr><td>Per Olsen</td><td>ABLU</td></tr></table>")}) {
+    const std::string html =
+        "<p>Statsforvalteren i Oslo og Viken</p><p>Vår dato: 24.11.2020</p><p>Statsforvalteren "
+        "innvilger kr 50 000 per student for følgende ansatte:</p>" +
+        list + "<p>Til sammen kr 100 000.</p><p>Med hilsen<br>Kari Berg</p>";
+    const std::string t = html_to_text(html);
+    Letter l = parse_letter(t, kThree);
+    expect_entry(l, "Ola Hansen", LetterKind::grant, 50000, t);
+    expect_entry(l, "Per Olsen", LetterKind::grant, 50000, t);
+  }
+}
+
+// A list of 5,000 names under one introduction is read once, not once per name (was quadratic
+// in the first version of the list reader; no timing is asserted, the bound is the CPU budget).
+TEST(LetterListOfNames, ALongListIsReadOnce) {
+  std::vector<std::string> employees;
+  std::string text = kListHead +
+                     "Statsforvalteren innvilger kr 50 000 per student for følgende "
+                     "ansatte:\n";
+  for (int i = 0; i < 5000; ++i) {
+    std::string a(1, static_cast<char>('B' + i % 20)), b(1, static_cast<char>('C' + i % 19));
+    for (int k = 0, n = i; k < 4; ++k, n /= 26) a += static_cast<char>('a' + n % 26);
+    for (int k = 0, n = i * 7 + 3; k < 4; ++k, n /= 26) b += static_cast<char>('a' + n % 26);
+    employees.push_back(a + " " + b);
+    text += "- " + employees.back() + "\n";
+  }
+  text += "\nTil sammen kr 250 000 000.\n";
+  const auto start = std::chrono::steady_clock::now();
+  const Letter l = parse_letter(text, employees);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  ASSERT_EQ(l.entries.size(), employees.size());
+  EXPECT_EQ(l.entries.back().amount, 50000);
+  EXPECT_EQ(l.entries.back().amount_doubt, "");
 }
 
 }  // namespace
