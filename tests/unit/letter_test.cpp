@@ -892,5 +892,23 @@ TEST(LetterListOfNames, ALongListIsReadOnce) {
   EXPECT_EQ(l.entries.back().amount_doubt, "");
 }
 
+// A table of "Søkt" and "Tildelt" under an introduction ending in ':' is the list: each row's
+// "Tildelt" is its name's amount, and the total checks them.
+TEST(LetterListOfNames, TableOfGrantsUnderAnIntroduction) {
+  const std::string t = kListHead +
+                        "Statsforvalteren tildeler tilskudd som vist i tabellen:\n\n"
+                        "Ansatt          Utdanning    Søkt beløp    Tildelt beløp\n"
+                        "Ola Hansen      ABLU         kr 95 000     kr 50 000\n"
+                        "Per Olsen       ABLU         kr 80 000     kr 40 000\n\n"
+                        "Til sammen kr 90 000.\n";
+  Letter l = parse_letter(t, kThree);
+  expect_entry(l, "Ola Hansen", LetterKind::grant, 50000, t);
+  expect_entry(l, "Per Olsen", LetterKind::grant, 40000, t);
+  for (const auto& e : l.entries) EXPECT_EQ(e.amount_doubt, "") << t;
+  std::string bad = t;
+  bad.replace(bad.find("90 000."), 6, "95 000");
+  for (const auto& e : parse_letter(bad, kThree).entries) EXPECT_NE(e.amount_doubt, "") << bad;
+}
+
 }  // namespace
 }  // namespace tilskudd
