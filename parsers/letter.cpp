@@ -1428,9 +1428,11 @@ bool looks_like_letter(std::string_view input, const LetterLimits& limits) {
   const std::string_view head = input.substr(0, limits.max_text_bytes);
   std::vector<std::string> lines = prepare_lines(head);
   if (looks_like_form(lines)) return false;
-  // The form (its labels or its table header: DECISIONS.md "Form or letter") is no letter,
-  // whatever its instructions and its "Tilskudd fra Statsforvalteren" column say.
-  if (parse_form(head, FormLimits{200, limits.budget}).found) return false;
+  // The form (its labels or its table header, and its employee table: DECISIONS.md "Form or
+  // letter") is no letter, whatever its instructions and its "Tilskudd fra Statsforvalteren"
+  // column say.
+  const Form form = parse_form(head, FormLimits{200, limits.budget});
+  if (form.found && !form.lines.empty()) return false;
   if (limits.budget && limits.budget->was_spent()) return true;
   bool topic = false;
   for (const auto& l : lines) {

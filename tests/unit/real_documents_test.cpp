@@ -72,6 +72,7 @@ std::string message(const std::string& body, const std::vector<Attachment>& atta
 const Attachment kGrantList{"grant-list.pdf", "application/pdf"};
 const Attachment kGrantNamesTable{"grant-names-table.pdf", "application/pdf"};
 const Attachment kTableLetter{"table-letter.pdf", "application/pdf"};
+const Attachment kFormPdf{"form.pdf", "application/pdf"};
 const Attachment kRejectionList{
     "rejection-list.docx",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"};
@@ -160,9 +161,24 @@ TEST(RealDocuments, LetterWithATableBeforeTheFormDocx) {
                    {"Nora Lie", {kApproved, 40000, "state_granted_remainder"}}});
 }
 
+// The form typed into the mail and attached as a PDF too (reportlab), whose instructions say
+// "Legg ved tildelingsbrev/avslagsbrev" and "legg ved avslagsbrevet": the PDF is a copy of the
+// form, not a letter; the grant letter beside it settles the line.
+TEST(RealDocuments, TheFormAsAPdfBesideTheBodyIsNoLetter) {
+  Assessment a = run(message(form_body({"Lise Haugen | ABLU | OsloMet | 95 000 | 50 000"}),
+                             {kFormPdf, kGrantList}));
+  const std::string dump = to_json(a).dump(2);
+  EXPECT_EQ(a.form_source, "body") << dump;
+  ASSERT_EQ(a.letters.size(), 1u) << dump;
+  EXPECT_EQ(a.letters[0].filename, "grant-list.pdf") << dump;
+  ASSERT_EQ(a.attachments.size(), 2u) << dump;
+  EXPECT_EQ(a.attachments[0].role, "other") << dump;
+  expect_lines(a, {{"Lise Haugen", {kApproved, 45000, "state_granted_remainder"}}});
+}
+
 // The documents stay small enough to commit.
 TEST(RealDocuments, CommittedFilesAreSmall) {
-  for (const char* f : {"grant-list.pdf", "grant-names-table.pdf", "table-letter.pdf",
+  for (const char* f : {"grant-list.pdf", "grant-names-table.pdf", "table-letter.pdf", "form.pdf",
                         "rejection-list.docx", "form.docx"})
     EXPECT_LT(fs::file_size(real_dir() / f), 64u * 1024) << f;
 }

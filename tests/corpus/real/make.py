@@ -145,6 +145,22 @@ def form_docx():
     save_docx(d, "form.docx")
 
 
+def form_pdf():
+    flow = [Paragraph("Søknad: Tilretteleggingstilskudd ved videre- og etterutdanning for "
+                      "barnehageansatte", TITLE)]
+    flow += paras(["Saksnummer: 20/30298", "Barnehageeier: Stiftelsen Heggedal Barnehager",
+                   "Organisasjonsnummer: 992 888 113", "Kontaktperson: Geir Mathisen",
+                   "Kontonummer: 9235 18 57228", ""])
+    t = Table([["Navn", "Utdanning", "Studiested", "Kostnad", "Tilskudd fra Statsforvalteren"],
+               ["Lise Haugen", "ABLU", "OsloMet", "95 000", "50 000"]])
+    t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), "DejaVuSans"),
+                           ("FONTSIZE", (0, 0), (-1, -1), 9)]))
+    flow.append(t)
+    flow += paras(["", "Legg ved tildelingsbrev/avslagsbrev fra Statsforvalteren for hver "
+                       "ansatt. Er søknaden avslått, legg ved avslagsbrevet."])
+    pdf("form.pdf", flow)
+
+
 def save_docx(d, name):
     # python-docx stamps no dates of its own; the template's are fixed.
     import datetime
@@ -159,3 +175,4 @@ if __name__ == "__main__":
     grant_names_table_pdf()
     rejection_list_docx()
     form_docx()
+    form_pdf()
