@@ -6,7 +6,8 @@ outputs are committed next to this script, so CI needs neither (scripts/setup in
 python3-reportlab python3-docx fonts-dejavu-core). Run: /usr/bin/python3 tests/corpus/real/make.py (Debian's python3, where apt installs them)
 
 reportlab writes a creation date and a random document id into each PDF; invariant=1 keeps the
-output the same on every run.
+output the same on every run. The DOCX files (zip archives) still differ byte for byte from run
+to run though their text does not: commit them again only when their content changes.
 """
 import os
 
