@@ -264,6 +264,10 @@ struct Header {
   std::vector<Column> columns;
   std::vector<Cell> cells;
   Split kind = Split::none;
+  // A state letter's own table ("Ansatt | Utdanning | Søkt | Tildelt"): no cost column, a
+  // column of what was applied for or granted, and none naming the state as the form's last
+  // column does. Its rows are never the form's (DECISIONS.md "Form or letter").
+  bool letter = false;
 };
 
 std::optional<Header> read_header(std::string_view line) {
@@ -281,7 +285,21 @@ std::optional<Header> read_header(std::string_view line) {
     if (col != Column::ignored && col != Column::employee) ++known;
     h.columns.push_back(col);
   }
-  if (employee != 1 || known < 2) return std::nullopt;
+  if (employee != 1) return std::nullopt;
+  bool cost = std::find(h.columns.begin(), h.columns.end(), Column::cost) != h.columns.end();
+  bool decided = false, state = false, digits = false;
+  for (const auto& c : cells) {
+    if (std::any_of(c.text.begin(), c.text.end(), is_digit)) digits = true;
+    std::string l = text::to_lower(c.text);
+    for (std::string_view w :
+         {"tildelt", "søkt", "vedtak", "innvilget beløp", "innvilget tilskudd", "bevilget"})
+      if (l.find(w) != std::string::npos) decided = true;
+    if (l.find("statsforvalter") != std::string::npos || l.find("fylkesmann") != std::string::npos)
+      state = true;
+  }
+  // A header is words: a row with digits or an answer in a cell ("avslag") is data.
+  h.letter = !cost && decided && !state && !digits;
+  if (known < 2 && !h.letter) return std::nullopt;
   h.cells = std::move(cells);
   return h;
 }
@@ -443,6 +461,7 @@ struct FormBuilder {
   Form form;
   int labelled = 0;
   bool header_seen = false;
+  int form_labels = 0;  // labels only the form has (owner, kindergarten, contact, account)
   int header_rows = 0;
   int headerless_rows = 0;
 
@@ -482,6 +501,8 @@ struct FormBuilder {
     if (v.empty() || !target->empty()) return;  // the first occurrence wins
     *target = v;
     ++labelled;
+    if (f == Field::owner || f == Field::kindergarten || f == Field::contact || f == Field::account)
+      ++form_labels;
   }
 };
 
@@ -510,6 +531,7 @@ Form parse_form(std::string_view input, const FormLimits& limits) {
   std::optional<Header> header;
   bool in_table = false;
   bool blank_in_table = false;
+  bool in_letter_table = false;        // inside a state letter's own table (Header::letter)
   std::optional<Field> pending_label;  // a label alone on its line: the value is on the next
   int row_number = 0;
   int rows_since_header = 0;
@@ -539,6 +561,7 @@ Form parse_form(std::string_view input, const FormLimits& limits) {
     if (!t.empty() && t.front() == '>') continue;
     if (is_original_message_marker(t)) break;
     if (t.empty()) {
+      in_letter_table = false;
       if (in_table) blank_in_table = true;
       pending_label.reset();
       continue;
@@ -561,8 +584,19 @@ Form parse_form(std::string_view input, const FormLimits& limits) {
       untrimmed.remove_suffix(1);
     Split kind = split_kind(t);
 
-    // A header row starts (or restarts) the table.
-    if (auto h = read_header(untrimmed)) {
+    // A header row starts (or restarts) the table; a letter's table is skipped to its end.
+    auto h = read_header(untrimmed);
+    // Inside the form's table a row without digits ("Per | ABLU | USN | tildelt") is a row.
+    if (h && h->letter && in_table) h.reset();
+    if (h) {
+      if (h->letter) {
+        in_letter_table = true;
+        in_table = false;
+        header.reset();
+        pending_label.reset();
+        continue;
+      }
+      in_letter_table = false;
       header = std::move(h);
       in_table = true;
       blank_in_table = false;
@@ -573,6 +607,10 @@ Form parse_form(std::string_view input, const FormLimits& limits) {
     }
 
     auto cells = split_cells(untrimmed);
+    if (in_letter_table) {
+      if (cells.size() >= 2) continue;
+      in_letter_table = false;
+    }
     const Header* hp = in_table ? &*header : nullptr;
 
     // A layout header wrapped over two lines ("Tilskudd fra" / "Statsforvalteren").
@@ -723,7 +761,10 @@ Form parse_form(std::string_view input, const FormLimits& limits) {
     last_row_line = ln;
   }
 
-  b.form.found = b.labelled >= 2 || (b.header_seen && b.header_rows >= 1) ||
+  // The form reads as the form: its labels (a state letter's letterhead has "E-post:",
+  // "Org.nr." and "Saksnr" too, but none of the applicant's own), or its table (a letter's own
+  // table is skipped above).
+  b.form.found = (b.labelled >= 2 && b.form_labels >= 1) || (b.header_seen && b.header_rows >= 1) ||
                  (b.labelled >= 1 && b.headerless_rows >= 1);
   return b.form;
 }

@@ -15,6 +15,7 @@
 
 #include "parsers/amount.h"
 #include "parsers/date.h"
+#include "parsers/form.h"
 #include "parsers/text.h"
 
 namespace tilskudd {
@@ -182,8 +183,26 @@ std::vector<std::pair<std::size_t, std::size_t>> clauses(std::string_view lower)
   return out;
 }
 
+// Whether a sentence names the state's letters rather than being one: it asks for them to be
+// attached ("legg ved", "vedlegges", "last opp") or names both kinds ("tildelingsbrev eller
+// avslagsbrev"). Then "tildelingsbrev" / "avslagsbrev" in it decide nothing.
+bool names_letters(const std::vector<Token>& t, std::string_view lower) {
+  bool grant_letter = false, reject_letter = false;
+  for (const auto& tok : t) {
+    if (tok.word.find("brev") == std::string_view::npos) continue;
+    if (grant_stem(tok.word)) grant_letter = true;
+    if (reject_stem(tok.word)) reject_letter = true;
+  }
+  if (!grant_letter && !reject_letter) return false;
+  if (grant_letter && reject_letter) return true;
+  for (std::string_view p : {"legg ved", "legge ved", "legges ved", "vedlegg", "last opp",
+                             "laste opp", "lastes opp", "kopi av"})
+    if (lower.find(p) != std::string_view::npos) return true;
+  return false;
+}
+
 // Reads one clause: wording counts, and amounts by the wording nearest before them.
-void read_clause(std::string_view clause, bool neutral, Reading& r) {
+void read_clause(std::string_view clause, bool neutral, bool names_letters, Reading& r) {
   auto t = tokenize(clause);
   std::vector<Marker> markers;
   bool any_grant = false;
@@ -192,15 +211,19 @@ void read_clause(std::string_view clause, bool neutral, Reading& r) {
     std::string_view prev = i > 0 ? t[i - 1].word : std::string_view{};
     std::string_view next = i + 1 < t.size() ? t[i + 1].word : std::string_view{};
     char after = t[i].end < clause.size() ? clause[t[i].end] : '\0';
-    if (grant_stem(w)) {
+    if (names_letters && (grant_stem(w) || reject_stem(w)) &&
+        w.find("brev") != std::string_view::npos) {
+      // "Legg ved tildelingsbrev/avslagsbrev": letters named, not a decision (the form's
+      // instructions name the letters to attach).
+    } else if (any_of(w, {"tildelingsbrevet", "tildelingsbrevene", "tilsagnsbrevet"})) {
+      // "vedlagt er tildelingsbrevet": a letter referred to, not a decision.
+    } else if (grant_stem(w)) {
       // "søknad om tildeling", "søkt om tilsagn": what was asked for, not what was given.
       if (prev == "om" || applied_word(prev)) {
         markers.push_back({Mark::applied, t[i].begin});
       } else if (prev == "fått" || (i >= 2 && t[i - 2].word == "fått")) {
         // "Statsforvalteren har fått tildelt kr 2 000 000": the state's own budget.
         markers.push_back({Mark::total, t[i].begin});
-      } else if (any_of(w, {"tildelingsbrevet", "tildelingsbrevene", "tilsagnsbrevet"})) {
-        // "vedlagt er tildelingsbrevet": a letter referred to, not a decision.
       } else if (negated(t, i)) {
         markers.push_back({Mark::reject, t[i].begin});
         if (!neutral) ++r.reject;
@@ -282,7 +305,9 @@ Reading read_sentence(std::string_view lower) {
   r.receipt = receipt_hits(t, lower);
   if (prospective(t)) ++r.receipt;
   Reading inner;
-  for (auto [b, e] : clauses(lower)) read_clause(lower.substr(b, e - b), neutral, inner);
+  const bool letters_named = names_letters(t, lower);
+  for (auto [b, e] : clauses(lower))
+    read_clause(lower.substr(b, e - b), neutral, letters_named, inner);
   // Amounts standing alone in a granting sentence ("tildeler ..., kr 40 000") are granted.
   if (inner.grant > 0 && inner.reject == 0) {
     inner.granted.insert(inner.granted.end(), inner.unqualified.begin(), inner.unqualified.end());
@@ -301,6 +326,9 @@ struct Unit {
   bool row = false;                // a table row
   std::vector<std::string> cells;  // for rows
   Reading reading;
+  // An item of a list of names ("- Ola Hansen", a name on its own line, a table row) under the
+  // sentence that introduces it ("... for følgende ansatte:"): that sentence's unit; -1 for none.
+  int list = -1;
 };
 
 bool uppercase_start(std::string_view s) {
@@ -375,11 +403,59 @@ std::vector<std::string> split_cells(std::string_view line) {
   return cells;
 }
 
+// A list item's bullet ("- ", "• ", "1. ", "2) "): its length in bytes, 0 for none.
+std::size_t bullet_length(std::string_view line) {
+  for (std::string_view b : {"- ", "– ", "— ", "• ", "* ", "· ", "▪ ", "◦ ", "o "}) {
+    if (line.substr(0, b.size()) == b) return b.size();
+  }
+  std::size_t i = 0;
+  while (i < line.size() && i < 3 && is_digit(line[i])) ++i;
+  if (i > 0 && i + 1 < line.size() && (line[i] == '.' || line[i] == ')') && line[i + 1] == ' ')
+    return i + 2;
+  return 0;
+}
+
+// Whether a line opens with the words of a total ("Til sammen kr 100 000", "Totalt", "Sum").
+bool total_start(std::string_view lower) {
+  auto t = tokenize(lower.substr(0, std::min<std::size_t>(lower.size(), 40)));
+  if (t.empty()) return false;
+  if (any_of(t[0].word, {"totalt", "total", "samlet", "samla", "sum", "summen", "samlede"}))
+    return true;
+  return t.size() > 1 && ((t[0].word == "til" && t[1].word == "sammen") ||
+                          (t[0].word == "i" && t[1].word == "alt"));
+}
+
+// Whether a line can be an item of a list of names: a bullet, a table row, or a short line that
+// is no sentence (a name, "Ola Hansen (ABLU)", "Ola Hansen: kr 40 000"); never a total or the
+// signature.
+bool list_item_line(std::string_view line) {
+  if (line.empty()) return false;
+  std::string lower = text::to_lower(line);
+  if (total_start(lower) || lower.find("hilsen") != std::string::npos) return false;
+  if (bullet_length(line) > 0 || looks_like_row(line)) return true;
+  if (line.back() == '.' || line.back() == ':' || line.size() > 80) return false;
+  return tokenize(lower).size() <= 8;
+}
+
+// Whether the sentence ending a line with ':' introduces a list of names: it says "følgende"
+// (the following) or has decision wording ("innvilger ... for:", "avslås for:").
+bool introduces_list(std::string_view lower_sentence) {
+  if (lower_sentence.find("følgende") != std::string_view::npos) return true;
+  for (const auto& t : tokenize(lower_sentence))
+    if (grant_stem(t.word) || reject_stem(t.word)) return true;
+  return false;
+}
+
 // Stops early (with what it has) when `budget` is spent; the caller asks the budget.
 std::vector<Unit> make_units(const std::vector<std::string>& lines, Budget* budget) {
   std::vector<Unit> units;
   int block = 0;
   std::string para;
+  // The list being read: the unit of its introduction, whether its items have bullets, and the
+  // block its items share (a table's header row is found in its block).
+  int list = -1;
+  bool list_bullets = false;
+  std::size_t list_items = 0;
   auto flush = [&] {
     if (para.empty()) return;
     for (auto& s : sentences(para)) {
@@ -394,13 +470,88 @@ std::vector<Unit> make_units(const std::vector<std::string>& lines, Budget* budg
     }
     para.clear();
   };
-  for (const auto& raw : lines) {
+  // The next non-empty line after `i`, when at most `blanks` blank lines come before it.
+  const auto next_line = [&](std::size_t i, std::size_t blanks) -> std::string_view {
+    for (std::size_t k = i + 1; k < lines.size() && k <= i + 1 + blanks; ++k) {
+      std::string_view l = text::trim(lines[k]);
+      if (!l.empty()) return l;
+    }
+    return {};
+  };
+  for (std::size_t li = 0; li < lines.size(); ++li) {
     if (budget && budget->spent()) return units;
-    std::string_view line = text::trim(raw);
+    std::string_view line = text::trim(lines[li]);
+    if (list >= 0) {
+      // Inside a list: items until a line that is none, or a blank line that the list does not
+      // go on after (bullets may have blank lines between them; the first item may follow one).
+      if (line.empty()) {
+        std::string_view nxt = next_line(li, 1);
+        bool goes_on =
+            list_item_line(nxt) && (list_items == 0 || (list_bullets && bullet_length(nxt) > 0));
+        if (!goes_on) {
+          list = -1;
+          ++block;
+        }
+        continue;
+      }
+      if (list_item_line(line)) {
+        Unit u;
+        u.list = list;
+        u.block = block;
+        if (looks_like_row(line)) {
+          u.row = true;
+          u.cells = split_cells(line);
+          std::string joined;
+          for (const auto& c : u.cells) {
+            if (c.empty()) continue;
+            if (!joined.empty()) joined += " | ";
+            joined += c;
+          }
+          u.text = joined;
+        } else {
+          std::size_t b = bullet_length(line);
+          if (b > 0) list_bullets = true;
+          u.text = text::collapse_spaces(line.substr(b));
+        }
+        u.lower = text::to_lower(u.text);
+        u.reading = read_sentence(u.lower);
+        // An amount standing alone in an item of a granting list is granted, as it would be in
+        // the sentence ("Tilsagn:" / "kr 40 000", "- Ola Hansen: kr 40 000").
+        const Reading& head = units[static_cast<std::size_t>(list)].reading;
+        if (!u.row && head.grant > 0 && head.reject == 0 && !u.reading.decisive()) {
+          u.reading.granted = std::move(u.reading.unqualified);
+          u.reading.unqualified.clear();
+        }
+        units.push_back(std::move(u));
+        ++list_items;
+        continue;
+      }
+      list = -1;
+      ++block;
+    }
     if (line.empty()) {
       flush();
       ++block;
       continue;
+    }
+    if (line.back() == ':' && !looks_like_row(line)) {
+      // "Statsforvalteren innvilger kr 50 000 per student for følgende ansatte:" followed by the
+      // names, one a line: the sentence is a unit of its own and the names its list's items.
+      std::string_view nxt = next_line(li, 1);
+      std::string sentence = para.empty() ? std::string(line) : para + " " + std::string(line);
+      auto parts = sentences(sentence);
+      if (!nxt.empty() && list_item_line(nxt) && !parts.empty() &&
+          introduces_list(text::to_lower(parts.back()))) {
+        para = std::move(sentence);
+        flush();
+        if (!units.empty() && units.back().block == block) {
+          list = static_cast<int>(units.size() - 1);
+          list_bullets = false;
+          list_items = 0;
+          ++block;
+        }
+        continue;
+      }
     }
     if (looks_like_row(line)) {
       flush();
@@ -573,20 +724,36 @@ Column column_of(std::string_view header_cell) {
   return Column::none;
 }
 
+// The header row of the application form's table, not a letter's: a cost column and a column
+// naming the state ("Kostnad", "Tilskudd fra Statsforvalteren"): its rows are the applicant's
+// claims (DECISIONS.md "Form or letter").
+bool form_header(const std::vector<std::string>& cells) {
+  bool cost = false, state = false;
+  for (const auto& c : cells) {
+    std::string l = text::to_lower(c);
+    if (l.find("kostnad") != std::string::npos || l.find("utgift") != std::string::npos)
+      cost = true;
+    if (l.find("statsforvalter") != std::string::npos || l.find("fylkesmann") != std::string::npos)
+      state = true;
+  }
+  return cost && state;
+}
+
 // A table row naming an employee: its own verdict, with the header row's columns when there is
-// one ("Navn | Søkt | Tildelt").
+// one ("Navn | Søkt | Tildelt"). A row of the form's own table decides nothing.
 Verdict row_verdict(const std::vector<Unit>& units, std::size_t idx) {
   const Unit& row = units[idx];
-  if (row.reading.reject > 0 && row.reading.granted.empty()) return {LetterKind::rejection, {}};
   // The header: the nearest row above in the same paragraph without digits.
   std::vector<Column> cols;
   for (std::size_t k = idx; k-- > 0;) {
     if (!units[k].row || units[k].block != row.block) break;
     if (std::none_of(units[k].text.begin(), units[k].text.end(), is_digit)) {
+      if (form_header(units[k].cells)) return {};
       for (const auto& c : units[k].cells) cols.push_back(column_of(c));
       break;
     }
   }
+  if (row.reading.reject > 0 && row.reading.granted.empty()) return {LetterKind::rejection, {}};
   std::vector<std::pair<Kroner, Column>> amounts;
   for (std::size_t c = 0; c < row.cells.size(); ++c) {
     auto a = parse_amount(row.cells[c]);
@@ -619,6 +786,106 @@ Verdict row_verdict(const std::vector<Unit>& units, std::size_t idx) {
     return {LetterKind::grant, a};
   }
   return verdict_of(row.reading);
+}
+
+// ---- Lists of names under one sentence ----
+
+// "kr 50 000 per student", "pr. ansatt", "til hver": an amount for each listed name.
+bool per_person(std::string_view lower) {
+  auto t = tokenize(lower);
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (any_of(t[i].word, {"hver", "hvert", "kvar", "kvart"})) return true;
+    if ((t[i].word == "per" || t[i].word == "pr") && i + 1 < t.size() &&
+        (starts(t[i + 1].word, "student") || starts(t[i + 1].word, "ansatt") ||
+         starts(t[i + 1].word, "person") || starts(t[i + 1].word, "deltaker") ||
+         starts(t[i + 1].word, "arbeidstaker") || starts(t[i + 1].word, "tilsett")))
+      return true;
+  }
+  return false;
+}
+
+// The header row of a table of names: no digits, and a column named for the people.
+bool names_header(const Unit& u) {
+  if (!u.row || std::any_of(u.text.begin(), u.text.end(), is_digit)) return false;
+  for (const auto& t : tokenize(u.lower))
+    if (any_of(t.word, {"navn", "ansatt", "ansatte", "student", "studenter", "tilsett"}))
+      return true;
+  return false;
+}
+
+// What a list's introduction says about each of its items (DECISIONS.md "Letters that list
+// names"): its kind, and an amount for each item when it is per person (or the list has one
+// item); `total` is an amount for the whole list.
+struct ListHead {
+  Verdict verdict;
+  std::optional<Kroner> each;
+  std::optional<Kroner> total;
+  std::size_t items = 0;  // items naming a person (a table's header row is none)
+};
+
+ListHead list_head(const std::vector<Unit>& units, std::size_t intro) {
+  ListHead h;
+  h.verdict = verdict_of(units[intro].reading);
+  for (std::size_t k = intro + 1; k < units.size() && units[k].list == static_cast<int>(intro); ++k)
+    if (!names_header(units[k])) ++h.items;
+  if (h.verdict.kind == LetterKind::grant && h.verdict.amount) {
+    if (per_person(units[intro].lower) || h.items == 1)
+      h.each = h.verdict.amount;
+    else
+      h.total = h.verdict.amount;
+  }
+  h.verdict.amount.reset();
+  return h;
+}
+
+// One item's verdict: its own words and amount ("Ola Hansen: kr 40 000", a row's "Tildelt"
+// column), else the introduction's.
+Verdict item_verdict(const std::vector<Unit>& units, std::size_t u, const ListHead& head) {
+  const Unit& item = units[u];
+  Verdict own = item.row ? row_verdict(units, u) : verdict_of(item.reading);
+  if (own.kind == LetterKind::unknown && head.verdict.kind == LetterKind::grant) {
+    std::vector<Kroner> loose = item.reading.unqualified;
+    if (loose.size() == 1)
+      own = {loose.front() == 0 ? LetterKind::rejection : LetterKind::grant,
+             loose.front() == 0 ? std::nullopt : std::optional<Kroner>(loose.front())};
+  }
+  if (own.kind == LetterKind::rejection) return own;
+  if (own.kind == LetterKind::grant && own.amount) return own;
+  Verdict v = head.verdict;
+  if (v.kind == LetterKind::grant) v.amount = head.each;
+  return v;
+}
+
+// The letter's own check of a list: its total ("Til sammen kr 100 000" after the items, or the
+// introduction's amount for the whole list) against the sum of the items' amounts. Returns why
+// they disagree, "" when they agree or the letter gives no total or not every item an amount.
+std::string list_doubt(const std::vector<Unit>& units, std::size_t intro, const ListHead& head) {
+  if (head.verdict.kind != LetterKind::grant) return "";
+  std::size_t end = intro + 1;
+  Kroner sum = 0;
+  std::size_t with_amount = 0;
+  for (; end < units.size() && units[end].list == static_cast<int>(intro); ++end) {
+    if (names_header(units[end])) continue;
+    Verdict v = item_verdict(units, end, head);
+    if (v.kind == LetterKind::grant && v.amount) {
+      sum += *v.amount;
+      ++with_amount;
+    } else if (v.kind == LetterKind::grant) {
+      return "";
+    }
+  }
+  std::optional<Kroner> total = head.total;
+  // A total in the few units after the list, before another list.
+  for (std::size_t k = end; !total && k < std::min(units.size(), end + 3); ++k) {
+    if (units[k].list >= 0) break;
+    if (!total_start(units[k].lower)) continue;
+    auto a = find_amounts(units[k].lower);
+    if (!a.empty()) total = a.back();
+  }
+  if (!total || with_amount == 0 || sum == *total) return "";
+  return "the letter grants kr " + group_digits(sum) + " in all to the " +
+         std::to_string(with_amount) + " names it lists, but gives the total as kr " +
+         group_digits(*total);
 }
 
 // ---- Sender, date, reference ----
@@ -1006,6 +1273,8 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
     Verdict verdict;
   };
   std::vector<Found> found;
+  std::vector<std::string> doubt(names.size());  // LetterEntry::amount_doubt
+  std::unordered_map<std::size_t, std::pair<ListHead, std::string>> lists;  // by introduction
   for (std::size_t e = 0; e < names.size(); ++e) {
     Verdict v;
     std::size_t first = std::string::npos;
@@ -1018,6 +1287,19 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
       }
       const auto it = mentions[u].begin() + static_cast<std::ptrdiff_t>(at);
       if (first == std::string::npos) first = u;
+      if (units[u].list >= 0) {
+        // Each list is read once, however many names it has (linear in its items).
+        const auto intro = static_cast<std::size_t>(units[u].list);
+        auto cached = lists.find(intro);
+        if (cached == lists.end()) {
+          ListHead head = list_head(units, intro);
+          std::string why = list_doubt(units, intro, head);
+          cached = lists.emplace(intro, std::make_pair(std::move(head), std::move(why))).first;
+        }
+        v = item_verdict(units, u, cached->second.first);
+        doubt[e] = cached->second.second;
+        continue;
+      }
       if (units[u].row) {
         v = row_verdict(units, u);
         continue;
@@ -1087,7 +1369,10 @@ Letter parse_letter(std::string_view input, const std::vector<std::string>& empl
     LetterEntry entry;
     entry.employee = employees[f.employee];
     entry.kind = f.verdict.kind;
-    if (entry.kind == LetterKind::grant) entry.amount = f.verdict.amount;
+    if (entry.kind == LetterKind::grant) {
+      entry.amount = f.verdict.amount;
+      entry.amount_doubt = doubt[f.employee];
+    }
     if (entry.kind == LetterKind::grant) any_grant = true;
     if (entry.kind != LetterKind::rejection) all_reject = false;
     if (entry.kind != LetterKind::unknown) all_unknown = false;
@@ -1140,19 +1425,24 @@ std::vector<std::pair<std::size_t, std::size_t>> find_employee_names_one_by_one(
 
 bool looks_like_letter(std::string_view input, const LetterLimits& limits) {
   if (limits.budget && limits.budget->spent()) return true;
-  std::vector<std::string> lines = prepare_lines(input.substr(0, limits.max_text_bytes));
+  const std::string_view head = input.substr(0, limits.max_text_bytes);
+  std::vector<std::string> lines = prepare_lines(head);
   if (looks_like_form(lines)) return false;
-  bool sender = false, topic = false;
+  // The form (its labels or its table header, and its employee table: DECISIONS.md "Form or
+  // letter") is no letter, whatever its instructions and its "Tilskudd fra Statsforvalteren"
+  // column say.
+  const Form form = parse_form(head, FormLimits{200, limits.budget});
+  if (form.found && !form.lines.empty()) return false;
+  if (limits.budget && limits.budget->was_spent()) return true;
+  bool topic = false;
   for (const auto& l : lines) {
     std::string lower = text::to_lower(l);
-    if (lower.find("statsforvalter") != std::string::npos ||
-        lower.find("fylkesmannen") != std::string::npos)
-      sender = true;
     if (lower.find("tilrettelegging") != std::string::npos ||
         lower.find("tilskudd") != std::string::npos)
       topic = true;
   }
-  if (sender) return true;
+  // Named as its sender where a letter names it (its head, its signature, a From line).
+  if (!find_sender(lines).empty()) return true;
   if (!topic) return false;
   std::vector<Unit> units = make_units(lines, limits.budget);
   if (limits.budget && limits.budget->was_spent()) return true;

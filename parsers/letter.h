@@ -27,6 +27,11 @@ struct LetterEntry {
   std::string employee;  // as given to parse_letter (the form's spelling)
   LetterKind kind = LetterKind::unknown;
   std::optional<Kroner> amount;
+  // Why the letter's own numbers leave this entry's amount in doubt, "" when they do not: the
+  // names were listed under one sentence ("... for følgende ansatte:") and the letter's total
+  // ("Til sammen kr 100 000") is not the sum of their amounts. The evidence raises
+  // amount_unconfirmed with it (DECISIONS.md "Letters that list names").
+  std::string amount_doubt = {};
 };
 
 // The applicant as the form names it, for finding it in a letter.

@@ -393,6 +393,14 @@ Assessment assess(std::string_view raw, const config::Config& cfg, const AssessO
     AttachmentInfo info{s.name, s.content_type, s.size, "other", s.status};
     if (&s == form_from) {
       info.role = "form";
+    } else if (s.status == "ok" && s.kind != "image" && [&] {
+                 // Another copy of the form (the body's, as a PDF): it reads as the form, with
+                 // its employee table, so it is no letter (DECISIONS.md "Form or letter").
+                 Form copy = parse_form(s.text, form_limits);
+                 hits.add(copy.limit);
+                 return copy.found && !copy.lines.empty();
+               }()) {
+      info.role = "other";
     } else if (s.kind == "pdf" || s.kind == "image") {
       info.role = "letter";
       if (!room()) {

@@ -303,7 +303,14 @@ std::vector<LineEvidence> match_evidence(const Form& form, const std::vector<Let
         s.status = status_of(kind);
         s.letter = idx;
         if (kind == LetterKind::grant) {
-          if (e.amount) {
+          if (!e.amount_doubt.empty()) {
+            // The letter's own total disagrees with the amounts of the names it lists
+            // (DECISIONS.md "Letters that list names"): no amount of it is confirmed.
+            s.problem =
+                make_flag(FlagCode::amount_unconfirmed,
+                          letter_label(letters, idx) + " lists " + form.lines[i].employee +
+                              " among names whose amounts do not add up: " + e.amount_doubt);
+          } else if (e.amount) {
             s.grant = e.amount;
           } else if (letter.entries.size() == 1) {
             s = grant_from_amounts(form.lines[i], letter.amounts, idx, letters);

@@ -391,5 +391,30 @@ TEST(Evidence_Hostile, EmptyFormAndManyLettersDoNotCrash) {
   EXPECT_EQ(ev.size(), 20u);
 }
 
+// Letters that list names (issue 15): a letter whose total disagrees with the amounts of the
+// names it lists confirms none of them, even when an amount equals the form's claim.
+TEST(Evidence_ListedNames, TotalThatDisagreesLeavesTheLinesUnconfirmed) {
+  LetterEntry ola{"Ola Hansen", LetterKind::grant, 50000, "the total is kr 90 000"};
+  LetterEntry per{"Per Olsen", LetterKind::grant, 50000, "the total is kr 90 000"};
+  auto ev = match_evidence(form({line("Ola Hansen", G, 50000), line("Per Olsen", U)}),
+                           {letter(LetterKind::grant, {50000, 50000}, {ola, per})});
+  ASSERT_EQ(ev.size(), 2u);
+  for (const auto& e : ev) {
+    EXPECT_TRUE(has(e, "amount_unconfirmed"));
+    ASSERT_FALSE(e.flags.empty());
+    EXPECT_NE(e.flags.front().reason.find("kr 90 000"), std::string::npos);
+  }
+  // Without the doubt both lines are settled at kr 50 000.
+  ola.amount_doubt.clear();
+  per.amount_doubt.clear();
+  ev = match_evidence(form({line("Ola Hansen", G, 50000), line("Per Olsen", U)}),
+                      {letter(LetterKind::grant, {50000, 50000}, {ola, per})});
+  for (const auto& e : ev) {
+    EXPECT_EQ(e.status, G);
+    EXPECT_EQ(e.grant, 50000);
+    EXPECT_TRUE(e.flags.empty());
+  }
+}
+
 }  // namespace
 }  // namespace tilskudd::rules

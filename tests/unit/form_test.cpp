@@ -535,5 +535,48 @@ TEST(FormDifferences, WhatMattersForTheDecision) {
             (std::vector<std::string>{"organisation number", "account number", "contact e-mail"}));
 }
 
+// --- Form or letter (issue 15) ----------------------------------------------------------------
+
+// A state letter with its own table of employees and a letterhead with the state's e-mail and
+// organisation number: it has a table and two labels, but it is not the form. Was: its table
+// was read as the form's (a letter attached before the form then stood in for it).
+TEST(FormOrLetter, ALettersOwnTableIsNeverTheForm) {
+  const std::string head =
+      "Statsforvalteren i Oslo og Viken\n"
+      "Postboks 325, 1502 Moss\n"
+      "E-post: sfovpost@statsforvalteren.no\n"
+      "Org.nr.: 974 762 994\n"
+      "Saksnr: 2020/43817\n\n"
+      "Solsikken Barnehage AS\n\n"
+      "Tilsagn om tilretteleggingsmidler\n\n"
+      "Statsforvalteren innvilger tilskudd som vist i tabellen:\n\n";
+  for (const std::string& table : {
+           std::string("Ansatt | Utdanning | Søkt tilskudd | Tildelt tilskudd\n"
+                       "Ola Hansen | ABLU | kr 95 000 | kr 50 000\n"
+                       "Per Olsen | BLU deltid | kr 60 000 | kr 0\n"),
+           std::string("Ansatt          Utdanning       Søkt beløp     Tildelt beløp\n"
+                       "Ola Hansen      ABLU            kr 95 000      kr 50 000\n"
+                       "Per Olsen       BLU deltid      kr 60 000      kr 0\n"),
+           std::string("Navn\tUtdanning\tStudiested\tSøkt\tTildelt\n"
+                       "Ola Hansen\tABLU\tOsloMet\t95 000\t50 000\n"),
+       }) {
+    const std::string t = head + table + "\nMed hilsen\nKari Berg\nseniorrådgiver\n";
+    Form f = parse_form(t);
+    EXPECT_FALSE(f.found) << t;
+    EXPECT_TRUE(f.lines.empty()) << t;
+  }
+}
+
+// The form reads as the form by its table header alone (no labels), and by its labels alone.
+TEST(FormOrLetter, TheFormsHeaderOrLabelsMakeTheForm) {
+  Form table = parse_form(
+      "Navn | Utdanning | Studiested | Kostnad | Tilskudd fra Statsforvalteren\n"
+      "Ola Hansen | ABLU | OsloMet | 95 000 | 40 000\n");
+  EXPECT_TRUE(table.found);
+  EXPECT_EQ(table.lines.size(), 1u);
+  Form labels = parse_form("Barnehageeier: Solsikken Barnehage AS\nOrg.nr.: 987 654 325\n");
+  EXPECT_TRUE(labels.found);
+}
+
 }  // namespace
 }  // namespace tilskudd

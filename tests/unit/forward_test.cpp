@@ -163,6 +163,52 @@ TEST(InlineForward, ThunderbirdPlainTextAndHtmlTable) {
   expect_state_forward(find_inline(html), html, "thunderbird");
 }
 
+// The spellings the issue lists that the tests above do not already write (issue 15).
+TEST(InlineForward, RemainingClientSpellings) {
+  const std::string outlook_en = kAbove +
+                                 "________________________________\n"
+                                 "From: Statsforvalteren i Oslo og Viken "
+                                 "<sfovpost@statsforvalteren.no>\n"
+                                 "Sent: Tuesday, June 30, 2020 11:04 AM\n"
+                                 "To: Kari Nordmann <kari@solsikken.no>\n"
+                                 "Subject: Avslag på søknad\n\n" +
+                                 kLetter;
+  expect_state_forward(find_inline(outlook_en), outlook_en, "outlook");
+  const std::string apple_nb = kAbove +
+                               "Start på videresendt melding:\n\n"
+                               "Fra: Statsforvalteren <sfovpost@statsforvalteren.no>\n"
+                               "Emne: Avslag\n"
+                               "Dato: 30. juni 2020 kl. 11:04:00 CEST\n"
+                               "Til: Kari Nordmann <kari@solsikken.no>\n\n" +
+                               kLetter;
+  expect_state_forward(find_inline(apple_nb), apple_nb, "apple");
+  const std::string thunderbird_en = kAbove +
+                                     "-------- Forwarded Message --------\n"
+                                     "Subject: \tAvslag\n"
+                                     "Date: \tTue, 30 Jun 2020 11:04:00 +0200\n"
+                                     "From: \tStatsforvalteren <sfovpost@statsforvalteren.no>\n"
+                                     "To: \tKari Nordmann <kari@solsikken.no>\n\n" +
+                                     kLetter;
+  expect_state_forward(find_inline(thunderbird_en), thunderbird_en, "thunderbird");
+  const std::string gmail_nb_html = html_to_text(
+      "<div dir=\"ltr\"><div>Hei,</div><div>Mvh</div><div>Kari</div><br><div "
+      "class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">---------- Videresendt "
+      "melding ---------<br>Fra: <strong class=\"gmail_sendername\">Statsforvalteren</strong> "
+      "<span>&lt;<a href=\"mailto:sfovpost@statsforvalteren.no\">sfovpost@statsforvalteren.no"
+      "</a>&gt;</span><br>Date: tir. 30. jun. 2020 kl. 11:04<br>Subject: Avslag<br>To: "
+      "&lt;kari@solsikken.no&gt;<br></div><br><div>Statsforvalteren i Oslo og Viken</div><div>"
+      "Avslag på søknad</div></div></div>");
+  expect_state_forward(find_inline(gmail_nb_html), gmail_nb_html, "gmail");
+  const std::string outlook_en_html = html_to_text(
+      "<div class=WordSection1><p class=MsoNormal>Hei,</p><p class=MsoNormal>Mvh<br>Kari</p>"
+      "<div style='border:none;border-top:solid #E1E1E1 1.0pt'><p class=MsoNormal><b>From:</b> "
+      "Statsforvalteren &lt;sfovpost@statsforvalteren.no&gt;<br><b>Sent:</b> Tuesday, June 30, "
+      "2020 11:04 AM<br><b>To:</b> Kari &lt;kari@solsikken.no&gt;<br><b>Subject:</b> Avslag</p>"
+      "</div><p class=MsoNormal>Statsforvalteren i Oslo og Viken</p><p class=MsoNormal>Avslag "
+      "p&aring; s&oslash;knad</p></div>");
+  expect_state_forward(find_inline(outlook_en_html), outlook_en_html, "outlook");
+}
+
 TEST(InlineForward, MarkerWithoutHeaderHasNoSender) {
   const std::string t = kAbove + "---------- Videresendt melding ---------\n\n" + kLetter;
   Inline f = find_inline(t);

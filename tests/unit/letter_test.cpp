@@ -2,6 +2,7 @@
 
 #include "daemon/pdf_sandbox.h"
 #include "parsers/docx.h"
+#include "parsers/html.h"
 #include "tests/support/docx_writer.h"
 #include "tests/support/pdf_writer.h"
 
@@ -690,6 +691,223 @@ TEST(LetterNames, ManyEmployeesAndALongLetterAreReadInOnePass) {
   ASSERT_EQ(l.entries.size(), employees.size());
   EXPECT_EQ(l.entries.front().kind, LetterKind::grant);
   EXPECT_EQ(l.entries.back().amount, 40000);
+}
+
+// --- Letters that list names (issue 15) ------------------------------------------------------
+
+const std::string kListHead = R"(Statsforvalteren i Oslo og Viken
+
+Solsikken Barnehage AS
+
+Vår dato: 24.11.2020
+Vår ref.: 2020/43817
+
+Tilsagn om tilretteleggingsmidler 2020
+
+)";
+const std::vector<std::string> kThree = {"Ola Hansen", "Per Olsen", "Kari Lund"};
+
+const LetterEntry* entry_of(const Letter& l, const std::string& name) {
+  for (const auto& e : l.entries)
+    if (e.employee == name) return &e;
+  return nullptr;
+}
+
+void expect_entry(const Letter& l, const std::string& name, LetterKind kind,
+                  std::optional<Kroner> amount, const std::string& text) {
+  const LetterEntry* e = entry_of(l, name);
+  ASSERT_NE(e, nullptr) << name << "\n" << text;
+  EXPECT_EQ(e->kind, kind) << name << "\n" << text;
+  EXPECT_EQ(e->amount, amount) << name << "\n" << text;
+}
+
+// Was: the names under "følgende ansatte:" got no verdict of their own and the per-student
+// amount was read once (the second line then had amount_unconfirmed).
+TEST(LetterListOfNames, PerStudentAmountGoesToEachListedName) {
+  for (const std::string& list : {
+           std::string("Ola Hansen\nPer Olsen\n"),                      // names on their own lines
+           std::string("\nOla Hansen\nPer Olsen\n"),                    // after a blank line
+           std::string("- Ola Hansen\n- Per Olsen\n"),                  // a bulleted list
+           std::string("\n• Ola Hansen\n\n• Per Olsen\n"),              // bullets with blank lines
+           std::string("1. Ola Hansen (ABLU)\n2. Per Olsen (ABLU)\n"),  // numbered
+       }) {
+    const std::string t = kListHead +
+                          "Statsforvalteren innvilger kr 50 000 per student for følgende "
+                          "ansatte:\n" +
+                          list + "\nTil sammen kr 100 000.\n\nMed hilsen\nKari Berg\n";
+    Letter l = parse_letter(t, kThree);
+    EXPECT_EQ(l.kind, LetterKind::grant) << t;
+    ASSERT_EQ(l.entries.size(), 2u) << t;
+    expect_entry(l, "Ola Hansen", LetterKind::grant, 50000, t);
+    expect_entry(l, "Per Olsen", LetterKind::grant, 50000, t);
+    for (const auto& e : l.entries) EXPECT_EQ(e.amount_doubt, "") << t;
+  }
+}
+
+TEST(LetterListOfNames, TableWithANameColumnUnderTheIntroduction) {
+  const std::string t = kListHead +
+                        "Følgende ansatte tildeles kr 50 000 pr. student:\n\n"
+                        "Navn                 Utdanning\n"
+                        "Ola Hansen           ABLU\n"
+                        "Per Olsen            ABLU\n\n"
+                        "Samlet tilskudd: kr 100 000\n";
+  Letter l = parse_letter(t, kThree);
+  ASSERT_EQ(l.entries.size(), 2u) << t;
+  expect_entry(l, "Ola Hansen", LetterKind::grant, 50000, t);
+  expect_entry(l, "Per Olsen", LetterKind::grant, 50000, t);
+}
+
+TEST(LetterListOfNames, TotalThatDisagreesWithTheLinesLeavesTheAmountsInDoubt) {
+  const std::string t = kListHead +
+                        "Statsforvalteren innvilger kr 50 000 per student for følgende "
+                        "ansatte:\nOla Hansen\nPer Olsen\n\nTil sammen kr 90 000.\n";
+  Letter l = parse_letter(t, kThree);
+  ASSERT_EQ(l.entries.size(), 2u) << t;
+  for (const auto& e : l.entries) {
+    EXPECT_EQ(e.kind, LetterKind::grant);
+    EXPECT_NE(e.amount_doubt.find("90 000"), std::string::npos) << e.amount_doubt;
+  }
+  // Names with their own amounts: the total checks their sum.
+  const std::string own = kListHead +
+                          "Statsforvalteren innvilger tilretteleggingsmidler til følgende "
+                          "ansatte:\n- Ola Hansen: kr 40 000\n- Per Olsen: kr 35 000\n\n"
+                          "Totalt kr 75 000.\n";
+  Letter ok = parse_letter(own, kThree);
+  expect_entry(ok, "Ola Hansen", LetterKind::grant, 40000, own);
+  expect_entry(ok, "Per Olsen", LetterKind::grant, 35000, own);
+  for (const auto& e : ok.entries) EXPECT_EQ(e.amount_doubt, "") << own;
+  std::string bad = own;
+  bad.replace(bad.find("75 000"), 6, "80 000");
+  for (const auto& e : parse_letter(bad, kThree).entries) EXPECT_NE(e.amount_doubt, "") << bad;
+}
+
+TEST(LetterListOfNames, RejectionListAndGrantListInOneLetter) {
+  const std::string t = kListHead +
+                        "Statsforvalteren avslår søknaden for følgende ansatte:\n"
+                        "Ola Hansen\nPer Olsen\n\n"
+                        "Statsforvalteren innvilger kr 50 000 per ansatt for følgende ansatte:\n"
+                        "Kari Lund\n\nMed hilsen\nKari Berg\n";
+  Letter l = parse_letter(t, kThree);
+  ASSERT_EQ(l.entries.size(), 3u) << t;
+  expect_entry(l, "Ola Hansen", LetterKind::rejection, std::nullopt, t);
+  expect_entry(l, "Per Olsen", LetterKind::rejection, std::nullopt, t);
+  expect_entry(l, "Kari Lund", LetterKind::grant, 50000, t);
+  const std::string only = kListHead +
+                           "Statsforvalteren avslår søknaden for følgende ansatte:\n"
+                           "Ola Hansen\nPer Olsen\n";
+  Letter r = parse_letter(only, kThree);
+  EXPECT_EQ(r.kind, LetterKind::rejection);
+  expect_entry(r, "Ola Hansen", LetterKind::rejection, std::nullopt, only);
+  expect_entry(r, "Per Olsen", LetterKind::rejection, std::nullopt, only);
+}
+
+TEST(LetterListOfNames, AnAmountForAllOfThemIsNotEachOnesAmount) {
+  // Not per student: kr 100 000 is the sum for the list, so no name has an amount of its own.
+  const std::string t = kListHead +
+                        "Statsforvalteren tildeler kr 100 000 til følgende ansatte:\n"
+                        "Ola Hansen\nPer Olsen\n";
+  Letter l = parse_letter(t, kThree);
+  expect_entry(l, "Ola Hansen", LetterKind::grant, std::nullopt, t);
+  expect_entry(l, "Per Olsen", LetterKind::grant, std::nullopt, t);
+  // One name: the amount is theirs.
+  const std::string one =
+      kListHead + "Statsforvalteren tildeler kr 45 000 til følgende ansatt:\nOla Hansen\n";
+  expect_entry(parse_letter(one, kThree), "Ola Hansen", LetterKind::grant, 45000, one);
+}
+
+TEST(LetterListOfNames, AnAmountOnTheLineAfterAColonIsStillGranted) {
+  const std::string t = kListHead + "Statsforvalteren gir tilsagn:\nkr 40 000\n\nMed hilsen\n";
+  Letter l = parse_letter(t, {"Ola Hansen"});
+  EXPECT_EQ(l.kind, LetterKind::grant);
+  EXPECT_EQ(l.amounts, std::vector<Kroner>{40000});
+}
+
+// The form's own instructions name the letters to attach: that is no decision. Was: a form
+// read as a letter (a PDF copy of the form beside the form in the body) was a rejection, by
+// "avslagsbrev".
+TEST(FormOrLetter, TheFormsInstructionsAreNoDecision) {
+  const std::string form =
+      "Søknad om tilretteleggingsmidler for barnehageansatte\n\n"
+      "Barnehageeier: Solsikken Barnehage AS\n"
+      "Organisasjonsnummer: 987 654 325\n"
+      "Kontaktperson: Kari Nordmann\n\n"
+      "Navn | Utdanning | Studiested | Kostnad | Tilskudd fra Statsforvalteren\n"
+      "Ola Hansen | ABLU | OsloMet | 95 000 | 40 000\n\n"
+      "Legg ved tildelingsbrev/avslagsbrev fra Statsforvalteren for hver ansatt.\n"
+      "Husk å legge ved avslagsbrevet dersom søknaden er avslått.\n"
+      "Tildelingsbrev eller avslagsbrev fra Statsforvalteren vedlegges søknaden.\n";
+  Letter l = parse_letter(form, {"Ola Hansen"});
+  EXPECT_EQ(l.kind, LetterKind::unknown);
+  for (const auto& e : l.entries) EXPECT_EQ(e.kind, LetterKind::unknown);
+  EXPECT_FALSE(looks_like_letter(form));
+  // Without its labels (a layout the label reader misses) the instructions still decide nothing.
+  const std::string bare = form.substr(form.find("Navn |"));
+  EXPECT_EQ(parse_letter(bare, {"Ola Hansen"}).kind, LetterKind::unknown);
+  EXPECT_FALSE(looks_like_letter(bare));
+  // A rejection letter is still one.
+  EXPECT_EQ(parse_letter("Statsforvalteren i Oslo og Viken\n\nSøknaden om tilretteleggingsmidler "
+                         "for Ola Hansen er avslått.\n",
+                         {"Ola Hansen"})
+                .kind,
+            LetterKind::rejection);
+}
+
+// The same list in an HTML letter (a forwarded mail's body): <ul><li> and a <table>.
+TEST(LetterListOfNames, HtmlListAndTable) {
+  for (const std::string& list :
+       {std::string("<ul><li>Ola Hansen</li><li>Per Olsen</li></ul>"),
+        std::string("<table><tr><th>Navn</th><th>Utdanning</th></tr><tr><td>Ola Hansen</td>"
+                    "<td>ABLU</td></tr><tr><td>Per Olsen</td><td>ABLU</td></tr></table>")}) {
+    const std::string html =
+        "<p>Statsforvalteren i Oslo og Viken</p><p>Vår dato: 24.11.2020</p><p>Statsforvalteren "
+        "innvilger kr 50 000 per student for følgende ansatte:</p>" +
+        list + "<p>Til sammen kr 100 000.</p><p>Med hilsen<br>Kari Berg</p>";
+    const std::string t = html_to_text(html);
+    Letter l = parse_letter(t, kThree);
+    expect_entry(l, "Ola Hansen", LetterKind::grant, 50000, t);
+    expect_entry(l, "Per Olsen", LetterKind::grant, 50000, t);
+  }
+}
+
+// A list of 5,000 names under one introduction is read once, not once per name (was quadratic
+// in the first version of the list reader; no timing is asserted, the bound is the CPU budget).
+TEST(LetterListOfNames, ALongListIsReadOnce) {
+  std::vector<std::string> employees;
+  std::string text = kListHead +
+                     "Statsforvalteren innvilger kr 50 000 per student for følgende "
+                     "ansatte:\n";
+  for (int i = 0; i < 5000; ++i) {
+    std::string a(1, static_cast<char>('B' + i % 20)), b(1, static_cast<char>('C' + i % 19));
+    for (int k = 0, n = i; k < 4; ++k, n /= 26) a += static_cast<char>('a' + n % 26);
+    for (int k = 0, n = i * 7 + 3; k < 4; ++k, n /= 26) b += static_cast<char>('a' + n % 26);
+    employees.push_back(a + " " + b);
+    text += "- " + employees.back() + "\n";
+  }
+  text += "\nTil sammen kr 250 000 000.\n";
+  const auto start = std::chrono::steady_clock::now();
+  const Letter l = parse_letter(text, employees);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  ASSERT_EQ(l.entries.size(), employees.size());
+  EXPECT_EQ(l.entries.back().amount, 50000);
+  EXPECT_EQ(l.entries.back().amount_doubt, "");
+}
+
+// A table of "Søkt" and "Tildelt" under an introduction ending in ':' is the list: each row's
+// "Tildelt" is its name's amount, and the total checks them.
+TEST(LetterListOfNames, TableOfGrantsUnderAnIntroduction) {
+  const std::string t = kListHead +
+                        "Statsforvalteren tildeler tilskudd som vist i tabellen:\n\n"
+                        "Ansatt          Utdanning    Søkt beløp    Tildelt beløp\n"
+                        "Ola Hansen      ABLU         kr 95 000     kr 50 000\n"
+                        "Per Olsen       ABLU         kr 80 000     kr 40 000\n\n"
+                        "Til sammen kr 90 000.\n";
+  Letter l = parse_letter(t, kThree);
+  expect_entry(l, "Ola Hansen", LetterKind::grant, 50000, t);
+  expect_entry(l, "Per Olsen", LetterKind::grant, 40000, t);
+  for (const auto& e : l.entries) EXPECT_EQ(e.amount_doubt, "") << t;
+  std::string bad = t;
+  bad.replace(bad.find("90 000."), 6, "95 000");
+  for (const auto& e : parse_letter(bad, kThree).entries) EXPECT_NE(e.amount_doubt, "") << bad;
 }
 
 }  // namespace
