@@ -403,6 +403,17 @@ std::vector<std::string> split_cells(std::string_view line) {
   return cells;
 }
 
+// A row's non-empty cells as one text, "a | b | c".
+std::string join_cells(const std::vector<std::string>& cells) {
+  std::string joined;
+  for (const auto& c : cells) {
+    if (c.empty()) continue;
+    if (!joined.empty()) joined += " | ";
+    joined += c;
+  }
+  return joined;
+}
+
 // A list item's bullet ("- ", "• ", "1. ", "2) "): its length in bytes, 0 for none.
 std::size_t bullet_length(std::string_view line) {
   for (std::string_view b : {"- ", "– ", "— ", "• ", "* ", "· ", "▪ ", "◦ ", "o "}) {
@@ -501,13 +512,7 @@ std::vector<Unit> make_units(const std::vector<std::string>& lines, Budget* budg
         if (looks_like_row(line)) {
           u.row = true;
           u.cells = split_cells(line);
-          std::string joined;
-          for (const auto& c : u.cells) {
-            if (c.empty()) continue;
-            if (!joined.empty()) joined += " | ";
-            joined += c;
-          }
-          u.text = joined;
+          u.text = join_cells(u.cells);
         } else {
           std::size_t b = bullet_length(line);
           if (b > 0) list_bullets = true;
@@ -558,13 +563,7 @@ std::vector<Unit> make_units(const std::vector<std::string>& lines, Budget* budg
       Unit u;
       u.row = true;
       u.cells = split_cells(line);
-      std::string joined;
-      for (const auto& c : u.cells) {
-        if (c.empty()) continue;
-        if (!joined.empty()) joined += " | ";
-        joined += c;
-      }
-      u.text = joined;
+      u.text = join_cells(u.cells);
       u.lower = text::to_lower(u.text);
       u.block = block;
       u.reading = read_sentence(u.lower);
