@@ -1,4 +1,5 @@
 #include "workflow/intake.h"
+#include "workflow/sha256.h"
 
 #include <algorithm>
 #include <cctype>
@@ -91,9 +92,29 @@ struct ChangedMessage {
 // and the letters so far. The result's `letters` are the last message's own. A later message
 // whose form would change the owner, numbers, contact or lines is read with the case's form
 // instead, and listed in `changed`.
+// The settings' extractor with the store's document_text in front: a case's document is read
+// once however often the case is folded again (each reply re-reads every message of the case).
+// Only here, for messages of a case: a citizen's document never gets its text kept.
+PdfExtractor remembering(Store& store, const IntakeSettings& s) {
+  if (!s.pdf) return {};
+  const PdfLimits& l = s.config->limits.pdf;
+  const std::string limits = ":" + std::to_string(l.max_input_bytes) + ":" +
+                             std::to_string(l.max_pages) + ":" + std::to_string(l.max_text_bytes) +
+                             ":" + std::to_string(l.timeout_ms) + ":" +
+                             std::to_string(l.memory_bytes);
+  return [&store, extract = s.pdf, limits](std::string_view bytes) {
+    const std::string key = sha256_hex(bytes) + limits;
+    if (auto known = store.messages().document_text(key)) return *known;
+    PdfText t = extract(bytes);
+    store.messages().put_document_text(key, t);
+    return t;
+  };
+}
+
 Assessment fold_case(Store& store, const CaseRecord& c, const IntakeSettings& s, Timestamp now,
                      std::vector<ChangedMessage>& changed) {
   Date received = Date::from_iso(c.received).value_or(date_of(now));
+  const PdfExtractor pdf = remembering(store, s);
   std::optional<Assessment> acc;
   std::vector<Letter> letters;
   for (const MessageRecord& m : store.messages().case_messages(c.id)) {
@@ -101,6 +122,7 @@ Assessment fold_case(Store& store, const CaseRecord& c, const IntakeSettings& s,
     auto raw = store.messages().message_raw(m.id);
     if (!raw) continue;
     AssessOptions o = base_options(store, s, received, now);
+    o.pdf = pdf;
     // Its letters are checked against the day this message came, not the application's.
     o.message_received = received_date(m.received, received);
     if (acc) {

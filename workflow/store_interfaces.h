@@ -30,6 +30,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "parsers/pdf.h"
 #include "workflow/store_types.h"
 
 namespace tilskudd {
@@ -128,6 +129,10 @@ class MessageLog {
   virtual void clear_pending_except(const std::string& mailbox, std::uint32_t uidvalidity) = 0;
   // In (mailbox, uidvalidity, uid) order; every mailbox when `mailbox` is empty.
   virtual std::vector<PendingUid> pending_uids(const std::string& mailbox = {}) = 0;
+
+  // Extracted document text by key (sha256 of the document and the limits it was read under).
+  virtual std::optional<PdfText> document_text(const std::string& key) = 0;
+  virtual void put_document_text(const std::string& key, const PdfText& text) = 0;
 
   // Content-addressed bytes.
   virtual std::string put_blob(std::string_view bytes) = 0;  // returns the sha256

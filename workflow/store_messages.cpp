@@ -112,6 +112,28 @@ std::vector<PendingUid> SqliteMessageLog::pending_uids(const std::string& mailbo
   return out;
 }
 
+std::optional<PdfText> SqliteMessageLog::document_text(const std::string& key) {
+  Stmt q(db_.prepare("SELECT status, text, detail FROM document_text WHERE key = ?"));
+  q.text(1, key);
+  if (!q.step()) return std::nullopt;
+  const std::string status = q.col_text(0);
+  for (PdfStatus st : {PdfStatus::ok, PdfStatus::no_text, PdfStatus::encrypted, PdfStatus::broken,
+                       PdfStatus::timeout, PdfStatus::too_large}) {
+    if (pdf_status_code(st) == status) return PdfText{st, q.col_blob(1), q.col_text(2)};
+  }
+  return std::nullopt;  // a status this build does not know: read the document again
+}
+
+void SqliteMessageLog::put_document_text(const std::string& key, const PdfText& text) {
+  Stmt q(db_.prepare(
+      "INSERT OR REPLACE INTO document_text(key, status, text, detail) VALUES (?, ?, ?, ?)"));
+  q.text(1, key)
+      .text(2, std::string(pdf_status_code(text.status)))
+      .blob_no_copy(3, text.text)
+      .text(4, text.detail)
+      .run();
+}
+
 std::string SqliteMessageLog::put_blob(std::string_view bytes) {
   std::string sha = sha256_hex(bytes);
   Stmt q(db_.prepare("INSERT OR IGNORE INTO blobs(sha256, bytes) VALUES (?, ?)"));

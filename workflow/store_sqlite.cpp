@@ -16,7 +16,7 @@ namespace {
 
 // Migration i takes user_version from i to i+1. Never edit a migration that has shipped; add
 // the next one.
-constexpr std::array<std::string_view, 8> kMigrations{
+constexpr std::array<std::string_view, 9> kMigrations{
     // 1: messages, cases and their audit trail.
     R"sql(
 CREATE TABLE mailbox_checkpoint(
@@ -282,6 +282,18 @@ CREATE TABLE pending_uids(
   next_try INTEGER NOT NULL,
   reason TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (mailbox, uidvalidity, uid)
+);
+)sql",
+    // 9: the text extracted from a case's documents, so that re-assessing a case (every reply
+    // folds every message of the case again) reads each document once, not once per reply
+    // (docs/DECISIONS.md "Bounded work per message"). Keyed by the document's sha256 and the
+    // extraction limits it was read under; only documents of messages that belong to a case.
+    R"sql(
+CREATE TABLE document_text(
+  key TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  text BLOB NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
 );
 )sql",
 };

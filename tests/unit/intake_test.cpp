@@ -759,6 +759,42 @@ TEST_F(IntakeTest, ReplyWithGrantLetterCompletesTheWaitingCase) {
   EXPECT_TRUE(decided);
 }
 
+// Every reply to an open case folds every message of the case again. A PDF that came with the
+// first reply (here one pdftotext cannot read, so the case stays open) is read at most twice
+// (when it arrives, and the first time the case is folded), however many replies follow: not
+// once more per reply (issue 14: quadratic over a case's life).
+TEST_F(IntakeTest, RepliesDoNotReadTheCasesDocumentsAgain) {
+  if (find_pdftotext().empty()) GTEST_SKIP() << "pdftotext not installed";
+  auto extractions = std::make_shared<int>(0);
+  PdfExtractor real = settings_.pdf;
+  settings_.pdf = [real, extractions](std::string_view b) {
+    ++*extractions;
+    return real(b);
+  };
+  IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
+  ASSERT_EQ(first.kind, IntakeOutcome::Kind::new_case);
+  const OutboxItem request = store().outbox().outbox_for_case(first.case_record->id).at(0);
+  now_ = at(2020, 9, 1, 7, 30);
+  const std::string good = testing::base64_lines(maria_grant_letter_pdf());
+  for (std::uint32_t uid = 2; uid <= 6; ++uid) {
+    std::string reply = reply_with_letter("Sv: " + request.subject, request.message_id,
+                                          "reply-" + std::to_string(uid) + "@trollstua.no");
+    if (uid == 2) {
+      // A PDF pdftotext cannot read: the case waits on.
+      reply.replace(reply.find(good), good.size(),
+                    testing::base64_lines("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"));
+    } else {
+      // A plain answer from the same sender, no new document.
+      reply = reply.substr(0, reply.find("--=_trollstua_1\r\nContent-Type: application/pdf")) +
+              "--=_trollstua_1--\r\n";
+    }
+    IntakeOutcome o = intake(reply, uid, "2020-09-01T09:12:10+02:00");
+    ASSERT_EQ(o.kind, IntakeOutcome::Kind::merged) << notes_text(o.notes);
+    ASSERT_NE(o.case_record->state, CaseState::decided) << "the case must stay open";
+  }
+  EXPECT_LE(*extractions, 2) << "the case's PDF was read again for each reply";
+}
+
 TEST_F(IntakeTest, ReplyWithOnlyTheCaseReferenceInTheSubjectCompletesTheCase) {
   if (find_pdftotext().empty()) GTEST_SKIP() << "pdftotext not installed";
   IntakeOutcome first = intake(corpus("07-iphone-no-letter"), 1);
