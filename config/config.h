@@ -39,9 +39,9 @@ struct Mailbox {
   int max_attempts = 5;               // a message failing this often is quarantined
   std::string quarantine_keyword = "$TilskuddQuarantine";
   bool oauth2 = false;  // XOAUTH2 with tokens from [oauth2] (Microsoft 365)
-  // "YYYY-MM-DD": only mail that arrived on or after that day is searched (IMAP SEARCH SINCE),
-  // so that a first run on a mailbox with years of history does not make cases of them.
-  // "" = every message above the checkpoint.
+  // "YYYY-MM-DD": only mail that arrived on or after that day is searched (IMAP SEARCH SINCE).
+  // "" = from the day before the first start (the store keeps it), so that a first run on a
+  // mailbox with years of history does not make cases of them.
   std::string since;
 };
 

@@ -281,8 +281,7 @@ std::unique_ptr<MailChanges> ImapSource::changes(const std::optional<Checkpoint>
   for (std::size_t i = 0; i < listed.size(); i += kSearchSlice) {
     const std::uint32_t lo = listed[i];
     const std::uint32_t hi = listed[std::min(i + kSearchSlice, listed.size()) - 1];
-    for (std::uint32_t u :
-         imap_.uid_search(search_criteria(lo, hi, config_.case_.number, config_.mailbox.since)))
+    for (std::uint32_t u : imap_.uid_search(search_criteria(lo, hi, config_.case_.number, since_)))
       if (u >= lo && u <= hi) uids.push_back(u);
   }
   std::sort(uids.begin(), uids.end());
@@ -300,7 +299,7 @@ std::unique_ptr<MailChanges> ImapSource::changes(const std::optional<Checkpoint>
     for (const MessageOutline& o : imap_.uid_fetch_outline(imap::format_uid_set(batch))) {
       // [mailbox] since holds here too: the search's SINCE left the older ones out.
       const std::string day = internaldate_to_iso(o.internaldate).substr(0, 10);
-      if (!config_.mailbox.since.empty() && !day.empty() && day < config_.mailbox.since) continue;
+      if (!since_.empty() && !day.empty() && day < since_) continue;
       const std::string why =
           may_be_ours(o.header_fields, o.structure.filenames, config_.case_.number);
       if (why.empty()) continue;

@@ -77,6 +77,7 @@ class ImapSource : public MailSource {
   Fetched fetch(const SourceMessage& message, std::uint64_t max_bytes) override;
   std::optional<std::string> fetch_header(const SourceMessage& message) override;
   std::optional<SourceMessage> lookup(const MessageKey& key) override;
+  void set_arrived_since(const std::string& day) override { since_ = day; }
   MarkResult mark(const MessageKey& key) override;
   MarkResult quarantine(const MessageKey& key) override;
   // IDLE on this connection (connects, checks the IDLE capability, opens the mailbox).
@@ -112,6 +113,8 @@ class ImapSource : public MailSource {
   const std::string& move_folder();
   // What the last SELECT saw.
   std::uint32_t uidvalidity_ = 0;
+  // [mailbox] since, or the day before the first start (the poller sets it).
+  std::string since_;
   // Said once per source, not at every poll.
   bool keyword_warned_ = false;
   bool expunge_warned_ = false;

@@ -133,6 +133,8 @@ class MailSource {
   virtual Opened open(const std::optional<Checkpoint>& since) = 0;
   // Whether a message with this Message-ID (without <>) is in the mailbox now.
   virtual bool contains_message_id(const std::string& message_id) = 0;
+  // Only mail that arrived on or after `day` (YYYY-MM-DD; "" = any) is offered by changes().
+  virtual void set_arrived_since(const std::string& day) = 0;
   // What arrived after `since` that may be ours (the server's search, where it has one).
   virtual std::unique_ptr<MailChanges> changes(const std::optional<Checkpoint>& since) = 0;
 

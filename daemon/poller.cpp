@@ -432,6 +432,15 @@ PollStats Poller::poll(const std::function<Timestamp()>& clock, const std::atomi
     stats.idle = true;
     return stats;
   }
+  // The first run on a mailbox reads from the day before it started (unless [mailbox] since
+  // says otherwise), so that years of history do not become cases; the day before, so that no
+  // server's time zone hides a message that came just before the start.
+  if (!cp && store_.messages().mailbox_since(mailbox_).empty())
+    store_.messages().set_mailbox_since(mailbox_,
+                                        iso_utc(now - std::chrono::hours{24}).substr(0, 10));
+  source_.set_arrived_since(config_.mailbox.since.empty()
+                                ? store_.messages().mailbox_since(mailbox_)
+                                : config_.mailbox.since);
   const Opened opened = source_.open(cp);
   if (opened.restart) reapprove(opened, now);
   retry_failed(stats, now);

@@ -130,6 +130,10 @@ class MessageLog {
   // In (mailbox, uidvalidity, uid) order; every mailbox when `mailbox` is empty.
   virtual std::vector<PendingUid> pending_uids(const std::string& mailbox = {}) = 0;
 
+  // The day a mailbox's first run started reading from (YYYY-MM-DD); set once, "" when none.
+  virtual std::string mailbox_since(const std::string& mailbox) = 0;
+  virtual void set_mailbox_since(const std::string& mailbox, const std::string& day) = 0;
+
   // Extracted document text by key (sha256 of the document and the limits it was read under).
   virtual std::optional<PdfText> document_text(const std::string& key) = 0;
   virtual void put_document_text(const std::string& key, const PdfText& text) = 0;

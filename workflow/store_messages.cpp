@@ -112,6 +112,17 @@ std::vector<PendingUid> SqliteMessageLog::pending_uids(const std::string& mailbo
   return out;
 }
 
+std::string SqliteMessageLog::mailbox_since(const std::string& mailbox) {
+  Stmt q(db_.prepare("SELECT since FROM mailbox_since WHERE mailbox = ?"));
+  q.text(1, mailbox);
+  return q.step() ? q.col_text(0) : std::string();
+}
+
+void SqliteMessageLog::set_mailbox_since(const std::string& mailbox, const std::string& day) {
+  Stmt q(db_.prepare("INSERT OR IGNORE INTO mailbox_since(mailbox, since) VALUES (?, ?)"));
+  q.text(1, mailbox).text(2, day).run();
+}
+
 std::optional<PdfText> SqliteMessageLog::document_text(const std::string& key) {
   Stmt q(db_.prepare("SELECT status, text, detail FROM document_text WHERE key = ?"));
   q.text(1, key);

@@ -16,7 +16,7 @@ namespace {
 
 // Migration i takes user_version from i to i+1. Never edit a migration that has shipped; add
 // the next one.
-constexpr std::array<std::string_view, 9> kMigrations{
+constexpr std::array<std::string_view, 10> kMigrations{
     // 1: messages, cases and their audit trail.
     R"sql(
 CREATE TABLE mailbox_checkpoint(
@@ -294,6 +294,15 @@ CREATE TABLE document_text(
   status TEXT NOT NULL,
   text BLOB NOT NULL,
   detail TEXT NOT NULL DEFAULT ''
+);
+)sql",
+    // 10: the day from which a mailbox's mail is read when [mailbox] since is not set: the day
+    // before the first start, written once (docs/DECISIONS.md "The IMAP wire"). A mailbox read
+    // before this migration has no row: it had its first run already.
+    R"sql(
+CREATE TABLE mailbox_since(
+  mailbox TEXT PRIMARY KEY,
+  since TEXT NOT NULL
 );
 )sql",
 };

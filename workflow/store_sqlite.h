@@ -173,6 +173,8 @@ class SqliteMessageLog final : public MessageLog {
                      std::uint32_t uid) override;
   void clear_pending_except(const std::string& mailbox, std::uint32_t uidvalidity) override;
   std::vector<PendingUid> pending_uids(const std::string& mailbox) override;
+  std::string mailbox_since(const std::string& mailbox) override;
+  void set_mailbox_since(const std::string& mailbox, const std::string& day) override;
   std::optional<PdfText> document_text(const std::string& key) override;
   void put_document_text(const std::string& key, const PdfText& text) override;
   std::string put_blob(std::string_view bytes) override;

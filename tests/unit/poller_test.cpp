@@ -195,6 +195,9 @@ class FakeSource : public MailSource {
     return m->raw.substr(0, m->raw.find("\r\n\r\n") + 4);
   }
 
+  std::string arrived_since;
+  void set_arrived_since(const std::string& day) override { arrived_since = day; }
+
   std::optional<SourceMessage> lookup(const MessageKey& key) override {
     looked_up.push_back(key.uid);
     Message* m = find(key);
@@ -683,6 +686,23 @@ TEST_F(PollerTest, PendingRowsOfAnOldNumberingAreDroppedWhenTheNumberingStartsOv
   EXPECT_TRUE(store_->messages().pending_uids().empty());
   const auto c = store_->cases().find_case_by_message_id(id_of('a'));
   ASSERT_TRUE(c) << "read again under the new numbering";
+}
+
+// A first run reads from the day before it started, and keeps that day: history before it is
+// never made into cases, later runs do not move it, and [mailbox] since overrides it.
+TEST_F(PollerTest, FirstRunReadsFromTheDayBeforeItStartedAndKeepsThatDay) {
+  source_.deliver(application('a'));
+  poll();
+  EXPECT_EQ(source_.arrived_since, "2020-08-23");
+  EXPECT_EQ(store_->messages().mailbox_since("INBOX"), "2020-08-23");
+  now_ += days{40};
+  source_.deliver(application('b'));
+  poll();
+  EXPECT_EQ(source_.arrived_since, "2020-08-23") << "the first run's day moved";
+  cfg_.mailbox.since = "2019-01-01";
+  source_.deliver(application('c'));
+  poll();
+  EXPECT_EQ(source_.arrived_since, "2019-01-01");
 }
 
 TEST(PendingBackoff, DoublesFromOneMinuteUpToAnHour) {
