@@ -193,13 +193,19 @@ IncomingMessage Poller::incoming(const SourceMessage& message, std::string_view 
   return m;
 }
 
-// The source's checkpoint once `key` is accounted for; in the message's transaction.
-// Also the end of the key's pending row, if it had one: the message is accounted for.
-void Poller::advance(const MailChanges* changes, const MessageKey& key, Timestamp now) {
-  store_.messages().clear_pending(mailbox_, key.uidvalidity, key.uid);
+// The source's checkpoint once `key` is accounted for; in the message's transaction. Null
+// `changes`: a pending UID, which the checkpoint is past already.
+void Poller::move_checkpoint(const MailChanges* changes, const MessageKey& key, Timestamp now) {
   if (!changes) return;
   const Checkpoint cp = changes->after(store_.messages().checkpoint(mailbox_), key);
   store_.messages().set_checkpoint(cp.mailbox, cp.uidvalidity, cp.highest_uid, now);
+}
+
+// The checkpoint moved, and the end of the key's pending row, if it had one: the message is
+// accounted for.
+void Poller::advance(const MailChanges* changes, const MessageKey& key, Timestamp now) {
+  store_.messages().clear_pending(mailbox_, key.uidvalidity, key.uid);
+  move_checkpoint(changes, key, now);
 }
 
 // A message that cannot be read safely: its header is fetched instead of the whole of it, and it
@@ -243,10 +249,7 @@ void Poller::defer(const MailChanges* changes, const SourceMessage& message,
       if (p.uidvalidity == key.uidvalidity && p.uid == key.uid) before = p.attempts;
     PendingUid r = store_.messages().note_pending(mailbox_, key.uidvalidity, key.uid, reason, now,
                                                   now + pending_backoff(before + 1));
-    if (changes) {
-      const Checkpoint cp = changes->after(store_.messages().checkpoint(mailbox_), key);
-      store_.messages().set_checkpoint(cp.mailbox, cp.uidvalidity, cp.highest_uid, now);
-    }
+    move_checkpoint(changes, key, now);
     return r;
   });
   ++stats.pending;

@@ -93,6 +93,7 @@ class Poller {
                      const std::atomic<bool>& stop);
   IncomingMessage incoming(const SourceMessage& message, std::string_view raw) const;
   void advance(const MailChanges* changes, const MessageKey& key, Timestamp now);
+  void move_checkpoint(const MailChanges* changes, const MessageKey& key, Timestamp now);
   void mark(std::int64_t row, const MessageKey& key, bool quarantine, PollStats& stats);
   void mark_pending(PollStats& stats);
   void retry_failed(PollStats& stats, Timestamp now);
